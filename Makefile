@@ -1,0 +1,33 @@
+# Set-up and everyday commands. Every target creates the environment it needs.
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+export EVALFUNNEL_HOME ?= $(CURDIR)/.evalfunnel
+export DAGSTER_HOME    ?= $(EVALFUNNEL_HOME)/dagster
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+
+.PHONY: demo test dev bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/evalfunnel demo
+
+# pytest exits 5 when it collected nothing: a suite that runs no test is a broken suite.
+test: $(STAMP)
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; \
+	exit $$rc
+
+dev: $(STAMP)
+	$(VENV)/bin/evalfunnel dev
+
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(EVALFUNNEL_HOME)

@@ -1,0 +1,1 @@
+"""Thin Dagster assets and checks; the logic lives in the `pipeline` package."""

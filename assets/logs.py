@@ -1,0 +1,55 @@
+"""Ingestion: raw_logs and log_rejects per day, and the raw_logs contract check."""
+
+
+from datetime import UTC, datetime, time, timedelta
+
+import dagster as dg
+
+from pipeline import ingest_report
+from pipeline.contracts import validate_raw_logs_partition
+from pipeline.ingest import ingest_window
+from pipeline.partitions import daily, window_dates
+from pipeline.progress import ProgressLog
+from pipeline.resources import SourceResource, WarehouseResource
+from pipeline.warehouse import statement
+
+DUCKDB_POOL = "duckdb_writer"
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("raw_logs", description="Production log records that meet the input contract, one row per request, by day.",
+                     kinds={"duckdb"}, group_name="ingest", partitions_def=daily),
+        dg.AssetSpec("log_rejects", description="Log records that break the contract, with file, line, field and reason.",
+                     kinds={"duckdb"}, group_name="ingest", partitions_def=daily),
+    ],
+    partitions_def=daily, backfill_policy=dg.BackfillPolicy.single_run(), pool=DUCKDB_POOL, can_subset=False,
+)
+def ingested_logs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: SourceResource):
+    """Read logs/ for the window, type and validate every record, replace the window's rows."""
+    start, end = window_dates(context.partition_time_window)
+    with warehouse.connect() as con:
+        result = ingest_window(con, source.root(), start, end, progress=ProgressLog("ingest", context.log.info))
+        examples = con.execute("select source_file, line, reason from log_rejects where log_date >= $start "
+                               "and log_date < $end order by source_file, line limit 10", {"start": start, "end": end}).fetchall()
+    totals = result.totals
+    context.log.info(f"ingested {start}..{end}: {totals}")
+    yield dg.MaterializeResult(asset_key="raw_logs", metadata={
+        "dagster/row_count": totals["loaded"], **ingest_report.window_metadata(result)})
+    yield dg.MaterializeResult(asset_key="log_rejects", metadata={
+        "dagster/row_count": totals["rejected"], **ingest_report.rejects_metadata(result, examples)})
+
+
+@dg.asset_check(asset="raw_logs", blocking=True, partitions_def=daily, pool=DUCKDB_POOL,
+                description="Great Expectations suite on each loaded day: required fields, unique request_id, "
+                            "timestamp inside the day, thumbs in {-1, 0, 1}, non-negative latency, tokens and cost.")
+def raw_logs_contract(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    start, end = window_dates(context.partition_time_window)
+    with warehouse.connect(read_only=True) as con:
+        frame = con.execute(statement("logs/contract_rows"), {"start": start, "end": end}).fetch_df()
+    validations = []
+    for day, rows in frame.groupby("log_date", sort=True):
+        lo = datetime.combine(day, time.min, tzinfo=UTC)
+        validations.append(validate_raw_logs_partition(rows, str(day), lo, lo + timedelta(days=1)))
+    meta = ingest_report.contract_metadata(validations)
+    return dg.AssetCheckResult(passed=meta["partitions_failed"] == 0, metadata=meta)

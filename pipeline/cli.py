@@ -1,0 +1,212 @@
+"""The `evalfunnel` command: demo, demo-data, run, dev.
+
+Every error prints one readable line with a hint; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+from pipeline import environment
+
+SUMMARY_TABLES = ("raw_logs", "log_rejects")
+
+
+class UsageError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+# ---- demo-data ---------------------------------------------------------------------------
+
+def _generate(out: Path, months: int, interactions: int, seed: int) -> None:
+    from tqdm import tqdm
+
+    from pipeline.demo.generator import DemoConfig, generate
+
+    if months < 1 or interactions < 100:
+        raise UsageError("demo data needs --months >= 1 and --interactions >= 100")
+    with tqdm(total=1, desc="demo data", unit="day", disable=None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+        summary = generate(DemoConfig(out=out, months=months, interactions=interactions, seed=seed), progress)
+    print(f"wrote {summary.interactions:,} interactions for {summary.users:,} users, {summary.start}..{summary.end}, "
+          f"to {out} (files by format: {summary.files})")
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    _generate(Path(args.out), args.months, args.interactions, args.seed)
+    return 0
+
+
+# ---- run ---------------------------------------------------------------------------------
+
+def _run_graph(home: environment.Home, source: Path) -> list:
+    """Materialize every job over every partition the source covers."""
+    from pipeline.ingest import SourceError, logs_dir, source_days
+
+    try:
+        logs_dir(source)
+    except SourceError as exc:
+        raise UsageError(str(exc), "pass --source DIR pointing at a folder with a logs/ subfolder") from exc
+    os.environ[environment.SOURCE_VAR] = str(source.resolve())
+    covered = source_days(source)
+    if covered is None:
+        raise UsageError(f"no log record with a readable timestamp under {source / 'logs'}",
+                         "check the files' format (JSONL, JSONL.gz, CSV, Parquet) and the timestamp field")
+    first_day, last_day = covered
+    environment.record_start_date(home, first_day.replace(day=1).isoformat())
+    # Dagster and the definitions load only now, after the partition start date is settled
+    import dagster as dg
+
+    from pipeline.definitions import defs
+    from pipeline.jobs import JOBS, partition_range, run_range
+
+    instance = dg.DagsterInstance.get()
+    outcomes = []
+    for job in JOBS:
+        keys = partition_range(job, first_day, last_day)
+        if keys is None:
+            continue
+        print(f"running {job.name} for {keys[0]}..{keys[1]} ...", flush=True)
+        outcome = run_range(defs, job.name, keys[0], keys[1], instance)
+        print(f"  {'ok' if outcome.success else 'FAILED'} in {outcome.seconds:.1f}s", flush=True)
+        for err in outcome.errors:
+            print(f"  - {err}")
+        outcomes.append(outcome)
+    if not all(o.success for o in outcomes):
+        raise UsageError("the pipeline run failed (see above)", "open the run in the Dagster UI (`make dev`) for the logs")
+    return outcomes
+
+
+def _summary(home: environment.Home) -> None:
+    from pipeline.warehouse import connect, table_counts
+
+    counts = table_counts(home.warehouse, SUMMARY_TABLES)
+    print("\nwarehouse tables:")
+    for table, n in counts.items():
+        print(f"  {table:<16} {'(not built)' if n is None else f'{n:,} rows'}")
+    with connect(home.warehouse, read_only=True) as con:
+        read, loaded, rejected, dups = con.execute(
+            "select sum(read), sum(loaded), sum(rejected), sum(duplicates) from log_partitions").fetchone()
+        reasons = con.execute("select field, count(*) from log_rejects group by field order by 2 desc").fetchall()
+    print(f"\nrecords read {read:,} = loaded {loaded:,} + rejected {rejected:,} + duplicates {dups:,}")
+    if reasons:
+        print("rejects by field: " + ", ".join(f"{f} {n}" for f, n in reasons) + "  (see table log_rejects)")
+    print(f"\nwarehouse:        {home.warehouse}")
+    print(f"dagster instance: {home.dagster_home}")
+    print("open the UI:      make dev   (or: evalfunnel dev)")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    home = environment.prepare(Path(args.home) if args.home else None)
+    t0 = time.perf_counter()
+    _run_graph(home, Path(args.source))
+    _summary(home)
+    print(f"done in {time.perf_counter() - t0:.0f}s")
+    return 0
+
+
+# ---- demo --------------------------------------------------------------------------------
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    home = environment.prepare(Path(args.home) if args.home else None)
+    source = home.demo_source
+    wanted = {"interactions": args.interactions, "months": args.months, "seed": args.seed}
+    stamp = source / "gold" / "demo_config.json"
+    if not stamp.exists() or json.loads(stamp.read_text()) != wanted:
+        shutil.rmtree(source, ignore_errors=True)
+        _generate(source, args.months, args.interactions, args.seed)
+        stamp.write_text(json.dumps(wanted))
+    else:
+        print(f"demo source up to date: {source}")
+    t0 = time.perf_counter()
+    _run_graph(home, source)
+    _summary(home)
+    print(f"demo done in {time.perf_counter() - t0:.0f}s (the source is {source})")
+    return 0
+
+
+# ---- dev ---------------------------------------------------------------------------------
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    home = environment.prepare(Path(args.home) if args.home else None)
+    os.environ.setdefault(environment.SOURCE_VAR, str(home.demo_source))
+    print(f"Dagster UI on the instance in {home.dagster_home} (Ctrl-C to stop)")
+    os.execv(sys.executable, [sys.executable, "-m", "dagster", "dev", "-m", "pipeline.definitions",
+                              "--host", args.host, "--port", str(args.port)])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evalfunnel", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def demo_sizes(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--months", type=int, default=6, help="months of history (default 6)")
+        p.add_argument("--interactions", type=int, default=50_000, help="logged interactions (default 50000)")
+        p.add_argument("--seed", type=int, default=7)
+
+    p = sub.add_parser("demo", help="generate demo data and materialize the whole graph on it")
+    p.add_argument("--home", help="EVALFUNNEL_HOME (default .evalfunnel/)")
+    demo_sizes(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("demo-data", help="write a complete synthetic source directory")
+    p.add_argument("--out", required=True, help="folder to write")
+    demo_sizes(p)
+    p.set_defaults(func=cmd_demo_data)
+
+    p = sub.add_parser("run", help="materialize the whole graph for every partition a source covers")
+    p.add_argument("--source", required=True, help="source directory (logs/, experiments/, ...)")
+    p.add_argument("--home", help="EVALFUNNEL_HOME (default .evalfunnel/)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("dev", help="open the Dagster UI on this home's instance")
+    p.add_argument("--home")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # partitioned asset checks are a Dagster preview feature we rely on knowingly
+    warnings.filterwarnings("ignore", message=".*currently in preview.*")
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"evalfunnel: error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("evalfunnel: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001  (the last line of defence: one readable line)
+        if args.debug:
+            traceback.print_exc()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"evalfunnel: error: {type(exc).__name__}: {first}", file=sys.stderr)
+        print("  hint: re-run with --debug for the traceback", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Synthetic production data: a complete source directory that behaves like a real product's."""

@@ -1,0 +1,26 @@
+"""Progress with counts, rate and ETA for long steps, written to any log function."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+class ProgressLog:
+    """Calls `log` at most every `every_seconds` (and at the end) with done/total, rate, ETA."""
+
+    def __init__(self, what: str, log: Callable[[str], None], every_seconds: float = 5.0) -> None:
+        self.what, self.log, self.every = what, log, every_seconds
+        self.t0 = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int, items: int = 0) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = now - self.t0
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else float("nan")
+        extra = f", {items:,} records ({items / elapsed:,.0f}/s)" if items and elapsed > 0 else ""
+        self.log(f"{self.what}: {done:,}/{total:,} files{extra}, elapsed {elapsed:.1f}s, ETA {eta:.0f}s")

@@ -1,0 +1,30 @@
+"""A sensor that notices new or changed log files and re-ingests the days they touch."""
+
+
+import hashlib
+import json
+
+import dagster as dg
+
+from pipeline.ingest import SourceError, changed_days, discover
+from pipeline.resources import SourceResource
+from pipeline.jobs import daily_ingest_job
+
+
+@dg.sensor(job=daily_ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Requests a daily_ingest run for every day a new, changed or deleted log file touches.")
+def log_files_sensor(context: dg.SensorEvaluationContext, source: SourceResource) -> dg.SensorResult | dg.SkipReason:
+    try:
+        files, _ = discover(source.source_dir)
+    except SourceError as exc:
+        return dg.SkipReason(str(exc))
+    seen = json.loads(context.cursor) if context.cursor else {}
+    touched, now = changed_days(files, seen)
+    known = set(daily_ingest_job.partitions_def.get_partition_keys())
+    keys = sorted(d.isoformat() for d in touched if d.isoformat() in known)
+    # the run key ties a request to the file state that caused it, so a re-evaluation never doubles it
+    state = hashlib.sha256(json.dumps(now, sort_keys=True).encode()).hexdigest()[:16]
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(partition_key=k, run_key=f"{k}:{state}") for k in keys],
+        cursor=json.dumps(now, sort_keys=True),
+    )

@@ -1,0 +1,60 @@
+"""The DuckDB warehouse: connections with the project's settings, SQL files, and schema."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+
+def sql_root() -> Path:
+    """`sql/` ships inside the wheel as pipeline/sql; in a source checkout it sits at the top."""
+    packaged = Path(__file__).parent / "sql"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "sql"
+
+
+@cache
+def statement(name: str) -> str:
+    """The text of `sql/<name>.sql`: one statement, named parameters, no string-built values."""
+    path = sql_root() / f"{name}.sql"
+    if not path.exists():
+        raise FileNotFoundError(f"missing SQL file {path}")
+    return path.read_text()
+
+
+WAREHOUSE_FILE = "warehouse.duckdb"
+SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files")
+
+
+@contextlib.contextmanager
+def connect(path: str | Path, *, read_only: bool = False, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection in UTC with bounded memory; DuckDB spills to a temp folder beside the file."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"set memory_limit = '{memory_limit or os.environ.get('EVALFUNNEL_DUCKDB_MEMORY', '1GB')}'")
+        con.execute(f"set temp_directory = '{path.parent / (path.name + '.tmp')}'")
+        if not read_only:
+            for table in SCHEMA:
+                con.execute(statement(f"schema/{table}"))
+        yield con
+    finally:
+        con.close()
+
+
+def table_counts(path: str | Path, tables: tuple[str, ...]) -> dict[str, int | None]:
+    """Row counts for a summary; None for a table that does not exist yet."""
+    counts: dict[str, int | None] = {}
+    with connect(path, read_only=True) as con:
+        existing = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        for t in tables:
+            # identifiers come from the caller's constant tuple, never from data
+            counts[t] = con.execute(f'select count(*) from "{t}"').fetchone()[0] if t in existing else None
+    return counts
