@@ -1,17 +1,14 @@
 """Ingestion: raw_logs and log_rejects per day, and the raw_logs contract check."""
 
 
-from datetime import UTC, datetime, time, timedelta
-
 import dagster as dg
 
 from pipeline import ingest_report
-from pipeline.contracts import validate_raw_logs_partition
+from pipeline.contracts import validate_raw_logs_window
 from pipeline.ingest import ingest_window
 from pipeline.partitions import daily, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.resources import SourceResource, WarehouseResource
-from pipeline.warehouse import statement
 
 DUCKDB_POOL = "duckdb_writer"
 
@@ -34,6 +31,8 @@ def ingested_logs(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                                "and log_date < $end order by source_file, line limit 10", {"start": start, "end": end}).fetchall()
     totals = result.totals
     context.log.info(f"ingested {start}..{end}: {totals}")
+    for file, error in result.file_errors:
+        context.log.warning(f"unreadable file {file}: {error}")
     yield dg.MaterializeResult(asset_key="raw_logs", metadata={
         "dagster/row_count": totals["loaded"], **ingest_report.window_metadata(result)})
     yield dg.MaterializeResult(asset_key="log_rejects", metadata={
@@ -46,10 +45,6 @@ def ingested_logs(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 def raw_logs_contract(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     start, end = window_dates(context.partition_time_window)
     with warehouse.connect(read_only=True) as con:
-        frame = con.execute(statement("logs/contract_rows"), {"start": start, "end": end}).fetch_df()
-    validations = []
-    for day, rows in frame.groupby("log_date", sort=True):
-        lo = datetime.combine(day, time.min, tzinfo=UTC)
-        validations.append(validate_raw_logs_partition(rows, str(day), lo, lo + timedelta(days=1)))
+        validations = validate_raw_logs_window(con, start, end)
     meta = ingest_report.contract_metadata(validations)
     return dg.AssetCheckResult(passed=meta["partitions_failed"] == 0, metadata=meta)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
+import duckdb
 import pandas as pd
+
+from pipeline.warehouse import statement
 
 # GX announces every metric it computes; the check's metadata says what matters
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -78,3 +81,13 @@ def validate_raw_logs_partition(frame: pd.DataFrame, partition: str, start: date
             int(r.result.get("unexpected_count") or 0),
             [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]]))
     return PartitionValidation(partition, len(frame), bool(result.success), dict(result.statistics), outcomes)
+
+
+def validate_raw_logs_window(con: duckdb.DuckDBPyConnection, start: date, end: date) -> list[PartitionValidation]:
+    """Validate each loaded day in [start, end) separately, as the contract is per partition."""
+    frame = con.execute(statement("logs/contract_rows"), {"start": start, "end": end}).fetch_df()
+    validations = []
+    for day, rows in frame.groupby("log_date", sort=True):
+        lo = datetime.combine(day, time.min, tzinfo=UTC)
+        validations.append(validate_raw_logs_partition(rows, str(day), lo, lo + timedelta(days=1)))
+    return validations

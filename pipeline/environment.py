@@ -77,7 +77,11 @@ def prepare(home: Path | None = None) -> Home:
     """
     resolved = Home(Path(home).resolve()) if home else current_home()
     os.environ[HOME_VAR] = str(resolved.root)
-    os.environ.setdefault("DAGSTER_HOME", str(resolved.root / "dagster"))
+    if home is not None:
+        # an explicit home brings its own instance, whatever DAGSTER_HOME the shell exported
+        os.environ["DAGSTER_HOME"] = str(resolved.root / "dagster")
+    else:
+        os.environ.setdefault("DAGSTER_HOME", str(resolved.root / "dagster"))
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     resolved.root.mkdir(parents=True, exist_ok=True)
     dagster_home = resolved.dagster_home

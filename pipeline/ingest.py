@@ -233,6 +233,8 @@ class WindowResult:
     lines_read: int = 0
     seconds: float = 0.0
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    # files that could not be read at all (also in log_rejects under their modification day)
+    file_errors: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -309,12 +311,14 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, read: list[SourceFile],
     except Exception:
         con.execute("rollback")
         raise
-    finally:
-        con.unregister("read_files")
     rows = con.execute(
         "select log_date, files, read, loaded, rejected, duplicates from log_partitions "
         "where log_date >= $start and log_date < $end order by log_date", {"start": start, "end": end}).fetchall()
     result.partitions = [PartitionCounts(*r) for r in rows]
+    result.file_errors = con.execute(
+        "select source_file, error from log_files where error is not null and source_file in "
+        "(select source_file from read_files) order by source_file").fetchall()
+    con.unregister("read_files")
     result.reject_reasons = dict(con.execute(
         "select field, count(*) from attributed where reject_reason is not null "
         "and log_date >= $start and log_date < $end group by field order by 2 desc", {"start": start, "end": end}).fetchall())

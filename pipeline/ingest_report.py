@@ -22,6 +22,7 @@ def window_metadata(result: WindowResult) -> dict[str, object]:
         "files_read": result.files_read,
         "files_skipped_by_index": result.files_skipped_by_index,
         "unsupported_files": ", ".join(result.unsupported_files) or "none",
+        "unreadable_files": "\n".join(f"{f}: {e}" for f, e in result.file_errors) or "none",
         "seconds": round(result.seconds, 2),
         "records_per_second": round(rate),
         "per_day": preview,

@@ -10,8 +10,8 @@ from pipeline.environment import start_date
 
 START_DATE = start_date()
 
-# end_offset=1 includes today, so the sensor can ingest a day while it is still being written
-daily = dg.DailyPartitionsDefinition(start_date=START_DATE, end_offset=1)
+# the last partition is yesterday: the 02:00 schedule ingests a complete day
+daily = dg.DailyPartitionsDefinition(start_date=START_DATE)
 monthly = dg.MonthlyPartitionsDefinition(start_date=START_DATE[:8] + "01")
 quarterly = dg.TimeWindowPartitionsDefinition(
     cron_schedule="0 0 1 1,4,7,10 *", start=START_DATE[:8] + "01", fmt="%Y-%m-%d")

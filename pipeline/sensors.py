@@ -22,6 +22,9 @@ def log_files_sensor(context: dg.SensorEvaluationContext, source: SourceResource
     touched, now = changed_days(files, seen)
     known = set(daily_ingest_job.partitions_def.get_partition_keys())
     keys = sorted(d.isoformat() for d in touched if d.isoformat() in known)
+    # a file with records for a day that has no partition yet (today) stays unseen, so it is
+    # requested again once that day's partition exists
+    now = {f: entry for f, entry in now.items() if all(day in known for day in entry[2])}
     # the run key ties a request to the file state that caused it, so a re-evaluation never doubles it
     state = hashlib.sha256(json.dumps(now, sort_keys=True).encode()).hexdigest()[:16]
     return dg.SensorResult(

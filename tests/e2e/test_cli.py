@@ -1,0 +1,66 @@
+"""`evalfunnel` as a user runs it: a small demo twice in a temp home, and readable errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.warehouse import connect
+
+pytestmark = pytest.mark.e2e
+
+
+def evalfunnel(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))}
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def counts(home: Path) -> tuple:
+    with connect(home / "warehouse.duckdb", read_only=True) as con:
+        return con.execute(
+            "select (select count(*) from raw_logs), (select count(*) from log_rejects), "
+            "(select sum(read) from log_partitions), (select sum(loaded) + sum(rejected) + sum(duplicates) from log_partitions), "
+            "(select count(*) from log_partitions)").fetchone()
+
+
+def test_demo_twice_gives_the_same_tables(tmp_path):
+    home = tmp_path / "home"
+    args = ("demo", "--home", str(home), "--interactions", "1500", "--months", "1")
+    first = evalfunnel(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "records read" in first.stdout and str(home / "warehouse.duckdb") in first.stdout
+    assert (home / "dagster" / "dagster.yaml").exists() and (home / "demo-source" / "logs").is_dir()
+    once = counts(home)
+    second = evalfunnel(*args, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "demo source up to date" in second.stdout
+    twice = counts(home)
+    assert once == twice
+    raw, rejects, read, reconciled, days = twice
+    assert read == reconciled and rejects == 5 and raw > 1400 and days == 31
+    # the runs are on the home's persistent instance, for the UI to show
+    assert any((home / "dagster").rglob("*.db"))
+
+
+def test_missing_source_is_one_readable_line(tmp_path):
+    result = evalfunnel("run", "--source", str(tmp_path / "nowhere"), "--home", str(tmp_path / "h"), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"evalfunnel: error: source directory {tmp_path / 'nowhere'} does not exist (set EVALFUNNEL_SOURCE or pass --source)"
+    assert lines[1].startswith("  hint: ") and "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = evalfunnel("--debug", "run", "--source", str(tmp_path / "nowhere"), "--home", str(tmp_path / "h"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" in result.stderr
+
+
+def test_demo_data_writes_a_source(tmp_path):
+    result = evalfunnel("demo-data", "--out", str(tmp_path / "src"), "--months", "1", "--interactions", "300", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 300 interactions" in result.stdout and (tmp_path / "src" / "metrics.yaml").exists()

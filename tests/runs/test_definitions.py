@@ -1,0 +1,51 @@
+"""The Definitions load, every job and schedule resolves, the sensor asks for the right days."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from pipeline.definitions import defs
+from pipeline.resources import SourceResource
+
+
+def test_definitions_load_and_every_job_resolves():
+    dg.Definitions.validate_loadable(defs)
+    for job in defs.jobs:
+        assert defs.resolve_job_def(job.name).name == job.name
+    graph = defs.resolve_asset_graph()
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= {"raw_logs", "log_rejects"}
+
+
+def test_schedules_ship_stopped_and_target_the_previous_day():
+    for schedule in defs.schedules:
+        assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    schedule = defs.resolve_schedule_def("daily_ingest_schedule")
+    ctx = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 10, 5, 2, 0, tzinfo=UTC))
+    [request] = list(schedule.evaluate_tick(ctx).run_requests)
+    assert request.partition_key == "2026-10-04"
+
+
+def test_sensor_requests_each_touched_day_once(demo_source):
+    sensor = defs.resolve_sensor_def("log_files_sensor")
+    ctx = dg.build_sensor_context(resources={"source": SourceResource(source_dir=str(demo_source))}, definitions=defs)
+    result = sensor.evaluate_tick(ctx)
+    keys = sorted(r.partition_key for r in result.run_requests)
+    assert keys[0] == "2026-09-01" and keys[-1] == "2026-10-31" and len(keys) == len(set(keys)) == 61
+    again = dg.build_sensor_context(cursor=result.cursor, resources={"source": SourceResource(source_dir=str(demo_source))},
+                                   definitions=defs)
+    assert list(sensor.evaluate_tick(again).run_requests) == []
+
+
+def test_sensor_waits_for_todays_partition(source):
+    from tests.conftest import record, write_jsonl
+
+    today = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_jsonl(source / "logs" / "today.jsonl", [record("t", ts=today)])
+    write_jsonl(source / "logs" / "old.jsonl", [record("o", ts="2026-05-02T10:00:00Z")])
+    sensor = defs.resolve_sensor_def("log_files_sensor")
+    res = {"source": SourceResource(source_dir=str(source))}
+    first = sensor.evaluate_tick(dg.build_sensor_context(resources=res, definitions=defs))
+    assert [r.partition_key for r in first.run_requests] == ["2026-05-02"]
+    assert "logs/today.jsonl" not in first.cursor  # looked at again on the next tick
