@@ -210,6 +210,46 @@ def line_tables(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Iterator[pa.Ta
                         pa.array([f"could not read the file as {f.fmt}: {msg}"])], schema=LINE_SCHEMA)
 
 
+BATCH_LINES = 100_000
+
+
+def _batched_lines(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> Iterator[pa.Table]:
+    """Lines of many files in batches of about BATCH_LINES, read one batch ahead on a thread.
+
+    One large insert parses far faster in DuckDB than many small ones, and reading (gzip, UTF-8)
+    overlaps with parsing because both release the GIL. Each batch carries `file_index`, the
+    position of its last file, for progress.
+    """
+    import queue
+    import threading
+
+    batches: queue.Queue = queue.Queue(maxsize=1)
+    done = object()
+
+    def produce() -> None:
+        try:
+            pending, size = [], 0
+            with con.cursor() as reader_con:
+                for i, f in enumerate(files):
+                    for table in line_tables(reader_con, f):
+                        pending.append(table.append_column("file_index", pa.array([i] * table.num_rows, pa.int32())))
+                        size += table.num_rows
+                        if size >= BATCH_LINES:
+                            batches.put(pa.concat_tables(pending))
+                            pending, size = [], 0
+            if pending:
+                batches.put(pa.concat_tables(pending))
+            batches.put(done)
+        except BaseException as exc:  # surfaced in the consumer, never lost in the thread
+            batches.put(exc)
+
+    threading.Thread(target=produce, name="evalfunnel-reader", daemon=True).start()
+    while (item := batches.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
 # ---- one window --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -277,14 +317,13 @@ def ingest_window(con: duckdb.DuckDBPyConnection, source_dir: str | Path, start:
     con.register("lines", LINE_SCHEMA.empty_table())
     con.execute(f"create or replace temp table staged as {parse} limit 0", params)
     con.unregister("lines")
-    for i, f in enumerate(to_read, 1):
-        for lines in line_tables(con, f):
-            con.register("lines", lines)
-            con.execute(f"insert into staged {parse}", params)
-            con.unregister("lines")
-            result.lines_read += lines.num_rows
+    for done, lines in enumerate(_batched_lines(con, to_read), 1):
+        con.register("lines", lines)
+        con.execute(f"insert into staged {parse}", params)
+        con.unregister("lines")
+        result.lines_read += lines.num_rows
         if progress:
-            progress(i, len(to_read), result.lines_read)
+            progress(lines.column("file_index")[-1].as_py() + 1, len(to_read), result.lines_read)
     result.files_read = len(to_read)
     _attribute_and_write(con, to_read, start, end, result)
     result.seconds = time.perf_counter() - t0
@@ -297,7 +336,8 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, read: list[SourceFile],
         "source_file": [f.relpath for f in read], "size_bytes": [f.size for f in read],
         "mtime_ns": [f.mtime_ns for f in read], "mtime_date": [f.mtime_date for f in read]})
     con.register("read_files", file_table)
-    con.execute(statement("logs/attribute_staged"))
+    for step in ("attribute_staged", "find_duplicates", "day_files"):
+        con.execute(statement(f"logs/{step}"))
     con.execute("begin transaction")
     try:
         con.execute(statement("logs/upsert_file_index"))
@@ -320,8 +360,8 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, read: list[SourceFile],
         "(select source_file from read_files) order by source_file").fetchall()
     con.unregister("read_files")
     result.reject_reasons = dict(con.execute(
-        "select field, count(*) from attributed where reject_reason is not null "
-        "and log_date >= $start and log_date < $end group by field order by 2 desc", {"start": start, "end": end}).fetchall())
+        "select reject_field, count(*) from reject_days where log_date >= $start and log_date < $end "
+        "group by reject_field order by 2 desc", {"start": start, "end": end}).fetchall())
 
 
 # ---- which days a file touches (sensor, `evalfunnel run`) -----------------------------------
@@ -332,6 +372,7 @@ def file_days(f: SourceFile) -> set[date]:
     params = {"max_raw_chars": 1, "known_fields": list(KNOWN_FIELDS)}
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
+        con.execute("set enable_progress_bar = false")
         found: set[date] = set()
         for lines in line_tables(con, f):
             con.register("lines", lines)
@@ -347,15 +388,24 @@ def source_days(source_dir: str | Path) -> tuple[date, date] | None:
     """
     files, _ = discover(source_dir)
     bounds: list[date] = []
+    by_format: dict[str, list[SourceFile]] = {}
+    for f in files:
+        by_format.setdefault(f.fmt.split(".")[0], []).append(f)
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
-        for f in files:
-            try:
-                row = con.execute(statement(f"logs/day_range_{f.fmt.split('.')[0]}"), {"path": str(f.path)}).fetchone()
-                bounds.extend(d for d in row if d is not None)
-            except duckdb.Error:
-                found = file_days(f)
-                bounds.extend([min(found), max(found)] if found else [])
+        con.execute("set enable_progress_bar = false")
+        for fmt, group in by_format.items():
+            # one scan per format; a file DuckDB cannot scan sends its group file by file
+            for chunk in ([group] if len(group) > 1 else []) + [[f] for f in group]:
+                try:
+                    row = con.execute(statement(f"logs/day_range_{fmt}"), {"path": [str(f.path) for f in chunk]}).fetchone()
+                    bounds.extend(d for d in row if d is not None)
+                    if len(chunk) > 1:
+                        break
+                except duckdb.Error:
+                    if len(chunk) == 1:
+                        found = file_days(chunk[0])
+                        bounds.extend([min(found), max(found)] if found else [])
     return (min(bounds), max(bounds)) if bounds else None
 
 

@@ -39,6 +39,7 @@ def connect(path: str | Path, *, read_only: bool = False, memory_limit: str | No
     con = duckdb.connect(str(path), read_only=read_only)
     try:
         con.execute("set TimeZone = 'UTC'")
+        con.execute("set enable_progress_bar = false")
         con.execute(f"set memory_limit = '{memory_limit or os.environ.get('EVALFUNNEL_DUCKDB_MEMORY', '1GB')}'")
         con.execute(f"set temp_directory = '{path.parent / (path.name + '.tmp')}'")
         if not read_only:

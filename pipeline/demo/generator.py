@@ -56,6 +56,7 @@ class DemoConfig:
     seed: int = 7
     end: date = date(2026, 10, 31)
     bad_inputs: bool = True  # plant the malformed files the ingestion must survive
+    log_format: str = "mixed"  # or one of jsonl, jsonl.gz, csv, parquet for every day
 
     @property
     def start(self) -> date:
@@ -306,7 +307,9 @@ class Generator:
         with gzip.open(self.out / "gold" / "pii_spans.jsonl.gz", "wt", encoding="utf-8") as gold_fh:
             for i, (day, n) in enumerate(days):
                 rng = random.Random(f"{self.cfg.seed}:{day}")
-                fmt = "parquet" if i % 9 == 4 else "csv" if i % 9 == 7 else "jsonl" if i % 5 == 1 else "jsonl.gz"
+                fmt = self.cfg.log_format
+                if fmt == "mixed":
+                    fmt = "parquet" if i % 9 == 4 else "csv" if i % 9 == 7 else "jsonl" if i % 5 == 1 else "jsonl.gz"
                 ts_style = "epoch" if (fmt.startswith("jsonl") and i % 10 == 3) else "rfc3339"
                 records, day_events = [], []
                 for k in range(n):

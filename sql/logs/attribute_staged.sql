@@ -1,25 +1,25 @@
--- Give every staged record its partition day and mark duplicates.
--- A reject without a usable timestamp belongs to the day of the nearest valid record before it
--- in the same file, else the nearest after it, else the file's modification day.
--- Among records sharing (day, request_id) the earliest by (timestamp, file, line) is kept.
-create or replace temp table attributed as
-with dated as (
-    select s.*,
-        coalesce(
-            s.ts_date,
-            last_value(s.ts_date ignore nulls) over (partition by s.source_file order by s.line_no
-                rows between unbounded preceding and current row),
-            first_value(s.ts_date ignore nulls) over (partition by s.source_file order by s.line_no
-                rows between current row and unbounded following),
-            f.mtime_date
-        ) as log_date
-    from staged s
-    join read_files f using (source_file)
+-- Date the rejects: a reject without a usable timestamp belongs to the day of the nearest valid
+-- record before it in the same file, else the nearest after it, else the file's modification
+-- day. Only rejected rows and their neighbours are touched; valid rows keep their own day.
+create or replace temp table reject_days as
+with rejected as (
+    select source_file, line_no, ts_date, reject_field, reject_reason from staged where reject_reason is not null
+),
+valid as (
+    select source_file, line_no, ts_date from staged
+    where reject_reason is null and source_file in (select source_file from rejected)
+),
+before as (
+    select r.source_file, r.line_no, v.ts_date as day_before
+    from rejected r asof left join valid v on r.source_file = v.source_file and r.line_no >= v.line_no
+),
+after as (
+    select r.source_file, r.line_no, v.ts_date as day_after
+    from rejected r asof left join valid v on r.source_file = v.source_file and r.line_no <= v.line_no
 )
-select *,
-    case when reject_reason is null then
-        row_number() over (partition by log_date, request_id, reject_reason is null
-                           order by "timestamp", source_file, line_no)
-    end as copy_no,
-    coalesce(reject_field, '') as field
-from dated
+select r.source_file, r.line_no, r.reject_field, r.reject_reason,
+       coalesce(r.ts_date, b.day_before, a.day_after, f.mtime_date) as log_date
+from rejected r
+join before b using (source_file, line_no)
+join after a using (source_file, line_no)
+join read_files f using (source_file)

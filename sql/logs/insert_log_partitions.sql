@@ -9,13 +9,16 @@ counts as (
     select log_date,
            count(distinct source_file) as files,
            count(*) as read,
-           count(*) filter (where copy_no = 1) as loaded,
-           count(*) filter (where reject_reason is not null) as rejected,
-           count(*) filter (where copy_no > 1) as duplicates
-    from attributed
+           count(*) filter (where rejected) as rejected
+    from staged_days
     group by log_date
+),
+duplicates as (
+    select log_date, count(*) as duplicates from duplicate_rows group by log_date
 )
-select w.log_date, coalesce(c.files, 0), coalesce(c.read, 0), coalesce(c.loaded, 0),
-       coalesce(c.rejected, 0), coalesce(c.duplicates, 0), now()
+select w.log_date, coalesce(c.files, 0), coalesce(c.read, 0),
+       coalesce(c.read, 0) - coalesce(c.rejected, 0) - coalesce(d.duplicates, 0),
+       coalesce(c.rejected, 0), coalesce(d.duplicates, 0), now()
 from window_days w
 left join counts c using (log_date)
+left join duplicates d using (log_date)

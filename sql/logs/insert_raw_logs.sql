@@ -1,6 +1,7 @@
 insert into raw_logs
-select log_date, request_id, "timestamp", user_id, session_id, messages, response, model,
-       prompt_version, experiment_id, variant, latency_ms, cost_usd, input_tokens, output_tokens,
-       feedback, metadata, extra, source_file, line_no, now()
-from attributed
-where reject_reason is null and copy_no = 1 and log_date >= $start and log_date < $end
+select s.ts_date, s.request_id, s."timestamp", s.user_id, s.session_id, s.messages, s.response, s.model,
+       s.prompt_version, s.experiment_id, s.variant, s.latency_ms, s.cost_usd, s.input_tokens, s.output_tokens,
+       s.feedback, s.metadata, s.extra, s.source_file, s.line_no, now()
+from staged s
+anti join duplicate_rows d using (source_file, line_no)
+where s.reject_reason is null and s.ts_date >= $start and s.ts_date < $end
