@@ -9,6 +9,10 @@ read = loaded + rejected + duplicates.
 
 from __future__ import annotations
 
+import csv
+import gzip
+import queue
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -162,8 +166,6 @@ def _jsonl_tables(f: SourceFile) -> Iterator[pa.Table]:
 
 
 def _csv_header(f: SourceFile) -> list[str]:
-    import csv
-    import gzip
     opener = gzip.open if f.path.name.endswith(".gz") else open
     try:
         with opener(f.path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
@@ -220,9 +222,6 @@ def _batched_lines(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> I
     overlaps with parsing because both release the GIL. Each batch carries `file_index`, the
     position of its last file, for progress.
     """
-    import queue
-    import threading
-
     batches: queue.Queue = queue.Queue(maxsize=1)
     done = object()
 

@@ -7,6 +7,7 @@ materializations appear in the UI afterwards.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -44,8 +45,6 @@ def partition_range(job: dg.UnresolvedAssetJobDefinition, first_day: date, last_
 
 def run_range(defs: dg.Definitions, job_name: str, first: str, last: str, instance: dg.DagsterInstance) -> StageOutcome:
     """Execute one partitioned job over [first, last] in a single in-process run."""
-    import time
-
     t0 = time.perf_counter()
     job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(
