@@ -294,7 +294,7 @@ class Generator:
         else:
             path = folder / (f"{day}.jsonl.gz" if fmt == "jsonl.gz" else f"{day}.jsonl")
             body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
-            path.write_bytes(gzip.compress(body, compresslevel=3) if fmt == "jsonl.gz" else body)
+            path.write_bytes(gzip.compress(body, compresslevel=3, mtime=0) if fmt == "jsonl.gz" else body)
         self.summary.files[fmt] = self.summary.files.get(fmt, 0) + 1
         return path
 
@@ -304,7 +304,10 @@ class Generator:
         days = _day_counts(self.cfg)
         events_dir = self.out / "events"
         events_dir.mkdir(exist_ok=True)
-        with gzip.open(self.out / "gold" / "pii_spans.jsonl.gz", "wt", encoding="utf-8") as gold_fh:
+        # mtime=0: the same seed writes the same bytes, whenever it runs
+        with open(self.out / "gold" / "pii_spans.jsonl.gz", "wb") as raw_gold, \
+                gzip.GzipFile(fileobj=raw_gold, mode="wb", mtime=0) as zipped_gold, \
+                io.TextIOWrapper(zipped_gold, encoding="utf-8") as gold_fh:
             for i, (day, n) in enumerate(days):
                 rng = random.Random(f"{self.cfg.seed}:{day}")
                 fmt = self.cfg.log_format
@@ -377,7 +380,7 @@ class Generator:
         lines[2] = lines[2].replace(b'"response": "', b'"response": "Caf\xe9 cr\xe8me ', 1)
         (bad / "legacy_export.jsonl").write_bytes(b"\n".join(lines) + b"\n")
         # a shipper died mid-upload: the gzip stream stops part-way through
-        body = gzip.compress("".join(json.dumps(r) + "\n" for r in extra[4:24]).encode())
+        body = gzip.compress("".join(json.dumps(r) + "\n" for r in extra[4:24]).encode(), mtime=0)
         (bad / "partial_upload.jsonl.gz").write_bytes(body[: int(len(body) * 0.6)])
         (bad / "empty.jsonl").write_bytes(b"")
         self.summary.planted_rejects.update({"non_utf8": 1, "truncated_gzip": 1})
