@@ -27,7 +27,7 @@ import yaml
 from pipeline.demo import catalog, pii
 from pipeline.demo.text import Text, compose_response, edit, realize, typo
 from pipeline.demo.world import (
-    BASE, DIMENSIONS, ExperimentPlan, User, Variant, assign, experiment_plans, make_users, react, sigmoid,
+    BASE, DIMENSIONS, ExperimentPlan, Variant, assign, experiment_plans, make_users, react, sigmoid,
 )
 
 SYSTEM_PROMPT = "You are Acme Assistant. Answer accurately and concisely. Prompt {version}."
@@ -125,7 +125,6 @@ class Generator:
         self.exposures: dict[str, dict[str, tuple[datetime, str]]] = {p.experiment_id: {} for p in self.plans}
         self.label_pool: dict[str, list[LabelCandidate]] = {}
         self.summary = DemoSummary(self.out, cfg.start, cfg.end, users=len(self.users))
-        self.gold = None
 
     # ---- one interaction -------------------------------------------------------------------
     def _plan_for(self, day: date) -> ExperimentPlan | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 DIMENSIONS = ("correctness", "relevance", "clarity", "calibration", "length")
@@ -189,7 +189,6 @@ class Reaction:
     resolved: bool
     ticket: bool
     utility: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 def react(rng: random.Random, user: User, realized: dict[str, int], topic: str, variant: Variant) -> Reaction:
