@@ -274,6 +274,7 @@ class WindowResult:
     reject_reasons: dict[str, int] = field(default_factory=dict)
     # files that could not be read at all (also in log_rejects under their modification day)
     file_errors: list[tuple[str, str]] = field(default_factory=list)
+    reject_examples: list[tuple[str, int, str]] = field(default_factory=list)  # file, line, reason
 
     @property
     def totals(self) -> dict[str, int]:
@@ -358,6 +359,7 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, read: list[SourceFile],
         "select source_file, error from log_files where error is not null and source_file in "
         "(select source_file from read_files) order by source_file").fetchall()
     con.unregister("read_files")
+    result.reject_examples = con.execute(statement("logs/reject_examples"), {"start": start, "end": end}).fetchall()
     result.reject_reasons = dict(con.execute(
         "select reject_field, count(*) from reject_days where log_date >= $start and log_date < $end "
         "group by reject_field order by 2 desc", {"start": start, "end": end}).fetchall())

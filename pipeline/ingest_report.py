@@ -29,9 +29,9 @@ def window_metadata(result: WindowResult) -> dict[str, object]:
     }
 
 
-def rejects_metadata(result: WindowResult, examples: list[tuple]) -> dict[str, object]:
+def rejects_metadata(result: WindowResult) -> dict[str, object]:
     reasons = "\n".join(f"| {field or 'record'} | {n:,} |" for field, n in result.reject_reasons.items())
-    sample = "\n".join(f"| {f} | {line} | {reason[:160]} |" for f, line, reason in examples)
+    sample = "\n".join(f"| {f} | {line} | {reason[:160]} |" for f, line, reason in result.reject_examples)
     return {
         "rejected": result.totals["rejected"],
         "by_field": "| field | rejects |\n|---|---|\n" + (reasons or "| (none) | 0 |"),
