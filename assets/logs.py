@@ -45,4 +45,4 @@ def raw_logs_contract(context: dg.AssetCheckExecutionContext, warehouse: Warehou
     with warehouse.connect(read_only=True) as con:
         validations = validate_raw_logs_window(con, start, end)
     meta = ingest_report.contract_metadata(validations)
-    return dg.AssetCheckResult(passed=meta["partitions_failed"] == 0, metadata=meta)
+    return dg.AssetCheckResult(passed=all(v.success for v in validations), metadata=meta)

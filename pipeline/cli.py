@@ -92,16 +92,15 @@ def _run_graph(home: environment.Home, source: Path) -> list:
 
 
 def _summary(home: environment.Home) -> None:
-    from pipeline.warehouse import connect, table_counts
+    from pipeline.warehouse import connect, statement, table_counts
 
     counts = table_counts(home.warehouse, SUMMARY_TABLES)
     print("\nwarehouse tables:")
     for table, n in counts.items():
         print(f"  {table:<16} {'(not built)' if n is None else f'{n:,} rows'}")
     with connect(home.warehouse, read_only=True) as con:
-        read, loaded, rejected, dups = con.execute(
-            "select sum(read), sum(loaded), sum(rejected), sum(duplicates) from log_partitions").fetchone()
-        reasons = con.execute("select field, count(*) from log_rejects group by field order by 2 desc").fetchall()
+        read, loaded, rejected, dups = con.execute(statement("logs/ingest_totals")).fetchone()
+        reasons = con.execute(statement("logs/rejects_by_field")).fetchall()
     print(f"\nrecords read {read:,} = loaded {loaded:,} + rejected {rejected:,} + duplicates {dups:,}")
     if reasons:
         print("rejects by field: " + ", ".join(f"{f} {n}" for f, n in reasons) + "  (see table log_rejects)")

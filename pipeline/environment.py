@@ -34,10 +34,6 @@ class Home:
         return Path(os.environ.get("DAGSTER_HOME") or self.root / "dagster")
 
     @property
-    def reports(self) -> Path:
-        return self.root / "reports"
-
-    @property
     def demo_source(self) -> Path:
         return self.root / "demo-source"
 

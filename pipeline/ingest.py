@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipeline.warehouse import statement
+from pipeline.warehouse import scratch, statement
 
 KNOWN_FIELDS = (
     "request_id", "timestamp", "user_id", "session_id", "messages", "query", "response", "model",
@@ -287,8 +287,7 @@ Progress = Callable[[int, int, int], None]  # files done, files total, lines so 
 
 def _files_to_read(con: duckdb.DuckDBPyConnection, files: list[SourceFile], start: date, end: date) -> list[SourceFile]:
     """Skip files whose indexed dates lie outside the window and that have not changed since."""
-    index = {r[0]: r[1:] for r in con.execute(
-        "select source_file, size_bytes, mtime_ns, first_date, last_date from log_files").fetchall()}
+    index = {r[0]: r[1:] for r in con.execute(statement("logs/file_index")).fetchall()}
     chosen = []
     for f in files:
         seen = index.get(f.relpath)
@@ -317,7 +316,7 @@ def ingest_window(con: duckdb.DuckDBPyConnection, source_dir: str | Path, start:
     con.register("lines", LINE_SCHEMA.empty_table())
     con.execute(f"create or replace temp table staged as {parse} limit 0", params)
     con.unregister("lines")
-    for done, lines in enumerate(_batched_lines(con, to_read), 1):
+    for lines in _batched_lines(con, to_read):
         con.register("lines", lines)
         con.execute(f"insert into staged {parse}", params)
         con.unregister("lines")
@@ -338,10 +337,10 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, read: list[SourceFile],
     con.register("read_files", file_table)
     for step in ("attribute_staged", "find_duplicates", "day_files"):
         con.execute(statement(f"logs/{step}"))
+    window = {"start": start, "end": end}
     con.execute("begin transaction")
     try:
         con.execute(statement("logs/upsert_file_index"))
-        window = {"start": start, "end": end}
         for table in ("raw_logs", "log_rejects", "log_partitions"):
             con.execute(statement(f"logs/delete_{table}_window"), window)
         con.execute(statement("logs/insert_raw_logs"), window)
@@ -351,18 +350,11 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, read: list[SourceFile],
     except Exception:
         con.execute("rollback")
         raise
-    rows = con.execute(
-        "select log_date, files, read, loaded, rejected, duplicates from log_partitions "
-        "where log_date >= $start and log_date < $end order by log_date", {"start": start, "end": end}).fetchall()
-    result.partitions = [PartitionCounts(*r) for r in rows]
-    result.file_errors = con.execute(
-        "select source_file, error from log_files where error is not null and source_file in "
-        "(select source_file from read_files) order by source_file").fetchall()
+    result.partitions = [PartitionCounts(*r) for r in con.execute(statement("logs/window_partitions"), window).fetchall()]
+    result.file_errors = con.execute(statement("logs/unreadable_files")).fetchall()
     con.unregister("read_files")
-    result.reject_examples = con.execute(statement("logs/reject_examples"), {"start": start, "end": end}).fetchall()
-    result.reject_reasons = dict(con.execute(
-        "select reject_field, count(*) from reject_days where log_date >= $start and log_date < $end "
-        "group by reject_field order by 2 desc", {"start": start, "end": end}).fetchall())
+    result.reject_examples = con.execute(statement("logs/reject_examples"), window).fetchall()
+    result.reject_reasons = dict(con.execute(statement("logs/reject_counts"), window).fetchall())
 
 
 # ---- which days a file touches (sensor, `evalfunnel run`) -----------------------------------
@@ -371,10 +363,8 @@ def file_days(f: SourceFile) -> set[date]:
     """The days of the records in one file, by the same parser the ingestion uses."""
     parse = statement("logs/parse_lines")
     params = {"max_raw_chars": 1, "known_fields": list(KNOWN_FIELDS)}
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute("set enable_progress_bar = false")
-        found: set[date] = set()
+    found: set[date] = set()
+    with scratch() as con:
         for lines in line_tables(con, f):
             con.register("lines", lines)
             found.update(r[0] for r in con.execute(f"select distinct ts_date from ({parse}) where ts_date is not null", params).fetchall())
@@ -392,20 +382,22 @@ def source_days(source_dir: str | Path) -> tuple[date, date] | None:
     by_format: dict[str, list[SourceFile]] = {}
     for f in files:
         by_format.setdefault(f.fmt.split(".")[0], []).append(f)
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute("set enable_progress_bar = false")
+
+    def scan(con: duckdb.DuckDBPyConnection, fmt: str, group: list[SourceFile]) -> list[date]:
+        row = con.execute(statement(f"logs/day_range_{fmt}"), {"path": [str(f.path) for f in group]}).fetchone()
+        return [d for d in row if d is not None]
+
+    with scratch() as con:
         for fmt, group in by_format.items():
-            # one scan per format; a file DuckDB cannot scan sends its group file by file
-            for chunk in ([group] if len(group) > 1 else []) + [[f] for f in group]:
-                try:
-                    row = con.execute(statement(f"logs/day_range_{fmt}"), {"path": [str(f.path) for f in chunk]}).fetchone()
-                    bounds.extend(d for d in row if d is not None)
-                    if len(chunk) > 1:
-                        break
-                except duckdb.Error:
-                    if len(chunk) == 1:
-                        found = file_days(chunk[0])
+            try:
+                bounds.extend(scan(con, fmt, group))  # one scan per format
+            except duckdb.Error:
+                # a file DuckDB cannot scan (truncated, mis-encoded): file by file, then the parser
+                for f in group:
+                    try:
+                        bounds.extend(scan(con, fmt, [f]))
+                    except duckdb.Error:
+                        found = file_days(f)
                         bounds.extend([min(found), max(found)] if found else [])
     return (min(bounds), max(bounds)) if bounds else None
 

@@ -30,6 +30,22 @@ WAREHOUSE_FILE = "warehouse.duckdb"
 SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files")
 
 
+def _configure(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
+
+
+@contextlib.contextmanager
+def scratch() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory connection with the warehouse's settings, for work that writes nothing."""
+    con = duckdb.connect()
+    try:
+        _configure(con)
+        yield con
+    finally:
+        con.close()
+
+
 @contextlib.contextmanager
 def connect(path: str | Path, *, read_only: bool = False, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection in UTC with bounded memory; DuckDB spills to a temp folder beside the file."""
@@ -38,8 +54,7 @@ def connect(path: str | Path, *, read_only: bool = False, memory_limit: str | No
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     try:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute("set enable_progress_bar = false")
+        _configure(con)
         con.execute(f"set memory_limit = '{memory_limit or os.environ.get('EVALFUNNEL_DUCKDB_MEMORY', '1GB')}'")
         con.execute(f"set temp_directory = '{path.parent / (path.name + '.tmp')}'")
         if not read_only:

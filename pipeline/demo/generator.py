@@ -292,7 +292,8 @@ class Generator:
                     w.writerow(row)
         else:
             path = folder / (f"{day}.jsonl.gz" if fmt == "jsonl.gz" else f"{day}.jsonl")
-            body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+            # a str record is a raw line, written as it is (the planted invalid JSON)
+            body = "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records).encode()
             path.write_bytes(gzip.compress(body, compresslevel=3, mtime=0) if fmt == "jsonl.gz" else body)
         self.summary.files[fmt] = self.summary.files.get(fmt, 0) + 1
         return path
@@ -324,8 +325,6 @@ class Generator:
                     records = self._plant_in_first_day(records)
                     fmt = "jsonl"  # the planted invalid line only exists in text formats
                 self._write_day(day, records, fmt)
-                if i == 0 and self.cfg.bad_inputs:
-                    self._fix_invalid_json_line(day)
                 self._write_events(events_dir, day, day_events)
                 self.summary.interactions += n
                 if progress:
@@ -352,8 +351,8 @@ class Generator:
                             "" if e["value"] is None else e["value"]])
 
     # ---- planted bad input -----------------------------------------------------------------
-    def _plant_in_first_day(self, records: list[dict]) -> list[dict]:
-        """A missing field, wrong types, a redelivered duplicate, and a marker for a bad JSON line."""
+    def _plant_in_first_day(self, records: list[dict]) -> list[dict | str]:
+        """A missing field, wrong types, a redelivered duplicate, and a line that is not JSON."""
         base = records[0]
         missing = {k: v for k, v in records[1].items() if k != "user_id"}
         missing["request_id"] = "req_planted_missing_user"
@@ -361,12 +360,7 @@ class Generator:
                      feedback={"thumbs": 5, "regenerated": "yes"})
         self.summary.planted_rejects.update({"missing_field": 1, "wrong_type": 1, "invalid_json": 1})
         self.summary.planted_duplicates += 1
-        return records + [missing, wrong, dict(base), {"__invalid_json__": True}]
-
-    def _fix_invalid_json_line(self, day: date) -> None:
-        path = self.out / "logs" / f"{day:%Y}" / f"{day:%m}" / f"{day}.jsonl"
-        text = path.read_text(encoding="utf-8").replace('{"__invalid_json__": true}', '{"request_id": "req_planted_bad_json", "timestamp": ')
-        path.write_text(text, encoding="utf-8")
+        return records + [missing, wrong, dict(base), '{"request_id": "req_planted_bad_json", "timestamp": ']
 
     def _plant_bad_files(self, days: list[tuple[date, int]]) -> None:
         bad = self.out / "logs" / "bad"
