@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from pipeline.warehouse import scratch, statement
@@ -123,6 +124,35 @@ def _lines_table(relpath: str, first_line: int, raw_lines: list[bytes]) -> pa.Ta
                      pa.array(texts, pa.large_string()), pa.array(errors, pa.string())], schema=LINE_SCHEMA)
 
 
+def _block_table(relpath: str, first_line: int, block: bytes) -> pa.Table:
+    """Complete lines (`block` ends with a newline) as Arrow, without a Python object per line.
+
+    numpy finds the line boundaries and Arrow validates UTF-8 in C++. A block with anything the
+    fast path does not handle (bad UTF-8, carriage returns, blank or indented lines) goes line by
+    line through `_lines_table`, which gives the same result for what both can read.
+    """
+    data = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(data == 10)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    slow = (ends == starts).any() or np.isin(data[np.minimum(starts, len(data) - 1)], (9, 32)).any() or (data == 13).any()
+    if not slow:
+        keep = np.ones(len(data), dtype=bool)
+        keep[ends] = False  # the line bodies, without their newlines
+        offsets = np.zeros(len(ends) + 1, dtype=np.int64)
+        np.cumsum(ends - starts, out=offsets[1:])
+        binary = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(ends),
+                                                  [None, pa.py_buffer(offsets), pa.py_buffer(data[keep])])
+        try:
+            text = binary.cast(pa.large_string())
+        except pa.ArrowInvalid:
+            slow = True
+    if slow:
+        return _lines_table(relpath, first_line, block[:-1].split(b"\n"))
+    n = len(ends)
+    return pa.table([pa.repeat(pa.scalar(relpath), n), pa.array(np.arange(first_line, first_line + n, dtype=np.int64)),
+                     text, pa.nulls(n, pa.string())], schema=LINE_SCHEMA)
+
+
 def _byte_chunks(f: SourceFile) -> Iterator[bytes]:
     """The file's bytes, gunzipped as a stream when compressed.
 
@@ -149,11 +179,12 @@ def _jsonl_tables(f: SourceFile) -> Iterator[pa.Table]:
     next_line, pending = 1, b""
     try:
         for chunk in _byte_chunks(f):
-            pieces = (pending + chunk).split(b"\n")
-            pending = pieces.pop()
-            if pieces:
-                yield _lines_table(f.relpath, next_line, pieces)
-                next_line += len(pieces)
+            buffer = pending + chunk
+            cut = buffer.rfind(b"\n") + 1
+            pending = buffer[cut:]
+            if cut:
+                yield _block_table(f.relpath, next_line, buffer[:cut])
+                next_line += buffer.count(b"\n", 0, cut)
     except (EOFError, OSError, zlib.error) as exc:
         # keep every complete line before the break; the cut record is the reject
         lost = f"the file ends early ({exc}); nothing after line {next_line} could be read"

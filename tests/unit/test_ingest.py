@@ -262,3 +262,24 @@ def test_missing_source_directory_fails_at_once_naming_the_path(tmp_path, wareho
     (tmp_path / "nologs").mkdir()
     with connect(warehouse_path) as con, pytest.raises(SourceError, match="logs/ folder"):
         ingest_window(con, tmp_path / "nologs", *MAY)
+
+
+def test_fast_and_line_by_line_readers_agree():
+    from pipeline.ingest import _block_table, _lines_table
+
+    lines = [json.dumps(record(f"r{i}", response="é ✓ " * i)).encode() for i in range(50)]
+    block = b"\n".join(lines) + b"\n"
+    fast = _block_table("f", 7, block)
+    exact = _lines_table("f", 7, lines)
+    assert fast.equals(exact.cast(fast.schema))
+    # what the fast path leaves to the exact one: CRLF, blank and indented lines, bad UTF-8
+    for odd in (b"\r", b"\n", b"\n  ", b"\xe9"):
+        messy = block.replace(lines[3] + b"\n", lines[3] + odd + b"\n", 1)
+        assert _block_table("f", 7, messy).equals(_lines_table("f", 7, messy[:-1].split(b"\n")))
+
+
+def test_crlf_lines_load(source, warehouse_path):
+    body = b"".join(json.dumps(record(f"r{i}")).encode() + b"\r\n" for i in range(3))
+    (source / "logs" / "windows.jsonl").write_bytes(body)
+    _, rejects, rows = ingest(source, warehouse_path)
+    assert set(rows) == {"r0", "r1", "r2"} and rejects == []
