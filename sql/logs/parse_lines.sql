@@ -29,22 +29,21 @@ fields as (
             "latency_ms": "VARCHAR", "cost_usd": "VARCHAR", "input_tokens": "VARCHAR", "output_tokens": "VARCHAR",
             "feedback": "JSON", "metadata": "JSON"}') end as r,
         case when ty[1] = 'OBJECT' then
-            list_filter(json_keys(text), lambda k: not list_contains($known_fields, k)) end as extra_keys
+            list_filter(json_keys(text), lambda k: not list_contains($known_fields, k)) end as extra_keys,
+        -- the typed transform gives NULL for a list held as text; keep the text for unwrapping
+        case when ty[6] = 'VARCHAR' then text ->> '$.messages' end as messages_text
     from parsed
 ),
 unwrapped as (
     select *,
         -- CSV cells and some exporters carry nested values as JSON text: unwrap them (rare rows)
-        case when messages_type = 'VARCHAR' and json_valid(r.messages_text) then json_type(r.messages_text) else messages_type end as messages_j_type,
+        case when json_valid(messages_text) then json_type(messages_text) else messages_type end as messages_j_type,
         case when messages_type = 'ARRAY' then r.messages
-             when messages_type = 'VARCHAR' and json_valid(r.messages_text) and json_type(r.messages_text) = 'ARRAY'
-             then try(json_transform(r.messages_text, '[{"role": "VARCHAR", "content": "VARCHAR"}]')) end as messages_v,
+             when json_valid(messages_text) and json_type(messages_text) = 'ARRAY'
+             then json_transform(messages_text, '[{"role": "VARCHAR", "content": "VARCHAR"}]') end as messages_v,
         case when feedback_raw_type = 'VARCHAR' and json_valid(r.feedback ->> '$') then (r.feedback ->> '$')::json else r.feedback end as feedback_j,
         case when metadata_raw_type = 'VARCHAR' and json_valid(r.metadata ->> '$') then (r.metadata ->> '$')::json else r.metadata end as metadata_j
-    from (select * replace (
-              -- the typed transform gives NULL for a list held as text; keep the text for unwrapping
-              struct_insert(r, messages_text := case when messages_type = 'VARCHAR' then text ->> '$.messages' end) as r)
-          from fields)
+    from fields
 ),
 typed as (
     select *,
