@@ -329,8 +329,8 @@ class Generator:
                 self.summary.interactions += n
                 if progress:
                     progress(i + 1, len(days))
-        if self.cfg.bad_inputs:
-            self._plant_bad_files(days)
+            if self.cfg.bad_inputs:
+                self._plant_bad_files(days, gold_fh)
         self._write_experiments()
         self._write_assignments()
         self._write_metrics()
@@ -362,12 +362,15 @@ class Generator:
         self.summary.planted_duplicates += 1
         return records + [missing, wrong, dict(base), '{"request_id": "req_planted_bad_json", "timestamp": ']
 
-    def _plant_bad_files(self, days: list[tuple[date, int]]) -> None:
+    def _plant_bad_files(self, days: list[tuple[date, int]], gold_fh: io.TextIOBase) -> None:
         bad = self.out / "logs" / "bad"
         bad.mkdir(parents=True, exist_ok=True)
         rng = random.Random(f"{self.cfg.seed}:bad")
         day = days[min(1, len(days) - 1)][0]
-        extra = [self._interaction(rng, day, 900_000 + k, "rfc3339")[0] for k in range(24)]
+        made = [self._interaction(rng, day, 900_000 + k, "rfc3339") for k in range(24)]
+        extra = [record for record, _, _ in made]
+        for _, _, gold in made:  # these records are real interactions too: their PII is gold
+            gold_fh.writelines(json.dumps(g, ensure_ascii=False) + "\n" for g in gold)
         # a legacy exporter wrote Latin-1: one line is not valid UTF-8, the others load
         lines = [json.dumps(r).encode() for r in extra[:4]]
         lines[2] = lines[2].replace(b'"response": "', b'"response": "Caf\xe9 cr\xe8me ', 1)
