@@ -33,9 +33,10 @@ MARK_OPEN, MARK_CLOSE = "\x00", "\x02"
 _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     ("PLACEHOLDER", r"<[A-Z_]+_[0-9a-f]{8}>"),
     ("PRIVATE_KEY", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?s:.*?)-----END [A-Z ]*PRIVATE KEY-----"),
-    # URLs end before trailing sentence punctuation
-    ("URL_CREDENTIALS", r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@[^\s]*[^\s.,;:!?)\]'\"]"),
-    ("URL_TOKEN", r"https?://[^\s?#]+\?[^\s#]*[^\s.,;:!?)\]'\"#]"),
+    # URLs end before trailing sentence punctuation and never cross a quote, so JSON text
+    # (metadata, unknown fields) can be scrubbed as it is and stays valid JSON
+    ("URL_CREDENTIALS", r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@\"]+:[^\s/@\"]+@[^\s\"]*[^\s.,;:!?)\]'\"]"),
+    ("URL_TOKEN", r"https?://[^\s?#\"]+\?[^\s#\"]*[^\s.,;:!?)\]'\"#]"),
     ("EMAIL", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
     ("SECRET", r"(?:sk-(?:proj-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
                r"|xox[abprs]-[A-Za-z0-9-]{10,}|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"
@@ -200,8 +201,8 @@ class Anonymizer:
     def scrub(self, frame: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, Counter]:
         """Scrub string `columns` of `frame`; returns the frame and replacements per PII type."""
         marked = frame.with_columns(self.mark(c) for c in columns)
-        candidates = (marked.select(pl.concat_list(pl.col(c).str.extract_all(_MARKED) for c in columns).alias("m"))
-                      .explode("m").drop_nulls().get_column("m"))
+        # per column, then stacked: a null in one column must not hide another column's candidates
+        candidates = pl.concat([marked.get_column(c).str.extract_all(_MARKED).explode().drop_nulls() for c in columns])
         counts: Counter = Counter()
         keys, values = [], []
         for marked_value, n in candidates.value_counts().iter_rows():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipeline import environment
 
-SUMMARY_TABLES = ("raw_logs", "log_rejects")
+SUMMARY_TABLES = ("raw_logs", "log_rejects", "clean_logs")
 
 
 class UsageError(Exception):
@@ -61,6 +61,7 @@ def _run_graph(home: environment.Home, source: Path) -> list:
         logs_dir(source)
     except SourceError as exc:
         raise UsageError(str(exc), "pass --source DIR pointing at a folder with a logs/ subfolder") from exc
+    _require_salt()
     os.environ[environment.SOURCE_VAR] = str(source.resolve())
     covered = source_days(source)
     if covered is None:
@@ -101,12 +102,22 @@ def _summary(home: environment.Home) -> None:
     with connect(home.warehouse, read_only=True) as con:
         read, loaded, rejected, dups = con.execute(statement("logs/ingest_totals")).fetchone()
         reasons = con.execute(statement("logs/rejects_by_field")).fetchall()
+        replaced = con.execute(statement("anonymize/all_replacements")).fetchall()
     print(f"\nrecords read {read:,} = loaded {loaded:,} + rejected {rejected:,} + duplicates {dups:,}")
+    if replaced:
+        print("PII replaced in clean_logs: " + ", ".join(f"{kind} {n:,}" for kind, n in replaced))
     if reasons:
         print("rejects by field: " + ", ".join(f"{f} {n}" for f, n in reasons) + "  (see table log_rejects)")
     print(f"\nwarehouse:        {home.warehouse}")
     print(f"dagster instance: {home.dagster_home}")
     print("open the UI:      make dev   (or: evalfunnel dev)")
+
+
+def _require_salt() -> None:
+    if not os.environ.get(environment.SALT_VAR, "").strip():
+        raise UsageError(f"{environment.SALT_VAR} is not set: clean_logs needs a secret key to pseudonymize ids and PII",
+                         f"export {environment.SALT_VAR}=$(python3 -c 'import secrets; print(secrets.token_hex(32))') "
+                         "and keep it: the same key gives the same pseudonyms on every run")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -123,7 +134,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     home = environment.prepare(Path(args.home) if args.home else None)
     source = home.demo_source
-    wanted = {"interactions": args.interactions, "months": args.months, "seed": args.seed}
+    from pipeline.demo.generator import GENERATOR_VERSION
+
+    wanted = {"interactions": args.interactions, "months": args.months, "seed": args.seed, "generator": GENERATOR_VERSION}
     stamp = source / "gold" / "demo_config.json"
     if not stamp.exists() or json.loads(stamp.read_text()) != wanted:
         shutil.rmtree(source, ignore_errors=True)
@@ -131,6 +144,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         stamp.write_text(json.dumps(wanted))
     else:
         print(f"demo source up to date: {source}")
+    if environment.demo_salt(home):
+        print(f"created a local pseudonymization key for the demo at {home.root / 'pii_salt'} "
+              f"(for your own data set {environment.SALT_VAR} instead)")
     t0 = time.perf_counter()
     _run_graph(home, source)
     _summary(home)
@@ -143,6 +159,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     home = environment.prepare(Path(args.home) if args.home else None)
     os.environ.setdefault(environment.SOURCE_VAR, str(home.demo_source))
+    if (home.root / "pii_salt").exists():
+        environment.demo_salt(home)  # the demo home's key, unless EVALFUNNEL_PII_SALT is set
     print(f"Dagster UI on the instance in {home.dagster_home} (Ctrl-C to stop)")
     os.execv(sys.executable, [sys.executable, "-m", "dagster", "dev", "-m", "pipeline.definitions",
                               "--host", args.host, "--port", str(args.port)])
@@ -184,8 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # partitioned asset checks are a Dagster preview feature we rely on knowingly
-    warnings.filterwarnings("ignore", message=".*currently in preview.*")
+    # partitioned asset checks (preview) and backfill policies on assets (beta): relied on knowingly
+    warnings.filterwarnings("ignore", message=".*currently in (preview|beta).*")
     try:
         return args.func(args)
     except UsageError as exc:

@@ -6,25 +6,26 @@ import os
 
 import dagster as dg
 
-from pipeline.environment import HOME_VAR, SOURCE_VAR, current_home
+from pipeline.environment import HOME_VAR, SALT_VAR, SOURCE_VAR, current_home
 
 # `dagster dev` without the CLI or Makefile still gets a usable home and a helpful source error
 os.environ.setdefault(HOME_VAR, str(current_home().root))
 os.environ.setdefault(SOURCE_VAR, str(current_home().demo_source))
 
-from assets import logs  # noqa: E402  (after the environment defaults above)
-from pipeline.resources import SourceResource, WarehouseResource  # noqa: E402
+from assets import anonymize, logs  # noqa: E402  (after the environment defaults above)
+from pipeline.resources import PiiResource, SourceResource, WarehouseResource  # noqa: E402
 from pipeline.jobs import JOBS  # noqa: E402
 from pipeline.schedules import SCHEDULES  # noqa: E402
 from pipeline.sensors import log_files_sensor  # noqa: E402
 
 
 defs = dg.Definitions(
-    assets=[logs.ingested_logs],
-    asset_checks=[logs.raw_logs_contract],
+    assets=[logs.ingested_logs, anonymize.clean_logs],
+    asset_checks=[logs.raw_logs_contract, anonymize.no_pii_residue],
     resources={
         "warehouse": WarehouseResource(home=dg.EnvVar(HOME_VAR)),
         "source": SourceResource(source_dir=dg.EnvVar(SOURCE_VAR)),
+        "pii": PiiResource(salt=dg.EnvVar(SALT_VAR)),
     },
     jobs=JOBS,
     schedules=SCHEDULES,

@@ -7,6 +7,7 @@ the Dagster instance (DAGSTER_HOME, default `$EVALFUNNEL_HOME/dagster`) and repo
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pipeline.warehouse import WAREHOUSE_FILE
 
 HOME_VAR = "EVALFUNNEL_HOME"
 SOURCE_VAR = "EVALFUNNEL_SOURCE"
+SALT_VAR = "EVALFUNNEL_PII_SALT"
 START_DATE_VAR = "EVALFUNNEL_START_DATE"
 DEFAULT_START_DATE = "2025-01-01"
 
@@ -57,6 +59,21 @@ def record_start_date(home: Home, first_day: str) -> None:
     if first_day < start_date():
         (home.root / "start_date").write_text(first_day + "\n")
         os.environ[START_DATE_VAR] = first_day
+
+
+def demo_salt(home: Home) -> bool:
+    """Use (creating it if needed) the demo's local pseudonymization key; True when created.
+
+    Only the demo does this: for real data the key must come from EVALFUNNEL_PII_SALT, never
+    from a default. The key file is readable by its owner only and never enters the warehouse.
+    """
+    key_file = home.root / "pii_salt"
+    created = not key_file.exists()
+    if created:
+        key_file.write_text(secrets.token_hex(32) + "\n")
+        key_file.chmod(0o600)
+    os.environ.setdefault(SALT_VAR, key_file.read_text().strip())
+    return created
 
 
 def instance_config_template() -> Path:

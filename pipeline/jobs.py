@@ -20,8 +20,8 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 daily_ingest_job = dg.define_asset_job(
-    "daily_ingest", selection=dg.AssetSelection.assets("raw_logs", "log_rejects"), partitions_def=daily,
-    description="Ingest days of logs (raw_logs, log_rejects) and run the contract check on each.")
+    "daily_ingest", selection=dg.AssetSelection.assets("raw_logs", "log_rejects", "clean_logs"), partitions_def=daily,
+    description="Ingest days of logs (raw_logs, log_rejects), anonymize them (clean_logs), with their checks.")
 
 JOBS = [daily_ingest_job]
 

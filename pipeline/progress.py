@@ -9,8 +9,8 @@ from collections.abc import Callable
 class ProgressLog:
     """Calls `log` at most every `every_seconds` (and at the end) with done/total, rate, ETA."""
 
-    def __init__(self, what: str, log: Callable[[str], None], every_seconds: float = 5.0) -> None:
-        self.what, self.log, self.every = what, log, every_seconds
+    def __init__(self, what: str, log: Callable[[str], None], every_seconds: float = 5.0, unit: str = "files") -> None:
+        self.what, self.log, self.every, self.unit = what, log, every_seconds, unit
         self.t0 = time.monotonic()
         self.last = 0.0
 
@@ -23,4 +23,4 @@ class ProgressLog:
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = (total - done) / rate if rate > 0 else float("nan")
         extra = f", {items:,} records ({items / elapsed:,.0f}/s)" if items and elapsed > 0 else ""
-        self.log(f"{self.what}: {done:,}/{total:,} files{extra}, elapsed {elapsed:.1f}s, ETA {eta:.0f}s")
+        self.log(f"{self.what}: {done:,}/{total:,} {self.unit}{extra}, elapsed {elapsed:.1f}s, ETA {eta:.0f}s")

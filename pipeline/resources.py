@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from pipeline import warehouse
+from pipeline.anonymize import Anonymizer, MissingSaltError
 from pipeline.ingest import logs_dir
 
 
@@ -37,3 +38,14 @@ class SourceResource(dg.ConfigurableResource):
     def root(self) -> Path:
         logs_dir(self.source_dir)  # fails at once, naming the path, when it is unusable
         return Path(self.source_dir)
+
+
+class PiiResource(dg.ConfigurableResource):
+    """The pseudonymization key (EVALFUNNEL_PII_SALT). Never logged, never stored."""
+
+    salt: str
+
+    def anonymizer(self) -> Anonymizer:
+        if not self.salt.strip():
+            raise MissingSaltError("EVALFUNNEL_PII_SALT is empty: set it to a long random secret")
+        return Anonymizer(self.salt.encode())

@@ -27,7 +27,7 @@ def statement(name: str) -> str:
 
 
 WAREHOUSE_FILE = "warehouse.duckdb"
-SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files")
+SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files", "clean_logs", "pii_replacements")
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:

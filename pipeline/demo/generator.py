@@ -30,6 +30,8 @@ from pipeline.demo.world import (
     BASE, DIMENSIONS, ExperimentPlan, Variant, assign, experiment_plans, make_users, react, sigmoid,
 )
 
+# bump when the generator's output changes, so `evalfunnel demo` regenerates an old source
+GENERATOR_VERSION = 2
 SYSTEM_PROMPT = "You are Acme Assistant. Answer accurately and concisely. Prompt {version}."
 ANNOTATORS = {  # bias per annotator; noise is per dimension below
     "ann_01": 0.3, "ann_02": -0.3, "ann_03": 0.0,

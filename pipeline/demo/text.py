@@ -7,6 +7,7 @@ are exact by construction.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 
 from pipeline.demo import catalog, pii
@@ -104,7 +105,7 @@ def compose_response(rng: random.Random, intent: catalog.Intent, realized: dict[
             out.add("\n\n" + " ".join(rng.choice(catalog.FILLER) for _ in range(pad)))
         else:
             # too terse: only the first sentence survives
-            terse = out.value.split(". ")[0]
+            terse = re.split(r"(?<=[a-z)`][.!?])\s", out.value, maxsplit=1)[0]
             out.parts, out.length = [terse], len(terse)
             out.spans = [s for s in out.spans if s[1] <= len(terse)]
     if variant.verbose:

@@ -25,7 +25,7 @@ def counts(home: Path) -> tuple:
         return con.execute(
             "select (select count(*) from raw_logs), (select count(*) from log_rejects), "
             "(select sum(read) from log_partitions), (select sum(loaded) + sum(rejected) + sum(duplicates) from log_partitions), "
-            "(select count(*) from log_partitions)").fetchone()
+            "(select count(*) from log_partitions), (select count(*) from clean_logs)").fetchone()
 
 
 def test_demo_twice_gives_the_same_tables(tmp_path):
@@ -41,8 +41,12 @@ def test_demo_twice_gives_the_same_tables(tmp_path):
     assert "demo source up to date" in second.stdout
     twice = counts(home)
     assert once == twice
-    raw, rejects, read, reconciled, days = twice
+    raw, rejects, read, reconciled, days, cleaned = twice
+    assert cleaned == raw
     assert read == reconciled and rejects == 5 and raw > 1400 and days == 31
+    assert "created a local pseudonymization key for the demo" in first.stdout
+    assert "created a local pseudonymization key" not in second.stdout  # the same key, kept
+    assert (home / "pii_salt").stat().st_mode & 0o777 == 0o600
     # the runs are on the home's persistent instance, for the UI to show
     assert any((home / "dagster").rglob("*.db"))
 
@@ -53,6 +57,13 @@ def test_missing_source_is_one_readable_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert lines[0] == f"evalfunnel: error: source directory {tmp_path / 'nowhere'} does not exist (set EVALFUNNEL_SOURCE or pass --source)"
     assert lines[1].startswith("  hint: ") and "Traceback" not in result.stderr
+
+
+def test_run_without_a_key_is_a_clear_error(tmp_path, demo_source):
+    result = evalfunnel("run", "--source", str(demo_source), "--home", str(tmp_path / "h"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("evalfunnel: error: EVALFUNNEL_PII_SALT is not set")
+    assert "hint: export EVALFUNNEL_PII_SALT=" in result.stderr
 
 
 def test_debug_shows_the_traceback(tmp_path):

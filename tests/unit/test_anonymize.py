@@ -73,6 +73,14 @@ def test_same_value_same_placeholder_across_fields_formats_and_calls():
     assert Anonymizer(b"other-salt").placeholder("CREDIT_CARD", "4111111111111111") != c  # keyed
 
 
+def test_nulls_in_one_column_do_not_shield_another():
+    frame = pl.DataFrame({"a": ["mail maria@x.org", None], "b": [None, "ssn 123-45-6789"]})
+    out, counts = A.scrub(frame, ["a", "b"])
+    assert out["a"][0].startswith("mail <EMAIL_") and out["b"][1].startswith("ssn <US_SSN_")
+    assert out["a"][1] is None and out["b"][0] is None and counts == Counter({"EMAIL": 1, "US_SSN": 1})
+    assert "\x00" not in "".join(v for col in out.iter_columns() for v in col if v)
+
+
 def test_scrubbing_twice_equals_scrubbing_once():
     text = "mail maria@x.org, call +1 415-555-0132, my name is Olga Larsen, key sk-" + "q" * 30
     once = scrub(text)

@@ -1,0 +1,32 @@
+"""What clean_logs and its residue check tell a person: metadata."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pipeline.cleaning import CleanResult, ResidueReport
+
+
+def _type_table(counts: Counter | dict, header: str) -> str:
+    rows = "\n".join(f"| {kind} | {n:,} |" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"| type | {header} |\n|---|---|\n" + (rows or "| (none) | 0 |")
+
+
+def clean_metadata(result: CleanResult) -> dict[str, object]:
+    return {
+        "days": result.days,
+        "rows": result.rows,
+        "pii_replaced": sum(result.replaced.values()),
+        "replaced_by_type": _type_table(result.replaced, "replaced"),
+        "seconds": round(result.seconds, 2),
+        "rows_per_second": round(result.rows / result.seconds) if result.seconds else 0,
+    }
+
+
+def residue_metadata(report: ResidueReport) -> dict[str, object]:
+    return {
+        "texts_scanned": report.texts,
+        "residue_found": sum(report.residue.values()),
+        "residue_by_type": _type_table(report.residue, "found after scrubbing"),
+        "replaced_by_type": _type_table(report.replaced, "replaced"),
+    }

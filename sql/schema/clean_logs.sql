@@ -1,0 +1,21 @@
+create table if not exists clean_logs (
+    log_date date not null,
+    request_id varchar not null,
+    "timestamp" timestamptz not null,
+    user_id varchar not null,
+    session_id varchar,
+    messages struct(role varchar, content varchar)[] not null,
+    response varchar not null,
+    model varchar,
+    prompt_version varchar,
+    experiment_id varchar,
+    variant varchar,
+    latency_ms double,
+    cost_usd double,
+    input_tokens bigint,
+    output_tokens bigint,
+    feedback struct(thumbs tinyint, regenerated boolean, copied boolean, edited_response varchar),
+    metadata json,
+    extra json,
+    cleaned_at timestamptz not null
+)
