@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipeline import environment
 
-SUMMARY_TABLES = ("raw_logs", "log_rejects", "clean_logs")
+SUMMARY_TABLES = ("raw_logs", "log_rejects", "clean_logs", "regression_set", "eval_set", "eval_set_versions")
 
 
 class UsageError(Exception):
@@ -78,10 +78,11 @@ def _run_graph(home: environment.Home, source: Path) -> list:
     instance = dg.DagsterInstance.get()
     outcomes = []
     for job in JOBS:
-        keys = partition_range(job, first_day, last_day)
+        keys = partition_range(job, first_day, last_day) if job.partitions_def else ("", "")
         if keys is None:
+            print(f"skipping {job.name}: no complete partition covers {first_day}..{last_day} yet", flush=True)
             continue
-        print(f"running {job.name} for {keys[0]}..{keys[1]} ...", flush=True)
+        print(f"running {job.name}" + (f" for {keys[0]}..{keys[1]}" if keys[0] else "") + " ...", flush=True)
         outcome = run_range(defs, job.name, keys[0], keys[1], instance)
         print(f"  {'ok' if outcome.success else 'FAILED'} in {outcome.seconds:.1f}s", flush=True)
         for err in outcome.errors:

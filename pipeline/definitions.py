@@ -12,7 +12,7 @@ from pipeline.environment import HOME_VAR, SALT_VAR, SOURCE_VAR, current_home
 os.environ.setdefault(HOME_VAR, str(current_home().root))
 os.environ.setdefault(SOURCE_VAR, str(current_home().demo_source))
 
-from assets import anonymize, logs  # noqa: E402  (after the environment defaults above)
+from assets import anonymize, evalsets, logs  # noqa: E402  (after the environment defaults above)
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource  # noqa: E402
 from pipeline.jobs import JOBS  # noqa: E402
 from pipeline.schedules import SCHEDULES  # noqa: E402
@@ -20,8 +20,9 @@ from pipeline.sensors import log_files_sensor  # noqa: E402
 
 
 defs = dg.Definitions(
-    assets=[logs.ingested_logs, anonymize.clean_logs],
-    asset_checks=[logs.raw_logs_contract, anonymize.no_pii_residue],
+    assets=[logs.ingested_logs, anonymize.clean_logs, evalsets.regression_set, evalsets.eval_set],
+    asset_checks=[logs.raw_logs_contract, anonymize.no_pii_residue, evalsets.eval_set_no_pii_residue,
+                  evalsets.eval_set_drift_check],
     resources={
         "warehouse": WarehouseResource(home=dg.EnvVar(HOME_VAR)),
         "source": SourceResource(source_dir=dg.EnvVar(SOURCE_VAR)),

@@ -13,7 +13,7 @@ from datetime import date
 
 import dagster as dg
 
-from pipeline.partitions import daily
+from pipeline.partitions import daily, quarterly
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -23,7 +23,16 @@ daily_ingest_job = dg.define_asset_job(
     "daily_ingest", selection=dg.AssetSelection.assets("raw_logs", "log_rejects", "clean_logs"), partitions_def=daily,
     description="Ingest days of logs (raw_logs, log_rejects), anonymize them (clean_logs), with their checks.")
 
-JOBS = [daily_ingest_job]
+load_regression_set_job = dg.define_asset_job(
+    "load_regression_set", selection=dg.AssetSelection.assets("regression_set"),
+    description="Load regression_set.jsonl and record changed cases.")
+
+quarterly_eval_rebuild_job = dg.define_asset_job(
+    "quarterly_eval_rebuild", selection=dg.AssetSelection.assets("eval_set"), partitions_def=quarterly,
+    description="Rebuild the quarter's stratified eval set from the last 90 days of clean_logs.")
+
+# the order `evalfunnel run` executes them in
+JOBS = [load_regression_set_job, daily_ingest_job, quarterly_eval_rebuild_job]
 
 
 @dataclass(frozen=True)
@@ -37,19 +46,20 @@ class StageOutcome:
 
 
 def partition_range(job: dg.UnresolvedAssetJobDefinition, first_day: date, last_day: date) -> tuple[str, str] | None:
-    """The first and last partition keys of `job` that cover [first_day, last_day]."""
-    keys = job.partitions_def.get_partition_keys()
-    inside = [k for k in keys if first_day.isoformat()[: len(k)] <= k <= last_day.isoformat()]
+    """The first and last partition keys of `job` whose time windows overlap [first_day, last_day]."""
+    partitions = job.partitions_def
+    inside = [k for k in partitions.get_partition_keys()
+              if (w := partitions.time_window_for_partition_key(k)).start.date() <= last_day and w.end.date() > first_day]
     return (inside[0], inside[-1]) if inside else None
 
 
 def run_range(defs: dg.Definitions, job_name: str, first: str, last: str, instance: dg.DagsterInstance) -> StageOutcome:
-    """Execute one partitioned job over [first, last] in a single in-process run."""
+    """Execute one job in a single in-process run: a partitioned job over [first, last], an
+    unpartitioned one (first and last empty) once."""
     t0 = time.perf_counter()
     job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(
-        instance=instance, run_config=QUIET, raise_on_error=False,
-        tags={RANGE_START_TAG: first, RANGE_END_TAG: last})
+    tags = {RANGE_START_TAG: first, RANGE_END_TAG: last} if first else {}
+    result = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False, tags=tags)
     errors = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:

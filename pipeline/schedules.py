@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.jobs import daily_ingest_job
+from pipeline.jobs import daily_ingest_job, quarterly_eval_rebuild_job
 
 daily_ingest_schedule = dg.build_schedule_from_partitioned_job(
     daily_ingest_job, hour_of_day=2, default_status=dg.DefaultScheduleStatus.STOPPED)
 
-SCHEDULES = [daily_ingest_schedule]
+# at 00:00 UTC on the first day of each quarter, for the quarter that just ended (the
+# partitions' own cron; a custom-cron partition set takes no hour of its own)
+quarterly_eval_rebuild_schedule = dg.build_schedule_from_partitioned_job(
+    quarterly_eval_rebuild_job, default_status=dg.DefaultScheduleStatus.STOPPED)
+
+SCHEDULES = [daily_ingest_schedule, quarterly_eval_rebuild_schedule]

@@ -15,7 +15,7 @@ def test_definitions_load_and_every_job_resolves():
     for job in defs.jobs:
         assert defs.resolve_job_def(job.name).name == job.name
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= {"raw_logs", "log_rejects", "clean_logs"}
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= {"raw_logs", "log_rejects", "clean_logs", "regression_set", "eval_set"}
 
 
 def test_schedules_ship_stopped_and_target_the_previous_day():
@@ -49,3 +49,21 @@ def test_sensor_waits_for_todays_partition(source):
     first = sensor.evaluate_tick(dg.build_sensor_context(resources=res, definitions=defs))
     assert [r.partition_key for r in first.run_requests] == ["2026-05-02"]
     assert "logs/today.jsonl" not in first.cursor  # looked at again on the next tick
+
+
+def test_quarterly_rebuild_targets_the_quarter_that_just_ended():
+    schedule = defs.resolve_schedule_def("quarterly_eval_rebuild_schedule")
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    ctx = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 10, 1, 0, 0, tzinfo=UTC))
+    [request] = list(schedule.evaluate_tick(ctx).run_requests)
+    assert request.partition_key == "2026-07-01"
+
+
+def test_run_covers_partitions_that_overlap_the_data():
+    from datetime import date
+
+    from pipeline.jobs import daily_ingest_job, partition_range, quarterly_eval_rebuild_job
+
+    # data from mid-May to October: the quarter that began in April overlaps it
+    assert partition_range(quarterly_eval_rebuild_job, date(2026, 5, 15), date(2026, 10, 31)) == ("2026-04-01", "2026-07-01")
+    assert partition_range(daily_ingest_job, date(2026, 5, 15), date(2026, 5, 17)) == ("2026-05-15", "2026-05-17")

@@ -1,0 +1,81 @@
+"""Eval sets: the regression set, the quarterly stratified eval_set, and their checks."""
+
+from collections import Counter
+from datetime import date
+
+import dagster as dg
+
+from assets.logs import DUCKDB_POOL
+from pipeline import evalset_report
+from pipeline.evalsets import build_eval_set, eval_set_drift, eval_set_residue, load_regression_set
+from pipeline.partitions import quarterly, window_dates
+from pipeline.resources import SourceResource, WarehouseResource
+from pipeline.sampling import EvalSetConfig
+
+
+class EvalSetRunConfig(dg.Config):
+    """Knobs for one eval-set build (see pipeline.sampling.EvalSetConfig)."""
+
+    size: int = 200
+    lookback_days: int = 90
+    strata: list[str] = ["topic"]
+    head_share: float = 0.70
+    failure_share: float = 0.15
+    edge_share: float = 0.15
+    min_per_stratum: int = 5
+    near_duplicate_jaccard: float = 0.7
+    seed: int = 0
+    drift_threshold: float = 0.10
+
+    def sampling(self) -> EvalSetConfig:
+        fields = self.model_dump(exclude={"drift_threshold"})
+        return EvalSetConfig(**{**fields, "strata": tuple(self.strata)})
+
+
+@dg.asset(kinds={"duckdb"}, group_name="evalsets", pool=DUCKDB_POOL)
+def regression_set(warehouse: WarehouseResource, source: SourceResource) -> dg.MaterializeResult:
+    """Curated known failures from regression_set.jsonl, versioned by content hash."""
+    with warehouse.connect() as con:
+        load = load_regression_set(con, source.root() / "regression_set.jsonl")
+    return dg.MaterializeResult(metadata={"dagster/row_count": load.cases, **evalset_report.regression_metadata(load)})
+
+
+def _quarters(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[tuple[date, date]]:
+    """Each quarter of the run's partition window, as [start, end) dates."""
+    return [window_dates(quarterly.time_window_for_partition_key(k)) for k in context.partition_keys]
+
+
+@dg.asset(partitions_def=quarterly, deps=["clean_logs", regression_set], kinds={"duckdb", "polars"},
+          group_name="evalsets", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
+def eval_set(context: dg.AssetExecutionContext, config: EvalSetRunConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Stratified eval set from the quarter's last 90 days of clean_logs: head, known failures, edge cases."""
+    results = []
+    with warehouse.connect() as con:
+        for quarter, end in _quarters(context):
+            results.append(build_eval_set(con, quarter, end, config.sampling()))
+            context.log.info(f"eval set {quarter}: version {results[-1].version_id}, {results[-1].items} items")
+    return dg.MaterializeResult(metadata={"dagster/row_count": sum(r.items for r in results),
+                                          **evalset_report.builds_metadata(results)})
+
+
+@dg.asset_check(asset=eval_set, blocking=True, partitions_def=quarterly, name="no_pii_residue", pool=DUCKDB_POOL,
+                description="Re-scans every text of the eval set with the independent detector; any PII left fails.")
+def eval_set_no_pii_residue(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    texts, residue = 0, Counter()
+    with warehouse.connect(read_only=True) as con:
+        for quarter, _ in _quarters(context):
+            n, found = eval_set_residue(con, quarter)
+            texts, residue = texts + n, residue + found
+    return dg.AssetCheckResult(passed=not residue, metadata={"texts_scanned": texts, "residue_found": sum(residue.values()),
+                                                             "residue_by_type": dict(residue) or "none"})
+
+
+@dg.asset_check(asset=eval_set, partitions_def=quarterly, pool=DUCKDB_POOL,
+                description="Total variation distance between the eval set's strata mix and the last 30 days of production.")
+def eval_set_drift_check(context: dg.AssetCheckExecutionContext, config: EvalSetRunConfig,
+                         warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as con:
+        # the latest quarter of the window is the eval set in use
+        report = eval_set_drift(con, _quarters(context)[-1][0], tuple(config.strata))
+    return dg.AssetCheckResult(passed=report.tvd <= config.drift_threshold, severity=dg.AssetCheckSeverity.WARN,
+                               metadata=evalset_report.drift_metadata(report, config.drift_threshold))

@@ -1,0 +1,1 @@
+select distinct item_id, query from eval_set where version_id = $v

@@ -1,0 +1,99 @@
+"""Stratified drawing: allocation, determinism, near-duplicates, regression exclusion, drift."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from pipeline import sampling
+from pipeline.sampling import EvalSetConfig, allocate, draw, total_variation
+
+
+@pytest.mark.parametrize("total, mix, minimum", [
+    (140, {"coding": 0.6, "billing": 0.2, "writing": 0.1, "travel": 0.1}, 5),
+    (97, {"a": 0.55, "b": 0.3, "c": 0.1, "d": 0.04, "e": 0.01}, 3),
+    (10, {"a": 0.9, "b": 0.05, "c": 0.05}, 2),
+    (7, {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3}, 0),
+])
+def test_allocation_sums_respects_minimum_and_is_within_one_of_target(total, mix, minimum):
+    out = allocate(total, mix, minimum)
+    assert sum(out.values()) == total
+    floor = min(minimum, total // len(mix))
+    rest = total - floor * len(mix)
+    for group, share in mix.items():
+        assert out[group] >= floor
+        assert abs(out[group] - (floor + rest * share)) < 1.0, (group, out[group])
+
+
+def _pool(n_per_stratum: dict[str, int], seed: int = 0, kinds=("head",)) -> pl.DataFrame:
+    rows = []
+    order = {"known_failure": 0, "edge_case": 1, "head": 2}
+    for stratum, n in n_per_stratum.items():
+        for i in range(n):
+            text = f"{stratum} question number {i} about {'x' * (i % 7)} topic {i * 7919 % 1000}"
+            for kind in kinds:
+                grp = stratum if kind == "head" else {"known_failure": "thumbs_down", "edge_case": "long_input"}[kind]
+                rows.append({"kind": kind, "kind_order": order[kind], "grp": grp, "request_id": f"{stratum}-{i}",
+                             "user_text": text, "query": text, "response": "r", "stratum": stratum})
+    frame = pl.DataFrame(rows)
+    ranks = frame.with_columns(pl.col("request_id").hash(seed).alias("h")).with_columns(
+        pl.col("h").rank("ordinal").over("kind", "grp").alias("rank"))
+    return ranks.drop("h")
+
+
+def test_draw_fills_quotas_in_production_proportion_and_is_deterministic():
+    mix = {"coding": 0.6, "billing": 0.2, "writing": 0.1, "travel": 0.1}
+    pool = _pool({"coding": 300, "billing": 200, "writing": 100, "travel": 100}, kinds=("head", "known_failure", "edge_case"))
+    config = EvalSetConfig(size=100)
+    first, second = draw(pool, config, mix, []), draw(pool, config, mix, [])
+    assert first.items.equals(second.items) and first.items.height == 100 and not first.shortfall
+    head = dict(first.items.filter(pl.col("kind") == "head").group_by("grp").len().iter_rows())
+    assert head == allocate(70, mix, config.min_per_stratum)
+    assert first.items.get_column("request_id").n_unique() == 100  # no request twice
+
+
+def test_a_different_seed_draws_other_items():
+    mix = {"a": 1.0}
+    one = draw(_pool({"a": 300}, seed=1), EvalSetConfig(size=20, head_share=1.0, failure_share=0, edge_share=0), mix, [])
+    two = draw(_pool({"a": 300}, seed=2), EvalSetConfig(size=20, head_share=1.0, failure_share=0, edge_share=0), mix, [])
+    assert set(one.items["request_id"]) != set(two.items["request_id"])
+
+
+def test_near_duplicates_and_regression_queries_are_skipped():
+    texts = ["How do I reverse a list in Python?", "how do i reverse a list in python", "How do I revrse a list in Python??",
+             "My email is <EMAIL_11111111>. How do I reverse a list in Python?",
+             "My email is <EMAIL_22222222>. How do I reverse a list in Python?",
+             "What is the refund window?", "Plan a 3 day trip to Lisbon", "Plan a 3 day trip to Lisbon please"]
+    pool = pl.DataFrame({"kind": "head", "kind_order": 2, "grp": "s", "request_id": [f"r{i}" for i in range(len(texts))],
+                         "user_text": texts, "rank": list(range(1, len(texts) + 1))})
+    config = EvalSetConfig(size=10, head_share=1.0, failure_share=0, edge_share=0, min_per_stratum=0)
+    drawn = draw(pool, config, {"s": 1.0}, regression_texts=["What is the refund window"])
+    assert drawn.items["user_text"].to_list() == [texts[0], texts[3], texts[6]]
+    assert drawn.skipped_regression == 1 and drawn.skipped_near_duplicates == 4
+    assert drawn.shortfall == {("head", "*"): 7}
+
+
+def test_a_group_short_of_candidates_passes_its_quota_on():
+    pool = _pool({"a": 40}, kinds=("head", "edge_case")).filter(~((pl.col("kind") == "edge_case") & (pl.col("rank") > 2)))
+    drawn = draw(pool, EvalSetConfig(size=20, head_share=0.5, failure_share=0.0, edge_share=0.5), {"a": 1.0}, [])
+    assert drawn.items.height == 20 and drawn.items.filter(pl.col("kind") == "edge_case").height == 2
+    assert drawn.moved == {("head", "a"): 8}
+
+
+def test_total_variation_distance():
+    assert total_variation({"a": 0.6, "b": 0.4}, {"a": 0.6, "b": 0.4}) == 0
+    assert total_variation({"a": 1.0}, {"b": 1.0}) == 1
+    assert total_variation({"a": 60, "b": 40}, {"a": 0.5, "b": 0.3, "c": 0.2}) == pytest.approx(0.2)
+
+
+def test_changelog_reasons():
+    previous = {"x": "head:a", "y": "head:a", "z": "head:b"}
+    current = {"x": "head:a", "w": "edge_case:refusal"}
+    assert sampling.changelog(previous, current, in_window={"y"}, in_regression={"z"}) == [
+        ("w", "added", "edge_case:refusal"), ("y", "removed", "not drawn this time"),
+        ("z", "removed", "matches a regression case")]
+
+
+def test_config_rejects_shares_that_do_not_sum_to_one():
+    with pytest.raises(ValueError, match="shares must sum to 1"):
+        EvalSetConfig(head_share=0.8)
