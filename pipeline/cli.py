@@ -155,6 +155,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- regression add ----------------------------------------------------------------------
+
+def cmd_regression_add(args: argparse.Namespace) -> int:
+    from pipeline.regression import load_cases, parse_case, promoted_case
+    from pipeline.warehouse import connect, statement
+
+    home = environment.prepare(Path(args.home) if args.home else None)
+    source = Path(args.source or os.environ.get(environment.SOURCE_VAR) or home.demo_source)
+    target = source / "regression_set.jsonl"
+    if not home.warehouse.exists():
+        raise UsageError(f"no warehouse at {home.warehouse}", "run `evalfunnel run --source DIR` (or `make demo`) first")
+    with connect(home.warehouse, read_only=True) as con:
+        row = con.execute(statement("evalsets/logged_request"), {"request_id": args.request_id}).fetchone()
+    if row is None:
+        raise UsageError(f"request {args.request_id} is not in clean_logs", "use a request_id from the clean_logs table")
+    case = promoted_case(args.request_id, row[0], row[1], args.reason)
+    parse_case(case)  # the same validation the loader applies
+    if any(c.case_id == case["case_id"] for c in load_cases(target).cases):
+        raise UsageError(f"{target} already has case {case['case_id']}", "edit that case instead of adding it again")
+    with target.open("a", encoding="utf-8") as fh:
+        if target.stat().st_size and not target.read_bytes().endswith(b"\n"):
+            fh.write("\n")
+        fh.write(json.dumps(case, ensure_ascii=False) + "\n")
+    print(f"added case {case['case_id']} to {target} (anonymized text from clean_logs); commit the file, and the next "
+          "run of load_regression_set records it and keeps it out of eval sets")
+    return 0
+
+
 # ---- dev ---------------------------------------------------------------------------------
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -192,6 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True, help="source directory (logs/, experiments/, ...)")
     p.add_argument("--home", help="EVALFUNNEL_HOME (default .evalfunnel/)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("regression", help="manage the regression set")
+    reg = p.add_subparsers(dest="regression_command", required=True)
+    p = reg.add_parser("add", help="promote a logged failure (anonymized) into regression_set.jsonl")
+    p.add_argument("request_id")
+    p.add_argument("--reason", required=True, help="what went wrong, in a sentence")
+    p.add_argument("--source", help="source directory holding regression_set.jsonl (default EVALFUNNEL_SOURCE)")
+    p.add_argument("--home")
+    p.set_defaults(func=cmd_regression_add)
 
     p = sub.add_parser("dev", help="open the Dagster UI on this home's instance")
     p.add_argument("--home")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +80,27 @@ def test_demo_data_writes_a_source(tmp_path):
     result = evalfunnel("demo-data", "--out", str(tmp_path / "src"), "--months", "1", "--interactions", "300", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "wrote 300 interactions" in result.stdout and (tmp_path / "src" / "metrics.yaml").exists()
+
+
+def test_regression_add_promotes_an_anonymized_logged_failure(tmp_path):
+    home = tmp_path / "home"
+    assert evalfunnel("demo", "--home", str(home), "--interactions", "600", "--months", "1", cwd=tmp_path).returncode == 0
+    with connect(home / "warehouse.duckdb", read_only=True) as con:
+        request_id, raw_text = con.execute(
+            "select c.request_id, r.messages[-1].content from clean_logs c join raw_logs r using (request_id) "
+            "where c.messages[-1].content like '%<EMAIL_%' limit 1").fetchone()
+    target = home / "demo-source" / "regression_set.jsonl"
+    before = target.read_text().count("\n")
+    added = evalfunnel("regression", "add", request_id, "--reason", "leaked the user's email", "--home", str(home),
+                       "--source", str(home / "demo-source"), cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    lines = target.read_text().splitlines()
+    case = json.loads(lines[-1])
+    assert len(lines) == before + 1 and case["case_id"] == f"log-{request_id}" and case["reason"] == "leaked the user's email"
+    raw_email = re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", raw_text).group(0)
+    assert "<EMAIL_" in lines[-1] and raw_email not in target.read_text()  # anonymized text only
+    again = evalfunnel("regression", "add", request_id, "--reason", "x", "--home", str(home),
+                       "--source", str(home / "demo-source"), cwd=tmp_path)
+    assert again.returncode == 2 and "already has case" in again.stderr
+    missing = evalfunnel("regression", "add", "nope", "--reason", "x", "--home", str(home), cwd=tmp_path)
+    assert missing.returncode == 2 and "is not in clean_logs" in missing.stderr
