@@ -9,7 +9,7 @@ from assets.logs import DUCKDB_POOL
 from pipeline import evalset_report
 from pipeline.evalsets import build_eval_set, eval_set_drift, eval_set_residue, load_regression_set
 from pipeline.partitions import quarterly, window_dates
-from pipeline.resources import SourceResource, WarehouseResource
+from pipeline.resources import PiiResource, SourceResource, WarehouseResource
 from pipeline.sampling import EvalSetConfig
 
 
@@ -47,12 +47,13 @@ def _quarters(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext)
 
 @dg.asset(partitions_def=quarterly, deps=["clean_logs", regression_set], kinds={"duckdb", "polars"},
           group_name="evalsets", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
-def eval_set(context: dg.AssetExecutionContext, config: EvalSetRunConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def eval_set(context: dg.AssetExecutionContext, config: EvalSetRunConfig, warehouse: WarehouseResource,
+             pii: PiiResource) -> dg.MaterializeResult:
     """Stratified eval set from the quarter's last 90 days of clean_logs: head, known failures, edge cases."""
     results = []
     with warehouse.connect() as con:
         for quarter, end in _quarters(context):
-            results.append(build_eval_set(con, quarter, end, config.sampling()))
+            results.append(build_eval_set(con, quarter, end, config.sampling(), names=pii.names()))
             context.log.info(f"eval set {quarter}: version {results[-1].version_id}, {results[-1].items} items")
     return dg.MaterializeResult(metadata={"dagster/row_count": sum(r.items for r in results),
                                           **evalset_report.builds_metadata(results)})

@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from pipeline.environment import HOME_VAR, SALT_VAR, SOURCE_VAR, current_home
+from pipeline.environment import HOME_VAR, NER_MODEL_VAR, SALT_VAR, SOURCE_VAR, current_home
 
 # `dagster dev` without the CLI or Makefile still gets a usable home and a helpful source error
 os.environ.setdefault(HOME_VAR, str(current_home().root))
@@ -26,7 +26,8 @@ defs = dg.Definitions(
     resources={
         "warehouse": WarehouseResource(home=dg.EnvVar(HOME_VAR)),
         "source": SourceResource(source_dir=dg.EnvVar(SOURCE_VAR)),
-        "pii": PiiResource(salt=dg.EnvVar(SALT_VAR)),
+        # the NER model is optional, so it is read here instead of through a required EnvVar
+        "pii": PiiResource(salt=dg.EnvVar(SALT_VAR), ner_model=os.environ.get(NER_MODEL_VAR, "")),
     },
     jobs=JOBS,
     schedules=SCHEDULES,

@@ -25,6 +25,8 @@ def build_metadata(result: BuildResult) -> dict[str, object]:
         "removed": result.changes.get("removed", 0),
         "skipped_near_duplicates": result.skipped_near_duplicates,
         "skipped_regression_matches": result.skipped_regression,
+        "ner_backend": "none (names caught after cue words only)" if result.ner_names_replaced is None else "presidio",
+        "ner_names_replaced": result.ner_names_replaced if result.ner_names_replaced is not None else 0,
     }
 
 

@@ -18,7 +18,8 @@ import duckdb
 import polars as pl
 
 from pipeline import regression, sampling
-from pipeline.anonymize import scan_for_residue
+from pipeline.anonymize import Anonymizer, scan_for_residue
+from pipeline.ner import NameFinder, scrub_names
 from pipeline.warehouse import statement
 
 
@@ -37,14 +38,40 @@ class BuildResult:
     changes: Counter  # added / removed
     skipped_near_duplicates: int
     skipped_regression: int
+    ner_names_replaced: int | None  # None: no NER backend configured
 
 
 def _key(kind: str, grp: str) -> str:
     return f"{kind}:{grp}"
 
 
-def build_eval_set(con: duckdb.DuckDBPyConnection, quarter: date, end: date, config: sampling.EvalSetConfig) -> BuildResult:
-    """Draw, version and store the eval set of the quarter partition starting at `quarter`."""
+def scrub_item_names(items: pl.DataFrame, find: NameFinder, anonymizer: Anonymizer) -> tuple[pl.DataFrame, int]:
+    """Run the NER name pass over every text of the drawn items (a few hundred rows)."""
+    total = 0
+
+    def scrub(text: str | None) -> str | None:
+        nonlocal total
+        if text is None:
+            return None
+        out, n = scrub_names(text, find, anonymizer)
+        total += n
+        return out
+
+    rows = items.to_dicts()
+    for row in rows:
+        row["messages"] = [{"role": m["role"], "content": scrub(m["content"])} for m in row["messages"]]
+        for column in ("query", "user_text", "response"):
+            row[column] = scrub(row[column])
+    return pl.DataFrame(rows, schema=items.schema), total
+
+
+def build_eval_set(con: duckdb.DuckDBPyConnection, quarter: date, end: date, config: sampling.EvalSetConfig,
+                   names: tuple[NameFinder, Anonymizer] | None = None) -> BuildResult:
+    """Draw, version and store the eval set of the quarter partition starting at `quarter`.
+
+    `names`: an NER name finder and the anonymizer whose placeholders it uses (pipeline.ner),
+    applied to every text that enters the set; None when no NER backend is configured.
+    """
     window = {"start": end - timedelta(days=config.lookback_days), "end": end, "strata": list(config.strata)}
     production = dict(con.execute(statement("evalsets/production_mix"), window).fetchall())
     production_mix = sampling.strata_mix(production)
@@ -54,6 +81,9 @@ def build_eval_set(con: duckdb.DuckDBPyConnection, quarter: date, end: date, con
     regression_queries = [r[0] for r in con.execute(statement("evalsets/regression_queries")).fetchall()]
     drawn = sampling.draw(pool, config, production_mix, regression_queries)
     items = drawn.items.rename({"request_id": "item_id"})
+    names_replaced = 0
+    if names is not None:
+        items, names_replaced = scrub_item_names(items, *names)
     vid = sampling.version_id(items)
     counts = {_key(k, g): n for k, g, n in items.group_by("kind", "grp").len().sort("kind", "grp").iter_rows()}
     eval_mix = sampling.strata_mix(Counter({g: n for k, g, n in items.group_by("kind", "grp").len().iter_rows() if k == "head"}))
@@ -92,7 +122,7 @@ def build_eval_set(con: duckdb.DuckDBPyConnection, quarter: date, end: date, con
     return BuildResult(quarter, vid, parent_id, not exists, items.height, counts, production_mix, eval_mix,
                        {_key(*k): n for k, n in drawn.shortfall.items()}, {_key(*k): n for k, n in drawn.moved.items()},
                        Counter(c[1] for c in changes),
-                       drawn.skipped_near_duplicates, drawn.skipped_regression)
+                       drawn.skipped_near_duplicates, drawn.skipped_regression, names_replaced if names else None)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import duckdb
 
 from pipeline import warehouse
 from pipeline.anonymize import Anonymizer, MissingSaltError
+from pipeline.ner import NameFinder, presidio_finder
 from pipeline.ingest import logs_dir
 
 
@@ -44,6 +45,11 @@ class PiiResource(dg.ConfigurableResource):
     """The pseudonymization key (EVALFUNNEL_PII_SALT). Never logged, never stored."""
 
     salt: str
+    ner_model: str = ""  # a spaCy pipeline for the optional NER name pass (pipeline.ner)
+
+    def names(self) -> tuple[NameFinder, Anonymizer] | None:
+        """The NER name finder with this key's anonymizer, or None when no model is configured."""
+        return (presidio_finder(self.ner_model), self.anonymizer()) if self.ner_model.strip() else None
 
     def anonymizer(self) -> Anonymizer:
         if not self.salt.strip():

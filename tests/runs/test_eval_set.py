@@ -66,3 +66,25 @@ def test_drift_fires_when_production_moves_away(built):
                     "where hash(request_id) % 10 < 6")
         report = eval_set_drift(con, Q3, ("topic",))
     assert report.tvd > 0.3 and report.production_mix["travel"] > 0.6
+
+
+def test_ner_pass_removes_names_without_cues_from_eval_set_items(demo_source, tmp_path):
+    spacy = pytest.importorskip("spacy")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns([{"label": "PERSON", "pattern": [{"TEXT": "Maria"}, {"IS_TITLE": True}]}])
+    nlp.to_disk(tmp_path / "ner")
+    resources = {"warehouse": WarehouseResource(home=str(tmp_path)), "source": SourceResource(source_dir=str(demo_source)),
+                 "pii": PiiResource(salt="k", ner_model=str(tmp_path / "ner"))}
+    tags = {RANGE_START_TAG: "2026-09-01", RANGE_END_TAG: "2026-09-30"}
+    assert dg.materialize(ASSETS[:5], resources=resources, tags=tags).success
+    with connect(tmp_path / "warehouse.duckdb") as con:
+        # a name with no cue word: the regex anonymizer cannot know it is one
+        con.execute("update clean_logs set response = response || ' Best, Maria Novak'")
+    result = dg.materialize(ASSETS, resources=resources, partition_key="2026-07-01", selection=dg.AssetSelection.assets("eval_set"))
+    assert result.success
+    meta = {k: v.value for k, v in result.get_asset_materialization_events()[0].materialization.metadata.items()}
+    assert meta["ner_backend"] == "presidio" and meta["ner_names_replaced"] >= 200
+    with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        leaked = con.execute("select count(*) from eval_set where response like '%Maria Novak%'").fetchone()[0]
+        replaced = con.execute("select count(*) from eval_set where response like '%Best, <PERSON_%'").fetchone()[0]
+    assert leaked == 0 and replaced == 200
