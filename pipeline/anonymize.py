@@ -201,7 +201,10 @@ class Anonymizer:
         return out
 
     def scrub(self, frame: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, Counter]:
-        """Scrub string `columns` of `frame`; returns the frame and replacements per PII type."""
+        """Scrub string `columns` of `frame`; returns the frame and replacements per PII type.
+
+        The counts are of detected values; where a name found after a cue repeats without it,
+        the repeat is replaced too but not counted (counting would take a pass per name)."""
         # lazy: Polars splits one long string column across cores, eager does not (2x on 2 cores)
         marked = frame.lazy().with_columns(self.mark(c) for c in columns).collect()
         # per column, then stacked: a null in one column must not hide another column's candidates
