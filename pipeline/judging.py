@@ -1,0 +1,234 @@
+"""Judge many items concurrently: parse, repair once, account, flush in batches, stop on budget.
+
+`judge_all` runs `concurrency` workers over a queue of tasks. Each task is one model call (plus
+at most one repair call when the answer breaks the format). Every task ends as exactly one
+result: ok, parse_failed (raw text kept), failed (with the reason), or skipped_budget (the
+budget ran out before it started). Results are handed to `on_batch` every `batch_size` results
+and at the end, so a caller can persist them as they finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pipeline.judge_prompt import InvalidVerdict, Verdict, parse_pairwise, parse_pointwise, repair_messages
+from pipeline.llm_client import Completion, LLMClient
+from pipeline.rubric import Rubric
+
+
+@dataclass(frozen=True)
+class JudgeTask:
+    key: str  # cache key: judge version + exact prompt (see task_key)
+    kind: str  # pointwise or pairwise
+    messages: list[dict]
+    meta: dict = field(default_factory=dict)  # item_id, variant, source, position ... carried through
+
+
+def task_key(judge_version: str, messages: list[dict]) -> str:
+    """The cache key: the same judge on the same prompt (conversation and response) is judged once."""
+    payload = json.dumps([judge_version, messages], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class JudgeResult:
+    task: JudgeTask
+    status: str  # ok, parse_failed, failed, skipped_budget
+    verdict: Verdict | None
+    raw: str | None
+    error: str | None
+    attempts: int
+    latency_ms: float
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+@dataclass
+class RunSummary:
+    tasks: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    repaired: int = 0
+    seconds: float = 0.0
+    cost_usd: float = 0.0
+    calls: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    tasks: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+def estimate(tasks: list[JudgeTask], client: LLMClient) -> Estimate:
+    """What judging `tasks` would cost, before spending: tokens by characters / 4, the model's
+    price (litellm's or configured); repairs not included."""
+    import litellm
+
+    s = client.settings
+    tokens_in = sum(sum(len(m["content"]) for m in t.messages) // 4 for t in tasks)
+    tokens_out = len(tasks) * min(s.max_tokens, 120)
+    if s.input_price_per_mtok is not None or s.output_price_per_mtok is not None:
+        cost = (tokens_in * (s.input_price_per_mtok or 0) + tokens_out * (s.output_price_per_mtok or 0)) / 1e6
+    else:
+        try:
+            p_in, p_out = litellm.cost_per_token(model=s.model, prompt_tokens=tokens_in, completion_tokens=tokens_out)
+            cost = p_in + p_out
+        except Exception:  # noqa: BLE001  (unknown to litellm and no configured price: free as far as we know)
+            cost = 0.0
+    return Estimate(len(tasks), tokens_in, tokens_out, cost)
+
+
+def _parse(task: JudgeTask, raw: str, rubric: Rubric) -> Verdict:
+    return parse_pointwise(raw, rubric) if task.kind == "pointwise" else parse_pairwise(raw)
+
+
+async def judge_one(task: JudgeTask, client: LLMClient, rubric: Rubric) -> tuple[JudgeResult, bool]:
+    """One task: call, parse, and one repair when the format is broken. Returns (result, repaired)."""
+    first: Completion = await client.complete(task.messages)
+    calls = [first]
+    if first.error is not None:
+        return _result(task, "failed", None, None, first.error, calls), False
+    try:
+        return _result(task, "ok", _parse(task, first.content, rubric), first.content, None, calls), False
+    except InvalidVerdict as problem:
+        second = await client.complete(repair_messages(task.messages, first.content, str(problem)))
+        calls.append(second)
+        if second.error is not None:
+            return _result(task, "parse_failed", None, first.content, f"{problem}; repair call failed: {second.error}", calls), True
+        try:
+            return _result(task, "ok", _parse(task, second.content, rubric), second.content, None, calls), True
+        except InvalidVerdict as again:
+            return _result(task, "parse_failed", None, second.content, f"{problem}; after repair: {again}", calls), True
+
+
+def _result(task: JudgeTask, status: str, verdict: Verdict | None, raw: str | None, error: str | None,
+            calls: list[Completion]) -> JudgeResult:
+    return JudgeResult(task, status, verdict, raw, error, sum(c.attempts for c in calls), sum(c.latency_ms for c in calls),
+                       sum(c.input_tokens for c in calls), sum(c.output_tokens for c in calls), sum(c.cost_usd for c in calls))
+
+
+async def judge_all(tasks: list[JudgeTask], client: LLMClient, rubric: Rubric,
+                    on_batch: Callable[[list[JudgeResult]], None], *, batch_size: int = 50,
+                    max_cost_usd: float | None = None,
+                    progress: Callable[[int, int, int], None] | None = None) -> RunSummary:
+    """Judge every task (see the module docstring); returns counts, cost and time."""
+    t0 = time.perf_counter()
+    summary = RunSummary(tasks=len(tasks))
+    queue: asyncio.Queue[JudgeTask] = asyncio.Queue()
+    for task in tasks:
+        queue.put_nowait(task)
+    buffer: list[JudgeResult] = []
+    done = 0
+
+    def record(result: JudgeResult, repaired: bool) -> None:
+        nonlocal done
+        done += 1
+        summary.by_status[result.status] = summary.by_status.get(result.status, 0) + 1
+        summary.repaired += int(repaired)
+        buffer.append(result)
+        if len(buffer) >= batch_size:
+            on_batch(buffer.copy())
+            buffer.clear()
+        if progress:
+            progress(done, len(tasks), summary.by_status.get("ok", 0))
+
+    async def worker() -> None:
+        while True:
+            try:
+                task = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if max_cost_usd is not None and client.stats.cost_usd >= max_cost_usd:
+                record(JudgeResult(task, "skipped_budget", None, None, f"max_cost_usd {max_cost_usd} reached",
+                                   0, 0.0, 0, 0, 0.0), False)
+                continue
+            result, repaired = await judge_one(task, client, rubric)
+            record(result, repaired)
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(max(1, client.settings.concurrency))))
+    finally:
+        if buffer:  # what finished is handed over even when the run is interrupted
+            on_batch(buffer.copy())
+            buffer.clear()
+    summary.seconds = time.perf_counter() - t0
+    summary.cost_usd = client.stats.cost_usd
+    summary.calls = client.stats.calls
+    summary.retries = client.stats.retries
+    return summary
+
+
+def _shard_main(tasks: list[JudgeTask], settings, rubric: Rubric, batch_size: int, max_cost_usd: float | None,
+                out) -> None:
+    """A worker process: judge one shard on its own event loop, stream result batches to `out`."""
+    from pipeline.llm_client import LLMClient
+
+    client = LLMClient(settings)
+    try:
+        summary = asyncio.run(judge_all(tasks, client, rubric, lambda batch: out.put(("batch", batch)),
+                                        batch_size=batch_size, max_cost_usd=max_cost_usd))
+        out.put(("done", summary))
+    except BaseException as exc:  # noqa: BLE001  (reported to the parent, which raises it)
+        out.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def judge_all_processes(tasks: list[JudgeTask], settings, rubric: Rubric, on_batch: Callable[[list[JudgeResult]], None],
+                        *, processes: int, batch_size: int = 50, max_cost_usd: float | None = None,
+                        progress: Callable[[int, int, int], None] | None = None) -> RunSummary:
+    """`judge_all` sharded over `processes` worker processes, each with its own event loop and
+    litellm, a share of the concurrency and of the budget. Python spends ~1-2 ms of CPU per
+    litellm call, so one event loop tops out near 300-500 calls/s; fast providers at high
+    concurrency need more than one core. Results reach `on_batch` in this process as they come."""
+    import dataclasses
+    import multiprocessing
+
+    if processes <= 1 or len(tasks) < 2 * processes:
+        from pipeline.llm_client import LLMClient
+
+        return asyncio.run(judge_all(tasks, LLMClient(settings), rubric, on_batch, batch_size=batch_size,
+                                     max_cost_usd=max_cost_usd, progress=progress))
+    ctx = multiprocessing.get_context("spawn")  # never fork a process that holds DuckDB or Dagster threads
+    out = ctx.Queue()
+    shard_settings = dataclasses.replace(settings, concurrency=max(1, settings.concurrency // processes))
+    shard_budget = max_cost_usd / processes if max_cost_usd is not None else None
+    workers = [ctx.Process(target=_shard_main, args=(tasks[i::processes], shard_settings, rubric, batch_size, shard_budget, out),
+                           daemon=True) for i in range(processes)]
+    t0 = time.perf_counter()
+    for w in workers:
+        w.start()
+    total = RunSummary(tasks=len(tasks))
+    finished, done, ok, error = 0, 0, 0, None
+    while finished < processes:
+        kind, payload = out.get()
+        if kind == "batch":
+            on_batch(payload)
+            done += len(payload)
+            ok += sum(r.status == "ok" for r in payload)
+            if progress:
+                progress(done, len(tasks), ok)
+        else:
+            finished += 1
+            if kind == "error":
+                error = error or payload
+            else:
+                for status, n in payload.by_status.items():
+                    total.by_status[status] = total.by_status.get(status, 0) + n
+                total.repaired += payload.repaired
+                total.cost_usd += payload.cost_usd
+                total.calls += payload.calls
+                total.retries += payload.retries
+    for w in workers:
+        w.join()
+    if error:
+        raise RuntimeError(f"a judging worker failed: {error}")
+    total.seconds = time.perf_counter() - t0
+    return total
