@@ -5,8 +5,8 @@ It answers like a judge (pipeline.heuristic_judge) and can inject, per request:
 latency, 429 with Retry-After, 5xx, a hang past the client's timeout, malformed JSON, truncated
 JSON. Faults come either from a per-prompt schedule (deterministic: the first attempts of every
 distinct prompt get the listed faults, in order) or from random rates (seeded). A response that
-contains "INJECT:" makes the "model" obey it, like a naive model would: it answers with the
-text after the marker instead of a verdict.
+contains "INJECT:" makes the "model" obey it on every turn, like a naive model would: it
+answers with the text after the marker instead of a verdict.
 
     with LocalLLMServer(Faults(latency_ms=200)) as server:
         litellm.acompletion(model="openai/judge", api_base=server.base_url, api_key="local", ...)
@@ -105,7 +105,8 @@ class LocalLLMServer:
             return web.json_response({"error": {"message": "upstream overloaded", "type": "server_error"}}, status=503)
         if fault == "timeout":
             await asyncio.sleep(self.faults.hang_s)
-        injected = re.search(r"INJECT:(.*)", user)
+        # a naive model: it obeys an injected instruction anywhere in the conversation
+        injected = re.search(r"INJECT:(.*)", "\n".join(m.get("content") or "" for m in messages if m["role"] == "user"))
         content = injected.group(1).strip() if injected else (self._canned(messages) if self.faults.canned
                                                                else heuristic_judge.judge(messages))
         if fault == "malformed":

@@ -30,7 +30,10 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
     """A rubric file (default: the packaged rubric-v1); raises ValueError naming the problem."""
     path = Path(path) if path else RUBRIC_DIR / "default.yaml"
     text = path.read_text(encoding="utf-8")
-    doc = yaml.safe_load(text) or {}
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
     kind = doc.get("kind", "scale")
     if kind not in ("scale", "binary"):
         raise ValueError(f"{path}: kind must be scale or binary, not {kind!r}")
