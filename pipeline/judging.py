@@ -232,3 +232,32 @@ def judge_all_processes(tasks: list[JudgeTask], settings, rubric: Rubric, on_bat
         raise RuntimeError(f"a judging worker failed: {error}")
     total.seconds = time.perf_counter() - t0
     return total
+
+
+@dataclass
+class CachedRun:
+    results: list[JudgeResult]  # one per task: cached or new
+    cache_hits: int
+    recovered: int  # results a killed run had journaled, recovered before starting
+    summary: RunSummary
+
+
+def judge_with_cache(con, tasks: list[JudgeTask], settings, rubric: Rubric, judge_version: str, journal,
+                     *, max_cost_usd: float | None = None, processes: int = 1,
+                     progress: Callable[[int, int, int], None] | None = None) -> CachedRun:
+    """Judge what the cache does not hold yet; every new result is journaled as it finishes."""
+    from pipeline.judge_cache import JudgeCache
+
+    with JudgeCache(con, journal, judge_version) as cache:
+        cached = cache.lookup(tasks)
+        todo = [t for t in tasks if t.key not in cached]
+        new: list[JudgeResult] = []
+
+        def keep(batch: list[JudgeResult]) -> None:
+            cache.add(batch)
+            new.extend(batch)
+
+        summary = judge_all_processes(todo, settings, rubric, keep, processes=processes, batch_size=1,
+                                      max_cost_usd=max_cost_usd, progress=progress) if todo else RunSummary()
+    by_key = {**cached, **{r.task.key: r for r in new}}
+    return CachedRun([by_key[t.key] for t in tasks if t.key in by_key], len(cached), cache.recovered, summary)

@@ -1,0 +1,78 @@
+"""The judge cache: a rerun makes no model call; a killed run restarts without loss or re-billing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+from pipeline.judge_prompt import pointwise_messages
+from pipeline.judging import JudgeTask, judge_with_cache, task_key
+from pipeline.llm_client import LLMSettings
+from pipeline.local_llm_server import Faults, LocalLLMServer
+from pipeline.rubric import load_rubric
+from pipeline.warehouse import connect
+
+RUBRIC = load_rubric()
+
+
+def tasks(n: int) -> list[JudgeTask]:
+    out = []
+    for i in range(n):
+        messages = pointwise_messages(RUBRIC, [{"role": "user", "content": f"Question {i}: how do I reverse a list?"}],
+                                      "Use `items[::-1]`.")
+        out.append(JudgeTask(task_key("jv", messages), "pointwise", messages, {"item_id": f"i{i}"}))
+    return out
+
+
+def test_a_second_run_makes_zero_model_calls(tmp_path):
+    with LocalLLMServer(Faults(schedule=("malformed",))) as server:
+        settings = LLMSettings(model="openai/judge", api_base=server.base_url, api_key="local", concurrency=4)
+        with connect(tmp_path / "w.duckdb") as con:
+            first = judge_with_cache(con, tasks(12), settings, RUBRIC, "jv", tmp_path / "journal.jsonl")
+            calls = server.total_calls
+            second = judge_with_cache(con, tasks(12), settings, RUBRIC, "jv", tmp_path / "journal.jsonl")
+            rows = con.execute("select count(*), count(distinct cache_key) from judge_cache").fetchone()
+    assert first.cache_hits == 0 and calls == 24  # each with its repair
+    assert second.cache_hits == 12 and server.total_calls == calls  # nothing called again
+    assert [r.verdict for r in first.results] == [r.verdict for r in second.results]
+    assert rows == (12, 12) and not (tmp_path / "journal.jsonl").exists()
+
+
+def test_a_killed_run_restarts_without_losing_or_rebilling(tmp_path):
+    script = tmp_path / "judge_run.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(os.getcwd())!r})
+        from tests.runs.test_judge_cache import tasks, RUBRIC
+        from pipeline.judging import judge_with_cache
+        from pipeline.llm_client import LLMSettings
+        from pipeline.warehouse import connect
+        settings = LLMSettings(model="openai/judge", api_base=sys.argv[1], api_key="local", concurrency=4)
+        with connect({str(tmp_path / "w.duckdb")!r}) as con:
+            run = judge_with_cache(con, tasks(60), settings, RUBRIC, "jv", __import__("pathlib").Path({str(tmp_path / "j.jsonl")!r}))
+        print(run.cache_hits, run.recovered, len(run.results))
+    """))
+    with LocalLLMServer(Faults(latency_ms=100)) as server:
+        victim = subprocess.Popen([sys.executable, str(script), server.base_url], stdout=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while server.total_calls < 24 and time.time() < deadline:
+            time.sleep(0.05)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        calls_before_kill = server.total_calls
+        restart = subprocess.run([sys.executable, str(script), server.base_url], capture_output=True, text=True, timeout=120)
+        assert restart.returncode == 0, restart.stderr[-2000:]
+        cache_hits, recovered, results = map(int, restart.stdout.split())
+    with connect(tmp_path / "w.duckdb", read_only=True) as con:
+        rows, keys = con.execute("select count(*), count(distinct cache_key) from judge_cache").fetchone()
+    assert results == 60 and rows == keys == 60  # nothing lost, nothing twice
+    # what finished before the kill came back from the journal and counts as cached
+    assert recovered >= 20 and cache_hits >= recovered
+    # the restart called exactly the tasks not cached: nothing finished is billed twice ...
+    assert server.total_calls - calls_before_kill == 60 - cache_hits
+    # ... and in all, at most the calls in flight when the process died (concurrency 4) came twice
+    assert server.total_calls <= 60 + 4
