@@ -86,12 +86,12 @@ class LocalLLMServer:
         body = await request.json()
         messages = body.get("messages", [])
         key = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
-        if self.faults.latency_ms:
-            await asyncio.sleep(self.faults.latency_ms / 1000)
         user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         is_repair = user.startswith("Your previous answer was not valid")
         fault = None if is_repair and not self.faults.fault_repairs else self._fault_for(key)
-        self.calls[fault or "ok"] += 1
+        self.calls[fault or "ok"] += 1  # counted on arrival: a request the client abandons was still billed
+        if self.faults.latency_ms:
+            await asyncio.sleep(self.faults.latency_ms / 1000)
         if fault == "401":
             return web.json_response({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
                                                 "code": "invalid_api_key"}}, status=401)
