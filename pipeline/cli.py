@@ -17,7 +17,8 @@ from pathlib import Path
 
 from pipeline import environment
 
-SUMMARY_TABLES = ("raw_logs", "log_rejects", "clean_logs", "regression_set", "eval_set", "eval_set_versions")
+SUMMARY_TABLES = ("raw_logs", "log_rejects", "clean_logs", "regression_set", "eval_set", "eval_set_versions",
+                  "judge_scores")
 
 
 class UsageError(Exception):

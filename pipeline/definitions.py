@@ -6,21 +6,21 @@ import os
 
 import dagster as dg
 
-from pipeline.environment import HOME_VAR, NER_MODEL_VAR, SALT_VAR, SOURCE_VAR, current_home
+from pipeline.environment import HOME_VAR, JUDGE_MODEL_VAR, NER_MODEL_VAR, SALT_VAR, SOURCE_VAR, current_home
 
 # `dagster dev` without the CLI or Makefile still gets a usable home and a helpful source error
 os.environ.setdefault(HOME_VAR, str(current_home().root))
 os.environ.setdefault(SOURCE_VAR, str(current_home().demo_source))
 
-from assets import anonymize, evalsets, logs  # noqa: E402  (after the environment defaults above)
-from pipeline.resources import PiiResource, SourceResource, WarehouseResource  # noqa: E402
+from assets import anonymize, evalsets, judging, logs  # noqa: E402  (after the environment defaults above)
+from pipeline.resources import JudgeResource, PiiResource, SourceResource, WarehouseResource  # noqa: E402
 from pipeline.jobs import JOBS  # noqa: E402
 from pipeline.schedules import SCHEDULES  # noqa: E402
 from pipeline.sensors import log_files_sensor  # noqa: E402
 
 
 defs = dg.Definitions(
-    assets=[logs.ingested_logs, anonymize.clean_logs, evalsets.regression_set, evalsets.eval_set],
+    assets=[logs.ingested_logs, anonymize.clean_logs, evalsets.regression_set, evalsets.eval_set, judging.judge_scores],
     asset_checks=[logs.raw_logs_contract, anonymize.no_pii_residue, evalsets.eval_set_no_pii_residue,
                   evalsets.eval_set_drift_check],
     resources={
@@ -28,6 +28,9 @@ defs = dg.Definitions(
         "source": SourceResource(source_dir=dg.EnvVar(SOURCE_VAR)),
         # the NER model is optional, so it is read here instead of through a required EnvVar
         "pii": PiiResource(salt=dg.EnvVar(SALT_VAR), ner_model=os.environ.get(NER_MODEL_VAR, "")),
+        # the judge model is optional too: the local heuristic judge unless EVALFUNNEL_JUDGE_MODEL names another
+        "judge": JudgeResource(model=os.environ.get(JUDGE_MODEL_VAR) or "evalfunnel/heuristic",
+                               api_base=os.environ.get("EVALFUNNEL_JUDGE_API_BASE", "")),
     },
     jobs=JOBS,
     schedules=SCHEDULES,

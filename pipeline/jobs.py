@@ -31,8 +31,12 @@ quarterly_eval_rebuild_job = dg.define_asset_job(
     "quarterly_eval_rebuild", selection=dg.AssetSelection.assets("eval_set"), partitions_def=quarterly,
     description="Rebuild the quarter's stratified eval set from the last 90 days of clean_logs.")
 
+judge_eval_set_job = dg.define_asset_job(
+    "judge_eval_set", selection=dg.AssetSelection.assets("judge_scores"),
+    description="Score every eval-set item with the configured judge (cached) and import judgments.")
+
 # the order `evalfunnel run` executes them in
-JOBS = [load_regression_set_job, daily_ingest_job, quarterly_eval_rebuild_job]
+JOBS = [load_regression_set_job, daily_ingest_job, quarterly_eval_rebuild_job, judge_eval_set_job]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ import duckdb
 
 from pipeline import warehouse
 from pipeline.anonymize import Anonymizer, MissingSaltError
+from pipeline.llm_client import LLMSettings
 from pipeline.ner import NameFinder, presidio_finder
+from pipeline.rubric import Rubric, load_rubric
 from pipeline.ingest import logs_dir
 
 
@@ -55,3 +57,32 @@ class PiiResource(dg.ConfigurableResource):
         if not self.salt.strip():
             raise MissingSaltError("EVALFUNNEL_PII_SALT is empty: set it to a long random secret")
         return Anonymizer(self.salt.encode())
+
+
+class JudgeResource(dg.ConfigurableResource):
+    """The judge: any litellm model string. Provider keys and bases come from litellm's own
+    variables (OPENAI_API_KEY, OPENAI_API_BASE, ...); the default is the local heuristic."""
+
+    model: str = "evalfunnel/heuristic"
+    api_base: str = ""
+    concurrency: int = 16
+    requests_per_minute: float = 0.0  # 0: no limit
+    tokens_per_minute: float = 0.0
+    timeout_s: float = 60.0
+    max_retries: int = 6
+    max_cost_usd: float = 0.0  # 0: no budget
+    input_price_per_mtok: float = -1.0  # < 0: litellm's price
+    output_price_per_mtok: float = -1.0
+    rubric: str = ""  # a rubric YAML file; empty: the packaged rubric-v1
+    processes: int = 1
+
+    def settings(self) -> LLMSettings:
+        return LLMSettings(
+            model=self.model, api_base=self.api_base or None, concurrency=self.concurrency,
+            requests_per_minute=self.requests_per_minute or None, tokens_per_minute=self.tokens_per_minute or None,
+            timeout_s=self.timeout_s, max_retries=self.max_retries,
+            input_price_per_mtok=self.input_price_per_mtok if self.input_price_per_mtok >= 0 else None,
+            output_price_per_mtok=self.output_price_per_mtok if self.output_price_per_mtok >= 0 else None)
+
+    def load_rubric(self) -> Rubric:
+        return load_rubric(self.rubric or None)
