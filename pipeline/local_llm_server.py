@@ -85,7 +85,8 @@ class LocalLLMServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         messages = body.get("messages", [])
-        key = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+        # the prompt's identity matters only for a per-prompt fault schedule
+        key = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest() if self.faults.schedule else ""
         user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         is_repair = user.startswith("Your previous answer was not valid")
         fault = None if is_repair and not self.faults.fault_repairs else self._fault_for(key)
@@ -115,13 +116,18 @@ class LocalLLMServer:
             content = content[: max(1, len(content) // 2)]
         prompt_tokens = sum(len(m.get("content") or "") for m in messages) // 4
         return web.json_response({
-            "id": f"chatcmpl-{key[:12]}", "object": "chat.completion", "created": 0, "model": body.get("model", "local"),
+            "id": f"chatcmpl-{key[:12] or 'local'}", "object": "chat.completion", "created": 0, "model": body.get("model", "local"),
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
                       "total_tokens": prompt_tokens + len(content) // 4}})
 
     def _serve(self) -> None:
-        self._loop = asyncio.new_event_loop()
+        try:
+            import uvloop  # a faster event loop where installed (it comes with Dagster)
+
+            self._loop = uvloop.new_event_loop()
+        except ImportError:
+            self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
         app = web.Application(client_max_size=16 << 20)
         app.router.add_post("/v1/chat/completions", self._handle)
@@ -164,7 +170,9 @@ def main() -> None:
     with LocalLLMServer(Faults(latency_ms=args.latency_ms, rates=rates, seed=args.seed, canned=args.canned)) as server:
         print(server.port, flush=True)
         sys.stdin.read()  # the parent closes stdin (or exits) to stop the server
-        print(json.dumps(dict(server.calls)), flush=True)
+        import time
+
+        print(json.dumps({**server.calls, "cpu_seconds": round(time.process_time(), 3)}), flush=True)
 
 
 if __name__ == "__main__":
