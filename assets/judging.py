@@ -3,8 +3,9 @@
 import dagster as dg
 
 from assets.logs import DUCKDB_POOL
-from pipeline.judge_report import score_metadata
+from pipeline.judge_report import pairwise_metadata, score_metadata
 from pipeline.judge_scores import import_judgments, score_eval_set
+from pipeline.pairwise import judge_pairs, load_candidates, store_candidates
 from pipeline.progress import ProgressLog
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
 
@@ -23,3 +24,45 @@ def judge_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     for f, line, reason in run.import_rejects[:5]:
         context.log.warning(f"rejected judgment {f}:{line}: {reason}")
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, **score_metadata(run, judge.model)})
+
+
+@dg.asset(kinds={"duckdb"}, group_name="judging", pool=DUCKDB_POOL)
+def candidate_responses(warehouse: WarehouseResource, source: SourceResource) -> dg.MaterializeResult:
+    """Offline responses of candidate variants, imported from the source's candidate_responses/."""
+    frame, rejects = load_candidates(source.root() / "candidate_responses")
+    with warehouse.connect() as con:
+        store_candidates(con, frame)
+    per_variant = "\n".join(f"| {v} | {n} |" for v, n in frame.group_by("variant").len().sort("variant").iter_rows())
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": frame.height, "items": frame.get_column("item_id").n_unique(),
+        "per_variant": "| variant | responses |\n|---|---|\n" + per_variant if per_variant else "none",
+        "rejected": len(rejects), "rejects": "\n".join(f"{f}:{n}: {r}" for f, n, r in rejects[:20]) or "none"})
+
+
+class PairwiseConfig(dg.Config):
+    """Which variant every candidate is compared with, and the bootstrap."""
+
+    baseline: str = "baseline"
+    resamples: int = 500
+    seed: int = 0
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec("pairwise_judgments", deps=[candidate_responses], kinds={"duckdb", "litellm"}, group_name="judging",
+                        description="Candidate vs baseline on every shared item, judged in both orders."),
+           dg.AssetSpec("variant_ratings", deps=["pairwise_judgments"], kinds={"duckdb"}, group_name="judging",
+                        description="Bradley-Terry ratings (Elo scale) with bootstrap CIs, plain and length-controlled."),
+           dg.AssetSpec("pareto_frontier", deps=["variant_ratings"], kinds={"duckdb"}, group_name="judging",
+                        description="Rating against cost per request and latency; which variants no other dominates.")],
+    pool=DUCKDB_POOL, can_subset=False)
+def pairwise(context: dg.AssetExecutionContext, config: PairwiseConfig, warehouse: WarehouseResource, judge: JudgeResource):
+    """Judge candidates against the baseline in both orders, then rate and place them."""
+    with warehouse.connect() as con:
+        run = judge_pairs(con, judge.settings(), judge.load_rubric(), config.baseline,
+                          warehouse.path.parent / "judge-journal" / "pairwise.jsonl", resamples=config.resamples,
+                          seed=config.seed, max_cost_usd=judge.max_cost_usd or None,
+                          progress=ProgressLog("pairwise", context.log.info, unit="judgments"))
+    meta = pairwise_metadata(run, judge.model)
+    yield dg.MaterializeResult(asset_key="pairwise_judgments", metadata=meta["judgments"])
+    yield dg.MaterializeResult(asset_key="variant_ratings", metadata=meta["ratings"])
+    yield dg.MaterializeResult(asset_key="pareto_frontier", metadata=meta["frontier"])

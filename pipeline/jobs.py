@@ -35,8 +35,13 @@ judge_eval_set_job = dg.define_asset_job(
     "judge_eval_set", selection=dg.AssetSelection.assets("judge_scores"),
     description="Score every eval-set item with the configured judge (cached) and import judgments.")
 
+rate_candidates_job = dg.define_asset_job(
+    "rate_candidates", selection=dg.AssetSelection.assets("candidate_responses", "pairwise_judgments", "variant_ratings",
+                                                          "pareto_frontier"),
+    description="Import candidate responses, judge them against the baseline in both orders, rate and place them.")
+
 # the order `evalfunnel run` executes them in
-JOBS = [load_regression_set_job, daily_ingest_job, quarterly_eval_rebuild_job, judge_eval_set_job]
+JOBS = [load_regression_set_job, daily_ingest_job, quarterly_eval_rebuild_job, judge_eval_set_job, rate_candidates_job]
 
 
 @dataclass(frozen=True)

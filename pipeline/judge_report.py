@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.judge_scores import ScoreRun
+from pipeline.pairwise import PairwiseRun
 
 
 def score_metadata(run: ScoreRun, model: str) -> dict[str, object]:
@@ -29,4 +30,32 @@ def score_metadata(run: ScoreRun, model: str) -> dict[str, object]:
         "mean_scores": "| dimension | mean |\n|---|---|\n" + means if means else "none",
         "imported_rows": run.imported,
         "import_rejects": ("| file | line | reason |\n|---|---|---|\n" + rejects) if rejects else "none",
+    }
+
+
+def pairwise_metadata(run: PairwiseRun, model: str) -> dict[str, dict[str, object]]:
+    """Metadata for pairwise_judgments, variant_ratings and pareto_frontier."""
+    statuses = {}
+    if run.run:
+        for r in run.run.results:
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+    summary = run.run.summary if run.run else None
+    consistency = run.consistency
+    table = "\n".join(f"| {r.variant} | {'yes' if r.length_controlled else 'no'} | {r.rating:.0f} | {r.ci_low:.0f}-{r.ci_high:.0f} | "
+                      f"{'' if r.win_rate_vs_baseline is None else f'{r.win_rate_vs_baseline:.2f}'} | {r.n_comparisons} |"
+                      for r in run.ratings)
+    frontier = "\n".join(f"| {f['variant']} | {f['quality']:.0f} | {f['cost_per_request'] or 0:.6f} | "
+                         f"{f['latency_p95_ms'] or 0:.0f} | {'yes' if f['on_frontier'] else 'no'} |" for f in run.frontier)
+    return {
+        "judgments": {"dagster/row_count": run.tasks, "judge_model": model, "judge_version": run.judge_version,
+                      "statuses": statuses, "cache_hits": run.run.cache_hits if run.run else 0,
+                      "model_calls": summary.calls if summary else 0, "cost_usd": round(summary.cost_usd, 6) if summary else 0.0,
+                      "position_consistency": round(consistency.rate, 4) if consistency and consistency.pairs else "n/a",
+                      "pairs_judged_in_both_orders": consistency.pairs if consistency else 0},
+        "ratings": {"dagster/row_count": len(run.ratings),
+                    "ratings": ("| variant | length-controlled | rating | 95% CI | win rate vs baseline | comparisons |\n"
+                                "|---|---|---|---|---|---|\n" + table) if table else "none"},
+        "frontier": {"dagster/row_count": len(run.frontier),
+                     "frontier": ("| variant | rating | cost/request (USD) | p95 latency (ms) | on frontier |\n"
+                                  "|---|---|---|---|---|\n" + frontier) if frontier else "none"},
     }

@@ -10,6 +10,7 @@ and at the end, so a caller can persist them as they finish.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import time
@@ -250,7 +251,8 @@ def judge_with_cache(con, tasks: list[JudgeTask], settings, rubric: Rubric, judg
 
     with JudgeCache(con, journal, judge_version) as cache:
         cached = cache.lookup(tasks)
-        todo = [t for t in tasks if t.key not in cached]
+        # the same prompt asked for twice (identical responses of two variants) is judged once
+        todo = list({t.key: t for t in tasks if t.key not in cached}.values())
         new: list[JudgeResult] = []
 
         def keep(batch: list[JudgeResult]) -> None:
@@ -260,4 +262,6 @@ def judge_with_cache(con, tasks: list[JudgeTask], settings, rubric: Rubric, judg
         summary = judge_all_processes(todo, settings, rubric, keep, processes=processes, batch_size=1,
                                       max_cost_usd=max_cost_usd, progress=progress) if todo else RunSummary()
     by_key = {**cached, **{r.task.key: r for r in new}}
-    return CachedRun([by_key[t.key] for t in tasks if t.key in by_key], len(cached), cache.recovered, summary)
+    # a shared verdict belongs to every task that asked it, each with its own metadata
+    results = [dataclasses.replace(by_key[t.key], task=t) for t in tasks if t.key in by_key]
+    return CachedRun(results, sum(t.key in cached for t in tasks), cache.recovered, summary)

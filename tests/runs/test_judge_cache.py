@@ -76,3 +76,15 @@ def test_a_killed_run_restarts_without_losing_or_rebilling(tmp_path):
     assert server.total_calls - calls_before_kill == 60 - cache_hits
     # ... and in all, at most the calls in flight when the process died (concurrency 4) came twice
     assert server.total_calls <= 60 + 4
+
+
+def test_a_prompt_asked_twice_is_judged_once_and_answers_both(tmp_path):
+    twice = tasks(3)
+    twins = [JudgeTask(t.key, t.kind, t.messages, {"item_id": t.meta["item_id"] + "-twin"}) for t in twice]
+    with LocalLLMServer(Faults()) as server:
+        settings = LLMSettings(model="openai/judge", api_base=server.base_url, api_key="local", concurrency=4)
+        with connect(tmp_path / "w.duckdb") as con:
+            run = judge_with_cache(con, twice + twins, settings, RUBRIC, "jv", tmp_path / "j.jsonl")
+    assert server.total_calls == 3 and len(run.results) == 6
+    assert [r.task.meta["item_id"] for r in run.results] == ["i0", "i1", "i2", "i0-twin", "i1-twin", "i2-twin"]
+    assert run.results[0].verdict == run.results[3].verdict

@@ -1,0 +1,177 @@
+"""Candidates against a baseline: responses, pairwise judging in both orders, ratings, Pareto.
+
+- candidate_responses: imported from the source's candidate_responses/ (item_id, variant,
+  response, optional latency/cost/tokens, and the prompt as messages or query); bad rows are
+  rejected with file, line and reason.
+- pairwise_judgments: every candidate against the baseline on every item it shares with it,
+  shown in both orders (position ab: the candidate first), through the judge cache; the judge's
+  a/b is mapped back to variants. Imported pairwise verdicts land here too (origin imported).
+- variant_ratings: Bradley-Terry (pipeline.ratings), plain and length-controlled, per judge.
+- pareto_frontier: rating against cost per request and latency; a variant is on the frontier
+  when no other is at least as good on all three and better on one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipeline import ratings
+from pipeline.judge_prompt import TEMPLATE_VERSION, pairwise_messages
+from pipeline.judging import CachedRun, JudgeTask, judge_with_cache, task_key
+from pipeline.llm_client import LLMSettings
+from pipeline.rubric import Rubric, judge_version
+from pipeline.warehouse import statement
+
+_CANDIDATE_SCHEMA = {"item_id": pl.String, "variant": pl.String,
+                     "messages": pl.List(pl.Struct({"role": pl.String, "content": pl.String})),
+                     "response": pl.String, "latency_ms": pl.Float64, "cost_usd": pl.Float64,
+                     "input_tokens": pl.Int64, "output_tokens": pl.Int64}
+
+
+def load_candidates(folder: Path) -> tuple[pl.DataFrame, list[tuple[str, int, str]]]:
+    """Candidate responses from JSONL files under `folder`, and the rejected lines."""
+    rows, rejects = [], []
+    for path in sorted(folder.rglob("*.jsonl")) if folder.is_dir() else []:
+        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+                if not isinstance(doc, dict):
+                    raise ValueError("not a JSON object")
+                for key in ("item_id", "variant"):
+                    if not isinstance(doc.get(key), str) or not doc[key]:
+                        raise ValueError(f"{key}: missing or not a string")
+                if not isinstance(doc.get("response"), str):
+                    raise ValueError("response: missing or not a string")
+                messages = doc.get("messages") or ([{"role": "user", "content": doc["query"]}] if isinstance(doc.get("query"), str) else None)
+                if not messages:
+                    raise ValueError("messages/query: one of them is required for a candidate item")
+                rows.append({"item_id": doc["item_id"], "variant": doc["variant"], "messages": messages,
+                             "response": doc["response"], "latency_ms": doc.get("latency_ms"), "cost_usd": doc.get("cost_usd"),
+                             "input_tokens": doc.get("input_tokens"), "output_tokens": doc.get("output_tokens")})
+            except json.JSONDecodeError:
+                rejects.append((str(path.relative_to(folder.parent)), n, "not valid JSON"))
+            except (ValueError, TypeError) as exc:
+                rejects.append((str(path.relative_to(folder.parent)), n, str(exc)))
+    return pl.DataFrame(rows, schema=_CANDIDATE_SCHEMA), rejects
+
+
+def store_candidates(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
+    con.execute("delete from candidate_responses where origin = 'imported'")
+    con.register("candidates", frame.with_columns(pl.lit("imported").alias("origin")).to_arrow())
+    con.execute("insert into candidate_responses select *, now() from candidates")
+    con.unregister("candidates")
+
+
+def pairwise_tasks(candidates: pl.DataFrame, baseline: str, rubric: Rubric, version: str) -> list[JudgeTask]:
+    """Both orders of (candidate, baseline) on every item the two share."""
+    by_item: dict[str, dict[str, dict]] = {}
+    for row in candidates.iter_rows(named=True):
+        by_item.setdefault(row["item_id"], {})[row["variant"]] = row
+    tasks = []
+    for item_id, variants in sorted(by_item.items()):
+        base = variants.get(baseline)
+        if base is None:
+            continue
+        conversation = [m for m in base["messages"] if m["role"] != "system"]
+        for name, cand in sorted(variants.items()):
+            if name == baseline:
+                continue
+            for position, (first, second) in (("ab", (cand, base)), ("ba", (base, cand))):
+                prompt = pairwise_messages(rubric, conversation, first["response"], second["response"])
+                tasks.append(JudgeTask(task_key(version, prompt), "pairwise", prompt,
+                                       {"item_id": item_id, "variant_a": name, "variant_b": baseline, "position": position,
+                                        "length_a": len(cand["response"]), "length_b": len(base["response"])}))
+    return tasks
+
+
+def variant_winner(shown_winner: str, position: str) -> str:
+    """The judge's a/b (in the shown order) as a/b of (variant_a, variant_b)."""
+    if shown_winner == "tie" or position == "ab":
+        return shown_winner
+    return {"a": "b", "b": "a"}[shown_winner]
+
+
+@dataclass
+class PairwiseRun:
+    judge_version: str
+    tasks: int
+    run: CachedRun | None
+    ratings: list[ratings.Rating] = field(default_factory=list)
+    consistency: ratings.Consistency | None = None
+    frontier: list[dict] = field(default_factory=list)
+    rejects: list[tuple[str, int, str]] = field(default_factory=list)
+
+
+def judge_pairs(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: Rubric, baseline: str, journal: Path,
+                *, resamples: int = 500, seed: int = 0, max_cost_usd: float | None = None, progress=None) -> PairwiseRun:
+    """Judge, store, rate and place every candidate against `baseline` (see the module docstring)."""
+    version = judge_version(settings.model, rubric, TEMPLATE_VERSION)
+    candidates = pl.from_arrow(con.sql("select item_id, variant, messages, response from candidate_responses").to_arrow_table())
+    tasks = pairwise_tasks(candidates, baseline, rubric, version)
+    result = PairwiseRun(version, len(tasks), None)
+    if not tasks:
+        return result
+    result.run = judge_with_cache(con, tasks, settings, rubric, version, journal, max_cost_usd=max_cost_usd, progress=progress)
+    rows, verdicts = [], []
+    for r in result.run.results:
+        m = r.task.meta
+        winner = variant_winner(r.verdict.winner, m["position"]) if r.verdict else None
+        rows.append((m["item_id"], m["variant_a"], m["variant_b"], m["position"], winner, settings.model, version, r.status,
+                     r.verdict.rationale if r.verdict else None, r.error, r.cost_usd))
+        if winner:
+            verdicts.append(ratings.Verdict(m["item_id"], m["variant_a"], m["variant_b"], m["position"], winner,
+                                            m["length_a"], m["length_b"]))
+    con.execute("delete from pairwise_judgments where judge_version = $v and origin = 'pipeline'", {"v": version})
+    con.executemany("insert into pairwise_judgments values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pipeline', now())", rows)
+    comparisons, result.consistency = ratings.combine_orders(verdicts)
+    if comparisons:
+        for controlled in (False, True):
+            result.ratings += ratings.bradley_terry(comparisons, baseline, length_controlled=controlled,
+                                                    resamples=resamples, seed=seed)
+    con.execute("delete from variant_ratings where judge_version = $v", {"v": version})
+    con.executemany("insert into variant_ratings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                    [(version, r.variant, r.baseline, r.rating, r.ci_low, r.ci_high, r.win_rate_vs_baseline,
+                      r.n_comparisons, r.length_controlled, result.consistency.rate if result.consistency.pairs else None)
+                     for r in result.ratings])
+    costs = {v: (c, p50, p95) for v, c, p50, p95 in con.execute(statement("judging/variant_costs")).fetchall()}
+    result.frontier = pareto([r for r in result.ratings if not r.length_controlled], costs)
+    con.execute("delete from pareto_frontier where judge_version = $v", {"v": version})
+    con.executemany("insert into pareto_frontier values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                    [(version, f["variant"], f["quality"], f["ci_low"], f["ci_high"], f["cost_per_request"],
+                      f["latency_p50_ms"], f["latency_p95_ms"], f["on_frontier"]) for f in result.frontier])
+    return result
+
+
+def pareto(rated: list[ratings.Rating], costs: dict[str, tuple]) -> list[dict]:
+    """Quality (higher better) against cost and p95 latency (lower better); a variant is on the
+    frontier when no other variant is at least as good on all three and strictly better on one.
+    A variant without cost or latency figures is compared on quality alone."""
+    points = []
+    for r in rated:
+        cost, p50, p95 = costs.get(r.variant, (None, None, None))
+        points.append({"variant": r.variant, "quality": r.rating, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                       "cost_per_request": cost, "latency_p50_ms": p50, "latency_p95_ms": p95})
+
+    def worse_or_equal(x: float | None, y: float | None, lower_is_better: bool) -> bool:
+        if x is None or y is None:
+            return True
+        return x >= y if lower_is_better else x <= y
+
+    for p in points:
+        p["on_frontier"] = not any(
+            q is not p
+            and worse_or_equal(p["quality"], q["quality"], False)
+            and worse_or_equal(p["cost_per_request"], q["cost_per_request"], True)
+            and worse_or_equal(p["latency_p95_ms"], q["latency_p95_ms"], True)
+            and (q["quality"] > p["quality"]
+                 or (q["cost_per_request"] or 0) < (p["cost_per_request"] or 0)
+                 or (q["latency_p95_ms"] or 0) < (p["latency_p95_ms"] or 0))
+            for q in points)
+    return sorted(points, key=lambda p: -p["quality"])
