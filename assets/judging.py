@@ -4,19 +4,48 @@ import dagster as dg
 
 from assets.logs import DUCKDB_POOL
 from pipeline.judge_report import pairwise_metadata, score_metadata
-from pipeline.judge_scores import import_judgments, score_eval_set
+from pipeline.experiment_samples import sample_month
+from pipeline.judge_scores import import_judgments, score_items
+from pipeline.partitions import monthly, window_dates
 from pipeline.pairwise import judge_pairs, load_candidates, store_candidates
 from pipeline.progress import ProgressLog
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
 
 
-@dg.asset(deps=["eval_set"], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL)
+class ExperimentSampleConfig(dg.Config):
+    """How many requests per variant each month, stratified by which metadata dimensions."""
+
+    per_variant: int = 100
+    strata: list[str] = ["topic"]
+    seed: int = 0
+
+
+@dg.asset(partitions_def=monthly, deps=["clean_logs"], kinds={"duckdb"}, group_name="judging", pool=DUCKDB_POOL,
+          backfill_policy=dg.BackfillPolicy.single_run())
+def experiment_samples(context: dg.AssetExecutionContext, config: ExperimentSampleConfig,
+                       warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """A stratified sample per variant of each experiment's traffic in the month, for the judge."""
+    rows, table = 0, []
+    with warehouse.connect() as con:
+        for key in context.partition_keys:
+            start, end = window_dates(monthly.time_window_for_partition_key(key))
+            result = sample_month(con, start, end, per_variant=config.per_variant, strata=tuple(config.strata),
+                                  seed=config.seed)
+            rows += sum(result.per_arm.values())
+            table += [f"| {start:%Y-%m} | {e} | {v} | {n} | {result.traffic[(e, v)]:,} |" for (e, v), n in result.per_arm.items()]
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows,
+        "samples": ("| month | experiment | variant | sampled | requests |\n|---|---|---|---|---|\n" + "\n".join(table))
+        if table else "no experiment traffic in these months"})
+
+
+@dg.asset(deps=["eval_set", experiment_samples], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL)
 def judge_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: SourceResource,
                  judge: JudgeResource) -> dg.MaterializeResult:
-    """Rubric scores per (item, judge version, dimension): the judge on eval-set items, plus imported judgments."""
+    """Rubric scores per (item, judge version, dimension): eval-set items, experiment samples, imported judgments."""
     rubric = judge.load_rubric()
     with warehouse.connect() as con:
-        run = score_eval_set(con, judge.settings(), rubric, warehouse.path.parent / "judge-journal" / "eval_set.jsonl",
+        run = score_items(con, judge.settings(), rubric, warehouse.path.parent / "judge-journal" / "items.jsonl",
                              max_cost_usd=judge.max_cost_usd or None, processes=judge.processes,
                              progress=ProgressLog("judge_scores", context.log.info, unit="judgments"))
         run.imported, run.import_rejects = import_judgments(con, source.root() / "judgments", rubric)

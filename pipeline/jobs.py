@@ -13,7 +13,7 @@ from datetime import date
 
 import dagster as dg
 
-from pipeline.partitions import daily, quarterly
+from pipeline.partitions import daily, monthly, quarterly
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -31,6 +31,10 @@ quarterly_eval_rebuild_job = dg.define_asset_job(
     "quarterly_eval_rebuild", selection=dg.AssetSelection.assets("eval_set"), partitions_def=quarterly,
     description="Rebuild the quarter's stratified eval set from the last 90 days of clean_logs.")
 
+monthly_experiment_samples_job = dg.define_asset_job(
+    "monthly_experiment_samples", selection=dg.AssetSelection.assets("experiment_samples"), partitions_def=monthly,
+    description="Sample each running experiment's traffic per variant for the judge.")
+
 judge_eval_set_job = dg.define_asset_job(
     "judge_eval_set", selection=dg.AssetSelection.assets("judge_scores"),
     description="Score every eval-set item with the configured judge (cached) and import judgments.")
@@ -41,7 +45,8 @@ rate_candidates_job = dg.define_asset_job(
     description="Import candidate responses, judge them against the baseline in both orders, rate and place them.")
 
 # the order `evalfunnel run` executes them in
-JOBS = [load_regression_set_job, daily_ingest_job, quarterly_eval_rebuild_job, judge_eval_set_job, rate_candidates_job]
+JOBS = [load_regression_set_job, daily_ingest_job, quarterly_eval_rebuild_job, monthly_experiment_samples_job,
+        judge_eval_set_job, rate_candidates_job]
 
 
 @dataclass(frozen=True)

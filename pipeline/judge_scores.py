@@ -1,4 +1,5 @@
-"""judge_scores: the pipeline's judge on eval-set items, plus judgments imported from the source.
+"""judge_scores: the pipeline's judge on eval-set items and experiment samples, plus judgments
+imported from the source.
 
 One row per (item, judge version, dimension). Pipeline judgments go through the cache
 (pipeline.judging.judge_with_cache); a failed or unparseable item has one row per dimension
@@ -51,25 +52,33 @@ def _write(con: duckdb.DuckDBPyConnection, rows: list[dict], version: str, sourc
         con.unregister("score_rows")
 
 
-def score_eval_set(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: Rubric, journal: Path, *,
-                   max_cost_usd: float | None = None, processes: int = 1, progress=None) -> ScoreRun:
+def score_items(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: Rubric, journal: Path, *,
+                max_cost_usd: float | None = None, processes: int = 1, progress=None) -> ScoreRun:
+    """Judge every eval-set item and every experiment sample (source eval_set / experiment_sample)."""
     version = judge_version(settings.model, rubric, TEMPLATE_VERSION)
     tasks = []
-    for item_id, messages, response in con.execute(statement("judging/eval_items")).fetchall():
-        conversation = [m for m in messages if m["role"] != "system"]
-        prompt = pointwise_messages(rubric, conversation, response)
-        tasks.append(JudgeTask(task_key(version, prompt), "pointwise", prompt, {"item_id": item_id, "source": "eval_set"}))
+    for source, query in (("eval_set", "judging/eval_items"), ("experiment_sample", "judging/sample_items")):
+        for row in con.execute(statement(query)).fetchall():
+            item_id, messages, response = row[:3]
+            variant = row[3] if len(row) > 3 else None
+            conversation = [m for m in messages if m["role"] != "system"]
+            prompt = pointwise_messages(rubric, conversation, response)
+            tasks.append(JudgeTask(task_key(version, prompt), "pointwise", prompt,
+                                   {"item_id": item_id, "source": source, "variant": variant}))
     run = judge_with_cache(con, tasks, settings, rubric, version, journal, max_cost_usd=max_cost_usd,
                            processes=processes, progress=progress)
-    rows = []
+    rows: dict[str, list[dict]] = {"eval_set": [], "experiment_sample": []}
     for r in run.results:
+        meta = r.task.meta
         for dim in rubric.names:
-            rows.append({"item_id": r.task.meta["item_id"], "variant": None, "source": "eval_set",
-                         "judge_model": settings.model, "rubric_version": rubric.version, "judge_version": version,
-                         "dimension": dim, "score": r.verdict.scores[dim] if r.verdict else None,
-                         "rationale": r.verdict.rationale if r.verdict else None, "status": r.status, "error": r.error,
-                         "latency_ms": r.latency_ms, "tokens": r.input_tokens + r.output_tokens, "cost_usd": r.cost_usd})
-    _write(con, rows, version, "eval_set")
+            rows[meta["source"]].append({
+                "item_id": meta["item_id"], "variant": meta["variant"], "source": meta["source"],
+                "judge_model": settings.model, "rubric_version": rubric.version, "judge_version": version,
+                "dimension": dim, "score": r.verdict.scores[dim] if r.verdict else None,
+                "rationale": r.verdict.rationale if r.verdict else None, "status": r.status, "error": r.error,
+                "latency_ms": r.latency_ms, "tokens": r.input_tokens + r.output_tokens, "cost_usd": r.cost_usd})
+    for source, source_rows in rows.items():
+        _write(con, source_rows, version, source)
     means = {d: m for d, m, _ in con.execute(statement("judging/dimension_means"),
                                              {"judge_version": version, "source": "eval_set"}).fetchall()}
     return ScoreRun(version, len(tasks), run, means)
