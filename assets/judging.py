@@ -3,13 +3,17 @@
 import dagster as dg
 
 from assets.logs import DUCKDB_POOL
-from pipeline.judge_report import pairwise_metadata, score_metadata
+from pipeline.judge_checks import (MAX_PARSE_FAILURE_RATE, candidate_models, length_bias, model_family,
+                                   parse_failure_rate, self_preference)
+from pipeline.judge_prompt import TEMPLATE_VERSION
+from pipeline.judge_report import length_bias_table, pairwise_metadata, score_metadata
 from pipeline.experiment_samples import sample_month
 from pipeline.judge_scores import import_judgments, score_items
 from pipeline.partitions import monthly, window_dates
 from pipeline.pairwise import judge_pairs, load_candidates, store_candidates
 from pipeline.progress import ProgressLog
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
+from pipeline.rubric import judge_version
 
 
 class ExperimentSampleConfig(dg.Config):
@@ -50,9 +54,35 @@ def judge_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                              progress=ProgressLog("judge_scores", context.log.info, unit="judgments"))
         run.imported, run.import_rejects = import_judgments(con, source.root() / "judgments", rubric)
         rows = con.execute("select count(*) from judge_scores").fetchone()[0]
+        bias = length_bias(con, run.judge_version)
     for f, line, reason in run.import_rejects[:5]:
         context.log.warning(f"rejected judgment {f}:{line}: {reason}")
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, **score_metadata(run, judge.model)})
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows, **score_metadata(run, judge.model),
+        "length_bias_spearman": length_bias_table(bias)})
+
+
+@dg.asset_check(asset=judge_scores, pool=DUCKDB_POOL,
+                description=f"WARN when more than {MAX_PARSE_FAILURE_RATE:.0%} of the judge's answers break the format.")
+def judge_parse_failures(warehouse: WarehouseResource, judge: JudgeResource) -> dg.AssetCheckResult:
+    rubric = judge.load_rubric()
+    version = judge_version(judge.model, rubric, TEMPLATE_VERSION)
+    with warehouse.connect(read_only=True) as con:
+        rate, counts = parse_failure_rate(con, version, rubric.names[0])
+    return dg.AssetCheckResult(passed=rate <= MAX_PARSE_FAILURE_RATE, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"parse_failure_rate": round(rate, 4), "threshold": MAX_PARSE_FAILURE_RATE,
+                                         "statuses": counts, "judge_version": version})
+
+
+@dg.asset_check(asset="variant_ratings", description="WARN when a candidate's model family is the judge's (self-preference).")
+def judge_self_preference(source: SourceResource, judge: JudgeResource) -> dg.AssetCheckResult:
+    candidates = candidate_models(source.root())
+    same = self_preference(judge.model, candidates)
+    return dg.AssetCheckResult(passed=not same, severity=dg.AssetCheckSeverity.WARN, metadata={
+        "judge_family": model_family(judge.model),
+        "candidate_families": {name: model_family(model) for name, model in candidates.items()} or "no candidates.yaml",
+        "same_family": ", ".join(same) or "none",
+        "advice": "judge these candidates with a model of another family" if same else "no shared family"})
 
 
 @dg.asset(kinds={"duckdb"}, group_name="judging", pool=DUCKDB_POOL)

@@ -88,6 +88,8 @@ def _run_graph(home: environment.Home, source: Path) -> list:
         print(f"  {'ok' if outcome.success else 'FAILED'} in {outcome.seconds:.1f}s", flush=True)
         for err in outcome.errors:
             print(f"  - {err}")
+        for warning in outcome.warnings:
+            print(f"  ! {warning} (see its metadata in the UI)")
         outcomes.append(outcome)
     if not all(o.success for o in outcomes):
         raise UsageError("the pipeline run failed (see above)", "open the run in the Dagster UI (`make dev`) for the logs")

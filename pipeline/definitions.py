@@ -23,7 +23,7 @@ defs = dg.Definitions(
     assets=[logs.ingested_logs, anonymize.clean_logs, evalsets.regression_set, evalsets.eval_set, judging.judge_scores,
             judging.candidate_responses, judging.pairwise, judging.experiment_samples],
     asset_checks=[logs.raw_logs_contract, anonymize.no_pii_residue, evalsets.eval_set_no_pii_residue,
-                  evalsets.eval_set_drift_check],
+                  evalsets.eval_set_drift_check, judging.judge_parse_failures, judging.judge_self_preference],
     resources={
         "warehouse": WarehouseResource(home=dg.EnvVar(HOME_VAR)),
         "source": SourceResource(source_dir=dg.EnvVar(SOURCE_VAR)),

@@ -57,6 +57,7 @@ class StageOutcome:
     success: bool
     seconds: float
     errors: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def partition_range(job: dg.UnresolvedAssetJobDefinition, first_day: date, last_day: date) -> tuple[str, str] | None:
@@ -74,12 +75,18 @@ def run_range(defs: dg.Definitions, job_name: str, first: str, last: str, instan
     job = defs.resolve_job_def(job_name)
     tags = {RANGE_START_TAG: first, RANGE_END_TAG: last} if first else {}
     result = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False, tags=tags)
-    errors = []
+    errors, warnings = [], []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             errors.append(f"{event.step_key}: {event.step_failure_data.error.message.strip().splitlines()[-1]}")
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed:
-                errors.append(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed")
-    return StageOutcome(job_name, first, last, result.success and not errors, time.perf_counter() - t0, tuple(errors))
+                what = f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
+                # a WARN check is advice (drift, parse failures): reported, not a failed run
+                if evaluation.severity == dg.AssetCheckSeverity.WARN:
+                    warnings.append(f"{what} warns")
+                else:
+                    errors.append(f"{what} failed")
+    return StageOutcome(job_name, first, last, result.success and not errors, time.perf_counter() - t0, tuple(errors),
+                        tuple(warnings))

@@ -6,6 +6,12 @@ from pipeline.judge_scores import ScoreRun
 from pipeline.pairwise import PairwiseRun
 
 
+def length_bias_table(bias: dict[str, float]) -> str:
+    """Spearman(score, response length) per dimension; judges that reward length show positive values."""
+    rows = "\n".join(f"| {d} | {rho} |" for d, rho in bias.items())
+    return "| dimension | Spearman(score, length) |\n|---|---|\n" + rows if rows else "none"
+
+
 def score_metadata(run: ScoreRun, model: str) -> dict[str, object]:
     statuses = run.statuses
     summary = run.run.summary if run.run else None
