@@ -6,11 +6,12 @@ from assets.logs import DUCKDB_POOL
 from pipeline.judge_checks import (MAX_PARSE_FAILURE_RATE, candidate_models, length_bias, model_family,
                                    parse_failure_rate, self_preference)
 from pipeline.judge_prompt import TEMPLATE_VERSION
-from pipeline.judge_report import length_bias_table, pairwise_metadata, score_metadata
+from pipeline.judge_report import length_bias_table, pairwise_metadata, regression_metadata, score_metadata
 from pipeline.experiment_samples import sample_month
 from pipeline.judge_scores import import_judgments, score_items
 from pipeline.partitions import monthly, window_dates
 from pipeline.pairwise import judge_pairs, load_candidates, store_candidates
+from pipeline.regression_eval import evaluate
 from pipeline.progress import ProgressLog
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
 from pipeline.rubric import judge_version
@@ -125,3 +126,12 @@ def pairwise(context: dg.AssetExecutionContext, config: PairwiseConfig, warehous
     yield dg.MaterializeResult(asset_key="pairwise_judgments", metadata=meta["judgments"])
     yield dg.MaterializeResult(asset_key="variant_ratings", metadata=meta["ratings"])
     yield dg.MaterializeResult(asset_key="pareto_frontier", metadata=meta["frontier"])
+
+
+@dg.asset(deps=["regression_set", candidate_responses], kinds={"duckdb"}, group_name="judging", pool=DUCKDB_POOL)
+def regression_results(config: PairwiseConfig, warehouse: WarehouseResource, judge: JudgeResource) -> dg.MaterializeResult:
+    """Each candidate on the regression set: programmatic checks first, the judge where a case has none."""
+    with warehouse.connect() as con:
+        run = evaluate(con, judge.settings(), judge.load_rubric(), config.baseline,
+                       warehouse.path.parent / "judge-journal" / "regression.jsonl")
+    return dg.MaterializeResult(metadata={"dagster/row_count": len(run.results), **regression_metadata(run)})

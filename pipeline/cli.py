@@ -18,7 +18,7 @@ from pathlib import Path
 from pipeline import environment
 
 SUMMARY_TABLES = ("raw_logs", "log_rejects", "clean_logs", "regression_set", "eval_set", "eval_set_versions",
-                  "experiment_samples", "judge_scores", "candidate_responses", "pairwise_judgments", "variant_ratings", "pareto_frontier")
+                  "experiment_samples", "judge_scores", "candidate_responses", "pairwise_judgments", "variant_ratings", "pareto_frontier", "regression_results")
 
 
 class UsageError(Exception):

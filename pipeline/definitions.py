@@ -21,7 +21,7 @@ from pipeline.sensors import log_files_sensor  # noqa: E402
 
 defs = dg.Definitions(
     assets=[logs.ingested_logs, anonymize.clean_logs, evalsets.regression_set, evalsets.eval_set, judging.judge_scores,
-            judging.candidate_responses, judging.pairwise, judging.experiment_samples],
+            judging.candidate_responses, judging.pairwise, judging.experiment_samples, judging.regression_results],
     asset_checks=[logs.raw_logs_contract, anonymize.no_pii_residue, evalsets.eval_set_no_pii_residue,
                   evalsets.eval_set_drift_check, judging.judge_parse_failures, judging.judge_self_preference],
     resources={

@@ -41,7 +41,7 @@ judge_eval_set_job = dg.define_asset_job(
 
 rate_candidates_job = dg.define_asset_job(
     "rate_candidates", selection=dg.AssetSelection.assets("candidate_responses", "pairwise_judgments", "variant_ratings",
-                                                          "pareto_frontier"),
+                                                          "pareto_frontier", "regression_results"),
     description="Import candidate responses, judge them against the baseline in both orders, rate and place them.")
 
 # the order `evalfunnel run` executes them in

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pipeline.judge_scores import ScoreRun
 from pipeline.pairwise import PairwiseRun
+from pipeline.regression_eval import RegressionRun
 
 
 def length_bias_table(bias: dict[str, float]) -> str:
@@ -65,3 +66,12 @@ def pairwise_metadata(run: PairwiseRun, model: str) -> dict[str, dict[str, objec
                      "frontier": ("| variant | rating | cost/request (USD) | p95 latency (ms) | on frontier |\n"
                                   "|---|---|---|---|---|\n" + frontier) if frontier else "none"},
     }
+
+
+def regression_metadata(run: RegressionRun) -> dict[str, object]:
+    rates = run.pass_rates()
+    regressions = run.regressions()
+    table = "\n".join(f"| {v} | {ok}/{n} | {', '.join(regressions.get(v, [])) or '-'} |" for v, (ok, n) in sorted(rates.items()))
+    return {"baseline": run.baseline, "judge_version": run.judge_version or "not needed (all cases have checks)",
+            "candidates_with_regressions": len(regressions),
+            "pass_rates": "| variant | passed | fails where the baseline passes |\n|---|---|---|\n" + table if table else "none"}

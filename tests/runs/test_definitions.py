@@ -15,7 +15,7 @@ def test_definitions_load_and_every_job_resolves():
     for job in defs.jobs:
         assert defs.resolve_job_def(job.name).name == job.name
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= {"raw_logs", "log_rejects", "clean_logs", "regression_set", "eval_set", "judge_scores", "candidate_responses", "pairwise_judgments", "variant_ratings", "pareto_frontier", "experiment_samples"}
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= {"raw_logs", "log_rejects", "clean_logs", "regression_set", "eval_set", "judge_scores", "candidate_responses", "pairwise_judgments", "variant_ratings", "pareto_frontier", "experiment_samples", "regression_results"}
 
 
 def test_schedules_ship_stopped_and_target_the_previous_day():

@@ -21,7 +21,11 @@ def test_candidates_are_judged_in_both_orders_rated_and_cached(demo_source, tmp_
     assert first.success and second.success
     meta = {e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
             for e in second.get_asset_materialization_events()}
-    assert meta["pairwise_judgments"]["model_calls"] == 0 and meta["pairwise_judgments"]["cache_hits"] == 360  # per task
+    with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        shared = con.execute("select count(*) from candidate_responses c where variant <> 'baseline' and exists "
+                             "(select 1 from candidate_responses b where b.item_id = c.item_id and b.variant = 'baseline')"
+                             ).fetchone()[0]
+    assert meta["pairwise_judgments"]["model_calls"] == 0 and meta["pairwise_judgments"]["cache_hits"] == 2 * shared
     with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
         orders = con.execute("select position, count(*) from pairwise_judgments group by 1 order by 1").fetchall()
         per_pair = con.execute("select count(*) from (select item_id, variant_a from pairwise_judgments "
@@ -29,7 +33,7 @@ def test_candidates_are_judged_in_both_orders_rated_and_cached(demo_source, tmp_
         ratings = con.execute("select variant, length_controlled, rating, ci_low, ci_high, n_comparisons "
                               "from variant_ratings order by length_controlled, rating desc").fetchall()
         frontier = dict(con.execute("select variant, on_frontier from pareto_frontier").fetchall())
-    assert orders == [("ab", 180), ("ba", 180)] and per_pair == 180  # 60 items x 3 candidates, both orders
+    assert orders == [("ab", shared), ("ba", shared)] and per_pair == shared  # every candidate pair, both orders
     assert {v for v, *_ in ratings} == {"baseline", "concise-v2", "detailed-v3", "large-model"}
     assert len(ratings) == 8 and all(lo <= r <= hi for _, _, r, lo, hi, _ in ratings)
     assert frontier["baseline"] or frontier["concise-v2"]  # something cheap is always on the frontier
