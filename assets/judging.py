@@ -6,7 +6,8 @@ from assets.logs import DUCKDB_POOL
 from pipeline.judge_checks import (MAX_PARSE_FAILURE_RATE, candidate_models, length_bias, model_family,
                                    parse_failure_rate, self_preference)
 from pipeline.judge_prompt import TEMPLATE_VERSION
-from pipeline.judge_report import length_bias_table, pairwise_metadata, regression_metadata, score_metadata
+from pipeline.judge_report import (estimate_line, estimate_metadata, length_bias_table, pairwise_metadata, regression_metadata,
+                                   score_metadata)
 from pipeline.experiment_samples import sample_month
 from pipeline.judge_scores import import_judgments, score_items
 from pipeline.partitions import monthly, window_dates
@@ -51,8 +52,12 @@ def judge_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     rubric = judge.load_rubric()
     with warehouse.connect() as con:
         run = score_items(con, judge.settings(), rubric, warehouse.path.parent / "judge-journal" / "items.jsonl",
-                             max_cost_usd=judge.max_cost_usd or None, processes=judge.processes,
-                             progress=ProgressLog("judge_scores", context.log.info, unit="judgments"))
+                          max_cost_usd=judge.max_cost_usd or None, processes=judge.processes, dry_run=judge.dry_run,
+                          progress=ProgressLog("judge_scores", context.log.info, unit="judgments"),
+                          announce=lambda e: context.log.info(estimate_line(e, judge.model, judge.dry_run)))
+        if judge.dry_run:
+            return dg.MaterializeResult(metadata={"dry_run": True, **estimate_metadata(run.run.estimate),
+                                                  "cache_hits": run.run.cache_hits})
         run.imported, run.import_rejects = import_judgments(con, source.root() / "judgments", rubric)
         rows = con.execute("select count(*) from judge_scores").fetchone()[0]
         bias = length_bias(con, run.judge_version)

@@ -7,6 +7,19 @@ from pipeline.pairwise import PairwiseRun
 from pipeline.regression_eval import RegressionRun
 
 
+def estimate_line(estimate, model: str, dry_run: bool) -> str:
+    """What a fan-out is about to spend, logged before the first call."""
+    return (f"judging {estimate.tasks:,} uncached items with {model}: about {estimate.input_tokens:,} input and "
+            f"{estimate.output_tokens:,} output tokens, about ${estimate.cost_usd:.4f}"
+            + (" (dry run: nothing is called)" if dry_run else ""))
+
+
+def estimate_metadata(estimate) -> dict[str, object]:
+    """The dry-run estimate of what is not cached yet."""
+    return {"estimated_calls": estimate.tasks, "estimated_input_tokens": estimate.input_tokens,
+            "estimated_output_tokens": estimate.output_tokens, "estimated_cost_usd": round(estimate.cost_usd, 6)}
+
+
 def length_bias_table(bias: dict[str, float]) -> str:
     """Spearman(score, response length) per dimension; judges that reward length show positive values."""
     rows = "\n".join(f"| {d} | {rho} |" for d, rho in bias.items())
@@ -33,6 +46,7 @@ def score_metadata(run: ScoreRun, model: str) -> dict[str, object]:
         "statuses": dict(statuses),
         "parse_failure_rate": round(statuses.get("parse_failed", 0) / judged, 4) if judged else 0.0,
         "cost_usd": round(summary.cost_usd, 6) if summary else 0.0,
+        **(estimate_metadata(run.run.estimate) if run.run and run.run.estimate else {}),
         "seconds": round(summary.seconds, 2) if summary else 0.0,
         "mean_scores": "| dimension | mean |\n|---|---|\n" + means if means else "none",
         "imported_rows": run.imported,

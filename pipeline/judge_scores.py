@@ -53,7 +53,8 @@ def _write(con: duckdb.DuckDBPyConnection, rows: list[dict], version: str, sourc
 
 
 def score_items(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: Rubric, journal: Path, *,
-                max_cost_usd: float | None = None, processes: int = 1, progress=None) -> ScoreRun:
+                max_cost_usd: float | None = None, processes: int = 1, dry_run: bool = False, progress=None,
+                announce=None) -> ScoreRun:
     """Judge every eval-set item and every experiment sample (source eval_set / experiment_sample)."""
     version = judge_version(settings.model, rubric, TEMPLATE_VERSION)
     tasks = []
@@ -66,7 +67,9 @@ def score_items(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: R
             tasks.append(JudgeTask(task_key(version, prompt), "pointwise", prompt,
                                    {"item_id": item_id, "source": source, "variant": variant}))
     run = judge_with_cache(con, tasks, settings, rubric, version, journal, max_cost_usd=max_cost_usd,
-                           processes=processes, progress=progress)
+                           processes=processes, dry_run=dry_run, progress=progress, announce=announce)
+    if dry_run:
+        return ScoreRun(version, len(tasks), run)
     rows: dict[str, list[dict]] = {"eval_set": [], "experiment_sample": []}
     for r in run.results:
         meta = r.task.meta

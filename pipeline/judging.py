@@ -237,16 +237,23 @@ def judge_all_processes(tasks: list[JudgeTask], settings, rubric: Rubric, on_bat
 
 @dataclass
 class CachedRun:
-    results: list[JudgeResult]  # one per task: cached or new
+    results: list[JudgeResult]  # one per task: cached or new (cached only, on a dry run)
     cache_hits: int
     recovered: int  # results a killed run had journaled, recovered before starting
     summary: RunSummary
+    estimate: Estimate | None = None  # what the uncached tasks were expected to cost, before spending
+    dry_run: bool = False
 
 
 def judge_with_cache(con, tasks: list[JudgeTask], settings, rubric: Rubric, judge_version: str, journal,
-                     *, max_cost_usd: float | None = None, processes: int = 1,
-                     progress: Callable[[int, int, int], None] | None = None) -> CachedRun:
-    """Judge what the cache does not hold yet; every new result is journaled as it finishes."""
+                     *, max_cost_usd: float | None = None, processes: int = 1, dry_run: bool = False,
+                     progress: Callable[[int, int, int], None] | None = None,
+                     announce: Callable[[Estimate], None] | None = None) -> CachedRun:
+    """Judge what the cache does not hold yet; every new result is journaled as it finishes.
+
+    The estimate of the uncached part is handed to `announce` before any call; `dry_run` stops
+    there (cached results are still returned)."""
+    from pipeline.llm_client import LLMClient
     from pipeline.judge_cache import JudgeCache
 
     with JudgeCache(con, journal, judge_version) as cache:
@@ -254,6 +261,11 @@ def judge_with_cache(con, tasks: list[JudgeTask], settings, rubric: Rubric, judg
         # the same prompt asked for twice (identical responses of two variants) is judged once
         todo = list({t.key: t for t in tasks if t.key not in cached}.values())
         new: list[JudgeResult] = []
+        expected = estimate(todo, LLMClient(settings))
+        if announce:
+            announce(expected)
+        if dry_run:
+            todo = []
 
         def keep(batch: list[JudgeResult]) -> None:
             cache.add(batch)
@@ -264,4 +276,4 @@ def judge_with_cache(con, tasks: list[JudgeTask], settings, rubric: Rubric, judg
     by_key = {**cached, **{r.task.key: r for r in new}}
     # a shared verdict belongs to every task that asked it, each with its own metadata
     results = [dataclasses.replace(by_key[t.key], task=t) for t in tasks if t.key in by_key]
-    return CachedRun(results, sum(t.key in cached for t in tasks), cache.recovered, summary)
+    return CachedRun(results, sum(t.key in cached for t in tasks), cache.recovered, summary, expected, dry_run)

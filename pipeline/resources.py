@@ -75,6 +75,7 @@ class JudgeResource(dg.ConfigurableResource):
     output_price_per_mtok: float = -1.0
     rubric: str = ""  # a rubric YAML file; empty: the packaged rubric-v1
     processes: int = 1
+    dry_run: bool = False  # estimate calls, tokens and cost of what is not cached yet, and stop
 
     def settings(self) -> LLMSettings:
         return LLMSettings(

@@ -88,3 +88,19 @@ def test_a_prompt_asked_twice_is_judged_once_and_answers_both(tmp_path):
     assert server.total_calls == 3 and len(run.results) == 6
     assert [r.task.meta["item_id"] for r in run.results] == ["i0", "i1", "i2", "i0-twin", "i1-twin", "i2-twin"]
     assert run.results[0].verdict == run.results[3].verdict
+
+
+def test_a_dry_run_estimates_and_calls_nothing(tmp_path):
+    with LocalLLMServer(Faults()) as server:
+        settings = LLMSettings(model="openai/judge", api_base=server.base_url, api_key="local", concurrency=4,
+                               input_price_per_mtok=2.0, output_price_per_mtok=8.0)
+        announced = []
+        with connect(tmp_path / "w.duckdb") as con:
+            dry = judge_with_cache(con, tasks(10), settings, RUBRIC, "jv", tmp_path / "j.jsonl", dry_run=True,
+                                   announce=announced.append)
+            assert server.total_calls == 0 and dry.results == [] and dry.dry_run
+            real = judge_with_cache(con, tasks(10), settings, RUBRIC, "jv", tmp_path / "j.jsonl")
+    assert announced == [dry.estimate] and dry.estimate.tasks == 10 and dry.estimate.cost_usd > 0
+    assert server.total_calls == 10 and real.summary.cost_usd > 0
+    # the estimate is of the right size: within a factor of 3 of what was billed
+    assert real.summary.cost_usd / 3 < dry.estimate.cost_usd < real.summary.cost_usd * 3
