@@ -11,6 +11,7 @@ from pipeline.judge_report import (estimate_line, estimate_metadata, length_bias
 from pipeline.experiment_samples import sample_month
 from pipeline.judge_scores import import_judgments, score_items
 from pipeline.partitions import monthly, window_dates
+from pipeline.generation import generate, load_candidates_yaml
 from pipeline.pairwise import judge_pairs, load_candidates, store_candidates
 from pipeline.regression_eval import evaluate
 from pipeline.progress import ProgressLog
@@ -91,16 +92,25 @@ def judge_self_preference(source: SourceResource, judge: JudgeResource) -> dg.As
         "advice": "judge these candidates with a model of another family" if same else "no shared family"})
 
 
-@dg.asset(kinds={"duckdb"}, group_name="judging", pool=DUCKDB_POOL)
-def candidate_responses(warehouse: WarehouseResource, source: SourceResource) -> dg.MaterializeResult:
-    """Offline responses of candidate variants, imported from the source's candidate_responses/."""
+@dg.asset(deps=["eval_set"], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL)
+def candidate_responses(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                        source: SourceResource) -> dg.MaterializeResult:
+    """Offline responses of candidate variants: imported from candidate_responses/, generated from candidates.yaml."""
     frame, rejects = load_candidates(source.root() / "candidate_responses")
+    candidates = load_candidates_yaml(source.root() / "candidates.yaml")
     with warehouse.connect() as con:
         store_candidates(con, frame)
-    per_variant = "\n".join(f"| {v} | {n} |" for v, n in frame.group_by("variant").len().sort("variant").iter_rows())
+        generated = generate(con, candidates) if candidates else None
+        per_variant = con.execute("select variant, origin, count(*) from candidate_responses group by 1, 2 order by 1, 2").fetchall()
+    for error in (generated.errors if generated else [])[:5]:
+        context.log.warning(f"generation failed: {error}")
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": frame.height, "items": frame.get_column("item_id").n_unique(),
-        "per_variant": "| variant | responses |\n|---|---|\n" + per_variant if per_variant else "none",
+        "dagster/row_count": sum(n for *_, n in per_variant), "imported_items": frame.get_column("item_id").n_unique(),
+        "per_variant": "| variant | origin | responses |\n|---|---|---|\n" + "\n".join(f"| {v} | {o} | {n} |" for v, o, n in per_variant)
+        if per_variant else "none",
+        "generated": generated.generated if generated else 0, "generation_cache_hits": generated.cache_hits if generated else 0,
+        "generation_failures": generated.failed if generated else 0,
+        "generation_cost_usd": round(generated.cost_usd, 6) if generated else 0.0,
         "rejected": len(rejects), "rejects": "\n".join(f"{f}:{n}: {r}" for f, n, r in rejects[:20]) or "none"})
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -27,6 +28,9 @@ heuristic_judge.register()
 RETRYABLE = (litellm.RateLimitError, litellm.InternalServerError, litellm.ServiceUnavailableError,
              litellm.Timeout, litellm.APIConnectionError, litellm.BadGatewayError)
 FATAL = (litellm.AuthenticationError, litellm.PermissionDeniedError, litellm.NotFoundError)
+
+
+_MISSING_KEY = re.compile(r"(?i)missing credentials|api[_ ]key (must be set|is missing|not (set|found|provided))")
 
 
 class LLMConfigError(RuntimeError):
@@ -149,6 +153,9 @@ class LLMClient:
                 raise LLMConfigError(f"model {s.model}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]} "
                                      "(check the model name, EVALFUNNEL_JUDGE_MODEL and the provider's API key)") from exc
             except RETRYABLE as exc:
+                if _MISSING_KEY.search(str(exc)):  # litellm reports a missing key as a 500: no retry fixes it
+                    raise LLMConfigError(f"model {s.model}: no API key ({str(exc).splitlines()[0][:160]}); set the "
+                                         "provider's key variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)") from exc
                 last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
                 self.stats.by_error[type(exc).__name__] = self.stats.by_error.get(type(exc).__name__, 0) + 1
                 if attempts > s.max_retries:

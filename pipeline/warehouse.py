@@ -30,7 +30,8 @@ WAREHOUSE_FILE = "warehouse.duckdb"
 SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files", "clean_logs", "pii_replacements",
           "regression_set", "regression_set_history", "eval_set", "eval_set_versions", "eval_set_changes",
           "judge_cache", "judge_scores", "judgment_rejects", "candidate_responses", "pairwise_judgments",
-          "variant_ratings", "pareto_frontier", "experiment_samples", "regression_results")
+          "variant_ratings", "pareto_frontier", "experiment_samples", "regression_results",
+          "generation_cache")
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:
