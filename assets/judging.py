@@ -118,6 +118,7 @@ class PairwiseConfig(dg.Config):
     """Which variant every candidate is compared with, and the bootstrap."""
 
     baseline: str = "baseline"
+    round_robin: bool = False  # every pair of variants, not only candidate vs baseline
     resamples: int = 500
     seed: int = 0
 
@@ -135,7 +136,7 @@ def pairwise(context: dg.AssetExecutionContext, config: PairwiseConfig, warehous
     with warehouse.connect() as con:
         run = judge_pairs(con, judge.settings(), judge.load_rubric(), config.baseline,
                           warehouse.path.parent / "judge-journal" / "pairwise.jsonl", resamples=config.resamples,
-                          seed=config.seed, max_cost_usd=judge.max_cost_usd or None,
+                          seed=config.seed, max_cost_usd=judge.max_cost_usd or None, round_robin=config.round_robin,
                           progress=ProgressLog("pairwise", context.log.info, unit="judgments"))
     meta = pairwise_metadata(run, judge.model)
     yield dg.MaterializeResult(asset_key="pairwise_judgments", metadata=meta["judgments"])

@@ -69,25 +69,28 @@ def store_candidates(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Non
     con.unregister("candidates")
 
 
-def pairwise_tasks(candidates: pl.DataFrame, baseline: str, rubric: Rubric, version: str) -> list[JudgeTask]:
-    """Both orders of (candidate, baseline) on every item the two share."""
+def pairwise_tasks(candidates: pl.DataFrame, baseline: str, rubric: Rubric, version: str,
+                   round_robin: bool = False) -> list[JudgeTask]:
+    """Both orders of (candidate, baseline) on every item the two share; with `round_robin`,
+    of every pair of variants (more comparisons, and ratings that do not lean on one anchor)."""
     by_item: dict[str, dict[str, dict]] = {}
     for row in candidates.iter_rows(named=True):
         by_item.setdefault(row["item_id"], {})[row["variant"]] = row
     tasks = []
     for item_id, variants in sorted(by_item.items()):
-        base = variants.get(baseline)
-        if base is None:
+        if baseline not in variants:
             continue
-        conversation = [m for m in base["messages"] if m["role"] != "system"]
-        for name, cand in sorted(variants.items()):
-            if name == baseline:
-                continue
-            for position, (first, second) in (("ab", (cand, base)), ("ba", (base, cand))):
+        conversation = [m for m in variants[baseline]["messages"] if m["role"] != "system"]
+        names = sorted(variants)
+        pairs = ([(a, b) for i, a in enumerate(names) for b in names[i + 1:]] if round_robin
+                 else [(name, baseline) for name in names if name != baseline])
+        for name_a, name_b in pairs:
+            first_row, second_row = variants[name_a], variants[name_b]
+            for position, (first, second) in (("ab", (first_row, second_row)), ("ba", (second_row, first_row))):
                 prompt = pairwise_messages(rubric, conversation, first["response"], second["response"])
                 tasks.append(JudgeTask(task_key(version, prompt), "pairwise", prompt,
-                                       {"item_id": item_id, "variant_a": name, "variant_b": baseline, "position": position,
-                                        "length_a": len(cand["response"]), "length_b": len(base["response"])}))
+                                       {"item_id": item_id, "variant_a": name_a, "variant_b": name_b, "position": position,
+                                        "length_a": len(first_row["response"]), "length_b": len(second_row["response"])}))
     return tasks
 
 
@@ -110,11 +113,12 @@ class PairwiseRun:
 
 
 def judge_pairs(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: Rubric, baseline: str, journal: Path,
-                *, resamples: int = 500, seed: int = 0, max_cost_usd: float | None = None, progress=None) -> PairwiseRun:
+                *, resamples: int = 500, seed: int = 0, max_cost_usd: float | None = None, round_robin: bool = False,
+                progress=None) -> PairwiseRun:
     """Judge, store, rate and place every candidate against `baseline` (see the module docstring)."""
     version = judge_version(settings.model, rubric, TEMPLATE_VERSION)
     candidates = pl.from_arrow(con.sql("select item_id, variant, messages, response from candidate_responses").to_arrow_table())
-    tasks = pairwise_tasks(candidates, baseline, rubric, version)
+    tasks = pairwise_tasks(candidates, baseline, rubric, version, round_robin)
     result = PairwiseRun(version, len(tasks), None)
     if not tasks:
         return result

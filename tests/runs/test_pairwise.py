@@ -53,3 +53,19 @@ def test_pareto_frontier_rule():
                                                               r("base", 1000)], costs)}
     # base ties cheap on cost and latency but rates lower: dominated; dominated is worse than best on all three
     assert points == {"cheap": True, "best": True, "dominated": False, "base": False}
+
+
+def test_round_robin_judges_every_pair_of_variants():
+    import polars as pl
+
+    from pipeline.pairwise import pairwise_tasks
+    from pipeline.rubric import load_rubric
+
+    rows = [{"item_id": "q1", "variant": v, "messages": [{"role": "user", "content": "hi"}], "response": f"answer {v}"}
+            for v in ("base", "x", "y")]
+    frame = pl.DataFrame(rows)
+    vs_base = pairwise_tasks(frame, "base", load_rubric(), "v")
+    everyone = pairwise_tasks(frame, "base", load_rubric(), "v", round_robin=True)
+    assert {(t.meta["variant_a"], t.meta["variant_b"]) for t in vs_base} == {("x", "base"), ("y", "base")}
+    assert {(t.meta["variant_a"], t.meta["variant_b"]) for t in everyone} == {("base", "x"), ("base", "y"), ("x", "y")}
+    assert len(everyone) == 6 and {t.meta["position"] for t in everyone} == {"ab", "ba"}

@@ -48,3 +48,35 @@ def test_async_path_is_free():
     client = LLMClient(LLMSettings(model="evalfunnel/heuristic"))
     out = asyncio.run(client.complete(pointwise_messages(RUBRIC, CONV, GOOD)))
     assert out.error is None and out.cost_usd == 0.0 and out.input_tokens > 0
+
+
+def test_token_bucket_spaces_requests_beyond_the_burst():
+    import time
+
+    from pipeline.llm_client import TokenBucket
+
+    async def run() -> float:
+        bucket = TokenBucket(per_minute=600)  # 10 per second, a burst of 600
+        await bucket.acquire(600)
+        t0 = time.perf_counter()
+        for _ in range(5):
+            await bucket.acquire(1)
+        return time.perf_counter() - t0
+
+    elapsed = asyncio.run(run())
+    assert 0.4 <= elapsed < 1.0  # five more at 10/s: about half a second
+
+
+def test_requests_per_minute_limit_the_client():
+    import time
+
+    client = LLMClient(LLMSettings(model="evalfunnel/heuristic", requests_per_minute=1200))  # 20/s after a burst of 1200
+    messages = pointwise_messages(RUBRIC, CONV, GOOD)
+
+    async def run() -> float:
+        await client.rpm.acquire(1200)  # spend the burst
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client.complete(messages) for _ in range(10)))
+        return time.perf_counter() - t0
+
+    assert asyncio.run(run()) >= 0.4  # ten calls at 20/s
