@@ -13,18 +13,21 @@ from pipeline.resources import PiiResource, SourceResource, WarehouseResource
 from pipeline.sampling import EvalSetConfig
 
 
+_DEFAULTS = EvalSetConfig()  # one source of truth for the defaults
+
+
 class EvalSetRunConfig(dg.Config):
     """Knobs for one eval-set build (see pipeline.sampling.EvalSetConfig)."""
 
-    size: int = 200
-    lookback_days: int = 90
-    strata: list[str] = ["topic"]
-    head_share: float = 0.70
-    failure_share: float = 0.15
-    edge_share: float = 0.15
-    min_per_stratum: int = 5
-    near_duplicate_jaccard: float = 0.7
-    seed: int = 0
+    size: int = _DEFAULTS.size
+    lookback_days: int = _DEFAULTS.lookback_days
+    strata: list[str] = list(_DEFAULTS.strata)
+    head_share: float = _DEFAULTS.head_share
+    failure_share: float = _DEFAULTS.failure_share
+    edge_share: float = _DEFAULTS.edge_share
+    min_per_stratum: int = _DEFAULTS.min_per_stratum
+    near_duplicate_jaccard: float = _DEFAULTS.near_duplicate_jaccard
+    seed: int = _DEFAULTS.seed
     drift_threshold: float = 0.10
 
     def sampling(self) -> EvalSetConfig:

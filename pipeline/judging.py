@@ -171,8 +171,6 @@ async def judge_all(tasks: list[JudgeTask], client: LLMClient, rubric: Rubric,
 def _shard_main(tasks: list[JudgeTask], settings, rubric: Rubric, batch_size: int, max_cost_usd: float | None,
                 out) -> None:
     """A worker process: judge one shard on its own event loop, stream result batches to `out`."""
-    from pipeline.llm_client import LLMClient
-
     client = LLMClient(settings)
     try:
         summary = asyncio.run(judge_all(tasks, client, rubric, lambda batch: out.put(("batch", batch)),
@@ -193,8 +191,6 @@ def judge_all_processes(tasks: list[JudgeTask], settings, rubric: Rubric, on_bat
     import multiprocessing
 
     if processes <= 1 or len(tasks) < 2 * processes:
-        from pipeline.llm_client import LLMClient
-
         return asyncio.run(judge_all(tasks, LLMClient(settings), rubric, on_batch, batch_size=batch_size,
                                      max_cost_usd=max_cost_usd, progress=progress))
     ctx = multiprocessing.get_context("spawn")  # never fork a process that holds DuckDB or Dagster threads
@@ -253,7 +249,6 @@ def judge_with_cache(con, tasks: list[JudgeTask], settings, rubric: Rubric, judg
 
     The estimate of the uncached part is handed to `announce` before any call; `dry_run` stops
     there (cached results are still returned)."""
-    from pipeline.llm_client import LLMClient
     from pipeline.judge_cache import JudgeCache
 
     with JudgeCache(con, journal, judge_version) as cache:
