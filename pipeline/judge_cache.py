@@ -3,7 +3,8 @@
 Results are appended to a journal file (one JSON line each, flushed) the moment they finish and
 written to `judge_cache` in the warehouse in batches. On start, a journal left by a killed run
 is recovered into the cache first, so a restart loses nothing and re-bills nothing that had
-finished (only the calls in flight at the moment of the kill are made again).
+finished (only the calls in flight at the moment of the kill are made again). Warehouse batches
+are written on a writer thread, so a fan-out's event loop never waits for DuckDB.
 Cached: ok and parse_failed (the model answered; asking again would bill again). Not cached:
 failed and skipped_budget, which the next run tries again.
 """
@@ -11,6 +12,7 @@ failed and skipped_budget, which the next run tries again.
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -39,11 +41,13 @@ def _row(result: JudgeResult, judge_version: str) -> dict:
 class JudgeCache:
     """Lookups and durable writes for one judge version; use as a context manager."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, journal: Path, judge_version: str, flush_every: int = 100) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, journal: Path, judge_version: str, flush_every: int = 500) -> None:
         self.con, self.journal, self.judge_version, self.flush_every = con, journal, judge_version, flush_every
         self.pending: list[dict] = []
         self.recovered = 0
         self.written = 0
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge-cache")
+        self._writes: list[Future] = []
 
     def __enter__(self) -> JudgeCache:
         self.journal.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +57,8 @@ class JudgeCache:
 
     def __exit__(self, *exc: object) -> None:
         self.flush()
+        self._wait()
+        self._writer.shutdown()
         self._fh.close()
         self.journal.unlink(missing_ok=True)  # everything in it is in the warehouse now
 
@@ -90,11 +96,20 @@ class JudgeCache:
             self.flush()
 
     def flush(self) -> None:
-        self._insert(self.pending)
-        self.pending = []
+        """Hand the pending rows to the writer thread (the journal already holds them)."""
+        if self.pending:
+            self._writes.append(self._writer.submit(self._insert, self.pending))
+            self.pending = []
+
+    def _wait(self) -> None:
+        """Every handed-over batch is in the warehouse; a failed write is raised here."""
+        writes, self._writes = self._writes, []
+        for write in writes:
+            write.result()
 
     def lookup(self, tasks: list[JudgeTask]) -> dict[str, JudgeResult]:
         """Cached results for `tasks`, by key, rebuilt as JudgeResults (no model call)."""
+        self._wait()
         by_key = {t.key: t for t in tasks}
         found = {}
         for key, kind, status, verdict, raw, error, attempts, latency, tin, tout, cost in self.con.execute(

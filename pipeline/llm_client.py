@@ -22,9 +22,19 @@ import litellm
 from pipeline import heuristic_judge
 
 litellm.suppress_debug_info = True
-# prompts are never copied into litellm's logging: judged text stays in the warehouse
+# prompts are never copied into litellm's logging callbacks: judged text stays in the warehouse
 litellm.turn_off_message_logging = True
 heuristic_judge.register()
+
+_CALLBACK_LISTS = ("callbacks", "input_callback", "success_callback", "failure_callback", "service_callback",
+                   "_async_input_callback", "_async_success_callback", "_async_failure_callback")
+
+
+def logging_callbacks_configured() -> bool:
+    """Whether any litellm logging callback could receive a prompt. Redaction deep-copies every
+    call's logging payload (about 1 ms of CPU per call), so it runs only when there is a
+    destination to redact for; with none, nothing leaves the process either way."""
+    return any(getattr(litellm, name, None) for name in _CALLBACK_LISTS)
 
 RETRYABLE = (litellm.RateLimitError, litellm.InternalServerError, litellm.ServiceUnavailableError,
              litellm.Timeout, litellm.APIConnectionError, litellm.BadGatewayError)
@@ -175,7 +185,8 @@ class LLMClient:
                     response = await litellm.acompletion(
                         model=s.model, messages=messages, api_base=s.api_base, api_key=s.api_key,
                         timeout=s.timeout_s, temperature=s.temperature, max_tokens=s.max_tokens,
-                        max_retries=0, num_retries=0)
+                        max_retries=0, num_retries=0,
+                        turn_off_message_logging=logging_callbacks_configured())
             except FATAL as exc:
                 raise LLMConfigError(f"model {s.model}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]} "
                                      "(check the model name, EVALFUNNEL_JUDGE_MODEL and the provider's API key)") from exc

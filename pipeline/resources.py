@@ -74,8 +74,15 @@ class JudgeResource(dg.ConfigurableResource):
     input_price_per_mtok: float = -1.0  # < 0: litellm's price
     output_price_per_mtok: float = -1.0
     rubric: str = ""  # a rubric YAML file; empty: the packaged rubric-v1
-    processes: int = 1
+    processes: int = 1  # > 1: a pool of worker processes, for fast providers at high concurrency
     dry_run: bool = False  # estimate calls, tokens and cost of what is not cached yet, and stop
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # the worker pool (about 2 s to start) warms up while the step loads its data
+        if self.processes > 1 and not self.dry_run:
+            from pipeline.judging import shared_pool
+
+            shared_pool(self.processes)
 
     def settings(self) -> LLMSettings:
         return LLMSettings(

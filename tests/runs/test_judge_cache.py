@@ -104,3 +104,21 @@ def test_a_dry_run_estimates_and_calls_nothing(tmp_path):
     assert server.total_calls == 10 and real.summary.cost_usd > 0
     # the estimate is of the right size: within a factor of 3 of what was billed
     assert real.summary.cost_usd / 3 < dry.estimate.cost_usd < real.summary.cost_usd * 3
+
+
+def test_a_worker_pool_judges_every_task_once_and_hands_back_its_own_task(tmp_path):
+    # two warm worker processes, each with its own event loop; 10% of calls answer 5xx once
+    with LocalLLMServer(Faults(rates={"5xx": 0.1}, seed=3)) as server:
+        settings = LLMSettings(model="openai/judge", api_base=server.base_url, api_key="local", concurrency=8,
+                               backoff_base_s=0.01, backoff_max_s=0.05)
+        work = tasks(40)
+        with connect(tmp_path / "w.duckdb") as con:
+            run = judge_with_cache(con, work, settings, RUBRIC, "jv", tmp_path / "journal.jsonl", processes=2)
+            rows = con.execute("select count(*), count(distinct cache_key) from judge_cache").fetchone()
+            again = judge_with_cache(con, work, settings, RUBRIC, "jv", tmp_path / "journal.jsonl", processes=2)
+        ok_calls = server.calls["ok"]
+    assert [r.task.meta["item_id"] for r in run.results] == [t.meta["item_id"] for t in work]
+    assert all(r.task.messages == t.messages for r, t in zip(run.results, work))
+    assert run.summary.by_status == {"ok": 40} and ok_calls == 40  # every task answered once, retries bounded
+    assert run.summary.retries == server.calls["5xx"] > 0
+    assert rows == (40, 40) and again.cache_hits == 40 and again.summary.calls == 0
