@@ -156,6 +156,14 @@ class Anonymizer:
             return None
         return f"{kind}_" + hmac.new(self._salt, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:20]
 
+    def hmac_pads(self) -> dict[str, bytes]:
+        """HMAC-SHA256's inner and outer keys, so SQL can compute `pseudonym` with two sha256
+        calls: sha256(opad || unhex(sha256(ipad || 'user:' || id))). Query parameters only:
+        never stored, never logged."""
+        key = hashlib.sha256(self._salt).digest() if len(self._salt) > 64 else self._salt
+        key = key.ljust(64, b"\0")
+        return {"ipad": bytes(b ^ 0x36 for b in key), "opad": bytes(b ^ 0x5c for b in key)}
+
     def pseudonym_expr(self, column: str, kind: str) -> pl.Expr:
         # one HMAC per distinct id, then a vectorized lookup
         return pl.col(column).map_batches(lambda s: self._pseudonyms(s, kind), return_dtype=pl.String)

@@ -44,9 +44,13 @@ rate_candidates_job = dg.define_asset_job(
                                                           "pareto_frontier", "regression_results"),
     description="Import candidate responses, judge them against the baseline in both orders, rate and place them.")
 
+analyze_experiments_job = dg.define_asset_job(
+    "analyze_experiments", selection=dg.AssetSelection.assets("user_metrics", "experiment_results", "experiment_summary"),
+    description="Per-user metrics in DuckDB, then effects, guardrails, SRM and a decision per experiment.")
+
 # the order `evalfunnel run` executes them in
 JOBS = [load_regression_set_job, daily_ingest_job, quarterly_eval_rebuild_job, monthly_experiment_samples_job,
-        judge_eval_set_job, rate_candidates_job]
+        judge_eval_set_job, rate_candidates_job, analyze_experiments_job]
 
 
 @dataclass(frozen=True)

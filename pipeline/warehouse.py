@@ -31,7 +31,8 @@ SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files", "clean_logs"
           "regression_set", "regression_set_history", "eval_set", "eval_set_versions", "eval_set_changes",
           "judge_cache", "judge_scores", "judgment_rejects", "candidate_responses", "pairwise_judgments",
           "variant_ratings", "pareto_frontier", "experiment_samples", "regression_results",
-          "generation_cache")
+          "generation_cache", "experiment_users", "user_metrics", "user_segments", "assignment_issues",
+          "experiment_results", "experiment_summary")
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:

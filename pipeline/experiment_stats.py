@@ -1,0 +1,329 @@
+"""A/B statistics on sufficient statistics: no per-user rows ever reach Python.
+
+Each arm arrives as `Moments` (n and the sums, sums of squares and cross-products of the per-user
+value y, its denominator d and its pre-period covariate x), aggregated in DuckDB. Everything
+here is a pure function of those moments.
+
+- Mean metrics: Welch's t (absolute difference), delta-method relative difference.
+- Ratio metrics (sum y / sum d over users, e.g. thumbs-down per request with the user as the
+  randomization unit): the delta-method variance of the ratio, normal intervals.
+- CUPED: y - theta (x - mean x) with theta = cov(y, x) / var(x) pooled within arms; the variance
+  reduction is 1 - var(adjusted) / var(y), about rho^2.
+- Sequential: asymptotic confidence sequences (Waudby-Smith et al. 2021) in GrowthBook's
+  parameterisation, tuned by N* (the total sample size at which the sequence is tightest).
+- Bayesian: a flat prior on the difference, Gaussian posterior: the probability the treatment
+  is better and the expected loss of shipping it (in metric units).
+- Guardrails: one-sided non-inferiority against an absolute margin.
+- SRM: chi-square goodness of fit of the arm counts against the pre-registered allocation.
+- Heterogeneity: Cochran's Q across segment estimates.
+- Power: achieved MDE at the current sample, and the sample needed for the pre-registered MDE.
+
+Degenerate input (an empty or single-user arm, zero variance, a zero control mean for a relative
+difference) gives a result carrying `reason`, never an exception.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Sufficient statistics of one arm (or one arm within a segment)."""
+
+    n: int
+    sum_y: float
+    sum_y2: float
+    sum_d: float = 0.0  # denominators; for a mean metric d = 1 (see `mean_moments`)
+    sum_d2: float = 0.0
+    sum_yd: float = 0.0
+    sum_x: float = 0.0  # the pre-period value of the same metric (CUPED covariate)
+    sum_x2: float = 0.0
+    sum_xy: float = 0.0
+
+    def __add__(self, other: Moments) -> Moments:
+        return Moments(*(a + b for a, b in zip(self.astuple(), other.astuple())))
+
+    def astuple(self) -> tuple:
+        return (self.n, self.sum_y, self.sum_y2, self.sum_d, self.sum_d2, self.sum_yd, self.sum_x, self.sum_x2,
+                self.sum_xy)
+
+
+def mean_moments(y: np.ndarray, x: np.ndarray | None = None) -> Moments:
+    """Moments of per-user values (tests and small data; the pipeline aggregates in SQL)."""
+    y = np.asarray(y, dtype=float)
+    x = np.zeros_like(y) if x is None else np.asarray(x, dtype=float)
+    return Moments(len(y), *(float(v) for v in (y.sum(), (y * y).sum(), len(y), len(y), y.sum(), x.sum(), (x * x).sum(),
+                                                (x * y).sum())))
+
+
+def ratio_moments(y: np.ndarray, d: np.ndarray) -> Moments:
+    y, d = np.asarray(y, dtype=float), np.asarray(d, dtype=float)
+    return Moments(len(y), *(float(v) for v in (y.sum(), (y * y).sum(), d.sum(), (d * d).sum(), (y * d).sum())))
+
+
+def _cov(n: int, sum_a: float, sum_b: float, sum_ab: float) -> float:
+    """Sample covariance (n - 1 denominator) from sums."""
+    return (sum_ab - sum_a * sum_b / n) / (n - 1)
+
+
+@dataclass(frozen=True)
+class ArmEstimate:
+    n: int
+    mean: float  # mean of y, or sum y / sum d for a ratio metric
+    var_mean: float  # variance of `mean` as an estimator
+    unit_var: float  # per-unit variance: var_mean * n
+
+
+def arm_estimate(m: Moments, ratio: bool) -> ArmEstimate:
+    """Mean (or ratio) of one arm and the variance of that estimate (NaN under 2 users)."""
+    if m.n < 2:
+        mean = (m.sum_y / m.sum_d if m.sum_d else math.nan) if ratio else (m.sum_y / m.n if m.n else math.nan)
+        return ArmEstimate(m.n, mean, math.nan, math.nan)
+    if not ratio:
+        var = max(_cov(m.n, m.sum_y, m.sum_y, m.sum_y2), 0.0)
+        return ArmEstimate(m.n, m.sum_y / m.n, var / m.n, var)
+    if m.sum_d == 0:  # no denominator at all (no requests, no edited responses): nothing to estimate
+        return ArmEstimate(m.n, math.nan, math.nan, math.nan)
+    d_bar, r = m.sum_d / m.n, m.sum_y / m.sum_d
+    # delta method: var(ybar / dbar) = (s_y^2 - 2 r s_yd + r^2 s_d^2) / (n dbar^2)
+    unit = (_cov(m.n, m.sum_y, m.sum_y, m.sum_y2) - 2 * r * _cov(m.n, m.sum_y, m.sum_d, m.sum_yd)
+            + r * r * _cov(m.n, m.sum_d, m.sum_d, m.sum_d2)) / (d_bar * d_bar)
+    unit = max(unit, 0.0)
+    return ArmEstimate(m.n, r, unit / m.n, unit)
+
+
+@dataclass(frozen=True)
+class Cuped:
+    theta: float
+    x_mean: float  # pooled pre-period mean
+    variance_reduction: float  # 1 - var(adjusted) / var(unadjusted), pooled over arms
+
+
+def cuped_theta(arms: list[Moments]) -> Cuped | None:
+    """theta = pooled within-arm cov(y, x) / var(x); None when the covariate has no variance."""
+    if any(m.n < 2 for m in arms):
+        return None
+    sxx = sum(_cov(m.n, m.sum_x, m.sum_x, m.sum_x2) * (m.n - 1) for m in arms)
+    sxy = sum(_cov(m.n, m.sum_x, m.sum_y, m.sum_xy) * (m.n - 1) for m in arms)
+    syy = sum(_cov(m.n, m.sum_y, m.sum_y, m.sum_y2) * (m.n - 1) for m in arms)
+    if sxx <= 0 or syy <= 0:
+        return None
+    theta = sxy / sxx
+    reduction = 1 - (syy - 2 * theta * sxy + theta * theta * sxx) / syy
+    return Cuped(theta, sum(m.sum_x for m in arms) / sum(m.n for m in arms), reduction)
+
+
+def cuped_estimate(m: Moments, c: Cuped) -> ArmEstimate:
+    """The arm's CUPED-adjusted mean: ybar - theta (xbar - pooled xbar), with its variance."""
+    unit = (_cov(m.n, m.sum_y, m.sum_y, m.sum_y2) - 2 * c.theta * _cov(m.n, m.sum_x, m.sum_y, m.sum_xy)
+            + c.theta ** 2 * _cov(m.n, m.sum_x, m.sum_x, m.sum_x2))
+    unit = max(unit, 0.0)
+    return ArmEstimate(m.n, m.sum_y / m.n - c.theta * (m.sum_x / m.n - c.x_mean), unit / m.n, unit)
+
+
+def sequential_rho(alpha: float, n_star: float) -> float:
+    """GrowthBook's tuning: the confidence sequence is tightest near n_star total units."""
+    return math.sqrt((-2 * math.log(alpha) + math.log(-2 * math.log(alpha) + 1)) / n_star)
+
+
+def sequential_halfwidth(var_diff: float, n_total: int, alpha: float, n_star: float) -> float:
+    """Half-width of the two-sided asymptotic confidence sequence for a difference whose
+    estimator variance is var_diff at n_total units (Waudby-Smith et al. 2021, eq. 2.10)."""
+    rho = sequential_rho(alpha, n_star)
+    sigma = math.sqrt(var_diff * n_total)  # per-unit standard deviation
+    n = n_total
+    return sigma * math.sqrt(2 * (n * rho ** 2 + 1) / (n * n * rho ** 2) * math.log(math.sqrt(n * rho ** 2 + 1) / alpha))
+
+
+def sequential_p_value(diff: float, var_diff: float, n_total: int, alpha: float, n_star: float) -> float:
+    """Always-valid p-value: the level alpha' at which the confidence sequence (rho fixed by the
+    design alpha and N*) has |diff| as its half-width, solved in closed form, capped at 1."""
+    if var_diff <= 0:
+        return 0.0 if diff != 0 else 1.0
+    rho2, n = sequential_rho(alpha, n_star) ** 2, n_total
+    sigma2 = var_diff * n
+    return float(min(1.0, math.sqrt(n * rho2 + 1) * math.exp(-diff * diff * n * n * rho2 / (2 * sigma2 * (n * rho2 + 1)))))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Treatment against control on one metric. `reason` is set when no estimate is possible."""
+
+    n_control: int
+    n_treatment: int
+    mean_control: float | None = None
+    mean_treatment: float | None = None
+    diff: float | None = None
+    diff_low: float | None = None
+    diff_high: float | None = None
+    se: float | None = None
+    df: float | None = None
+    p_value: float | None = None
+    rel: float | None = None
+    rel_low: float | None = None
+    rel_high: float | None = None
+    chance_to_win: float | None = None
+    expected_loss: float | None = None  # of shipping the treatment, in metric units
+    method: str = ""
+    reason: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _quantile(df: float | None, q: float) -> float:
+    return float(stats.norm.ppf(q) if df is None or math.isinf(df) else stats.t.ppf(q, df))
+
+
+def _sf(df: float | None, t: float) -> float:
+    return float(stats.norm.sf(t) if df is None or math.isinf(df) else stats.t.sf(t, df))
+
+
+def compare(control: ArmEstimate, treatment: ArmEstimate, *, alpha: float = 0.05, higher_is_better: bool = True,
+            welch: bool = True, sequential_n_star: float | None = None, method: str = "") -> Comparison:
+    """Difference, relative difference, p-value and Bayesian summary of treatment - control.
+
+    welch=True uses Welch-Satterthwaite degrees of freedom (mean metrics); otherwise normal
+    quantiles (ratio and CUPED estimates). With sequential_n_star the interval is the
+    always-valid confidence sequence and the p-value its always-valid counterpart."""
+    c, t = control, treatment
+    base = Comparison(c.n, t.n, method=method)
+    for arm, name in ((c, "control"), (t, "treatment")):
+        if arm.n < 2:
+            return _replace(base, reason=f"{name} arm has {arm.n} user(s); at least 2 are needed")
+        if math.isnan(arm.mean):
+            return _replace(base, reason=f"{name} arm has no denominator (a ratio metric with nothing to divide by)")
+    var = c.var_mean + t.var_mean
+    diff = t.mean - c.mean
+    if var <= 0:
+        return _replace(base, mean_control=c.mean, mean_treatment=t.mean, diff=diff,
+                        reason="zero variance in both arms: no interval or test is possible")
+    se = math.sqrt(var)
+    df = None
+    if welch:
+        df = var ** 2 / ((c.var_mean ** 2 / (c.n - 1) if c.var_mean else 0) + (t.var_mean ** 2 / (t.n - 1) if t.var_mean else 0))
+    if sequential_n_star:
+        half = sequential_halfwidth(var, c.n + t.n, alpha, sequential_n_star)
+        p = sequential_p_value(diff, var, c.n + t.n, alpha, sequential_n_star)
+        rel_scale = half / se  # the sequence's width in standard errors, used for the relative interval too
+    else:
+        half = _quantile(df, 1 - alpha / 2) * se
+        p = 2 * _sf(df, abs(diff) / se)
+        rel_scale = float(stats.norm.ppf(1 - alpha / 2))
+    rel = rel_low = rel_high = None
+    if c.mean != 0:
+        rel = t.mean / c.mean - 1
+        # delta method for independent arms: var(t/c) = var_t / c^2 + t^2 var_c / c^4
+        rel_se = math.sqrt(t.var_mean / c.mean ** 2 + t.mean ** 2 * c.var_mean / c.mean ** 4)
+        rel_low, rel_high = rel - rel_scale * rel_se, rel + rel_scale * rel_se
+    good = diff if higher_is_better else -diff
+    chance = float(stats.norm.cdf(good / se))
+    loss = float(se * stats.norm.pdf(good / se) - good * stats.norm.cdf(-good / se))  # E[max(0, -good)]
+    return Comparison(c.n, t.n, c.mean, t.mean, diff, diff - half, diff + half, se, df, min(1.0, p), rel, rel_low,
+                      rel_high, chance, loss, method)
+
+
+def _replace(c: Comparison, **changes) -> Comparison:
+    import dataclasses
+
+    return dataclasses.replace(c, **changes)
+
+
+@dataclass(frozen=True)
+class NonInferiority:
+    margin: float
+    p_value: float | None
+    bound: float | None  # the one-sided confidence bound on the harm side
+    passed: bool | None  # None: not testable (see the comparison's reason)
+    harmful: bool | None  # the whole interval lies beyond the margin: significantly worse than allowed
+
+
+def non_inferiority(comp: Comparison, margin: float, *, higher_is_better: bool, alpha: float = 0.05,
+                    sequential_n_star: float | None = None) -> NonInferiority:
+    """H0: the treatment is worse than control by more than `margin` (absolute, metric units).
+    Rejected (passed) when the one-sided (1 - alpha) bound on the harm side is within the margin."""
+    if comp.diff is None or comp.se is None:
+        return NonInferiority(margin, None, None, None, None)
+    harm = -comp.diff if higher_is_better else comp.diff  # positive: the treatment is worse
+    if sequential_n_star:
+        half = sequential_halfwidth(comp.se ** 2, comp.n_control + comp.n_treatment, 2 * alpha, sequential_n_star)
+        p = sequential_p_value(margin - harm, comp.se ** 2, comp.n_control + comp.n_treatment, 2 * alpha,
+                               sequential_n_star) / 2 if harm < margin else 1.0
+    else:
+        half = _quantile(comp.df, 1 - alpha) * comp.se
+        p = _sf(comp.df, (margin - harm) / comp.se)
+    upper_harm = harm + half
+    bound = comp.diff - half if higher_is_better else comp.diff + half
+    return NonInferiority(margin, float(p), float(bound), bool(upper_harm < margin), bool(harm - half > margin))
+
+
+def srm_p_value(counts: dict[str, int], allocation: dict[str, float]) -> float:
+    """Chi-square goodness of fit of the observed arm sizes against the expected allocation."""
+    names = list(allocation)
+    observed = np.array([counts.get(v, 0) for v in names], dtype=float)
+    if observed.sum() == 0:
+        return 1.0
+    weights = np.array([allocation[v] for v in names], dtype=float)
+    expected = observed.sum() * weights / weights.sum()
+    return float(stats.chisquare(observed, expected).pvalue)
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted, running = [0.0] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    q: float
+    df: int
+    p_value: float
+    i_squared: float
+
+
+def heterogeneity(estimates: list[float], ses: list[float]) -> Heterogeneity | None:
+    """Cochran's Q: do the segment effects differ by more than their noise? None under 2 segments."""
+    pairs = [(e, s) for e, s in zip(estimates, ses) if e is not None and s and s > 0]
+    if len(pairs) < 2:
+        return None
+    e = np.array([p[0] for p in pairs])
+    w = 1 / np.array([p[1] for p in pairs]) ** 2
+    pooled = (w * e).sum() / w.sum()
+    q = float((w * (e - pooled) ** 2).sum())
+    df = len(pairs) - 1
+    return Heterogeneity(q, df, float(stats.chi2.sf(q, df)), max(0.0, (q - df) / q) if q > 0 else 0.0)
+
+
+@dataclass(frozen=True)
+class Power:
+    achieved_mde_abs: float | None  # the smallest true difference detectable now at the given power
+    achieved_mde_rel: float | None
+    required_n_per_arm: int | None  # for the pre-registered relative MDE
+    reason: str | None = None
+
+
+def power_analysis(control: ArmEstimate, treatment: ArmEstimate, *, alpha: float, power: float,
+                   target_rel: float | None) -> Power:
+    """Two-sided test at `alpha`: achieved MDE = (z_{1-alpha/2} + z_power) * se at the current
+    sample; the sample per arm that detects `target_rel` (relative to the control mean) with the
+    observed per-unit variances: n = z^2 (s_c^2 + s_t^2) / delta^2."""
+    if control.n < 2 or treatment.n < 2:
+        return Power(None, None, None, "an arm has fewer than 2 users")
+    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+    mde_abs = z * math.sqrt(control.var_mean + treatment.var_mean)
+    if not control.mean:
+        return Power(mde_abs, None, None, "control mean is 0: a relative MDE is undefined")
+    need = None
+    if target_rel:
+        delta = target_rel * abs(control.mean)
+        need = math.ceil(z * z * (control.unit_var + treatment.unit_var) / (delta * delta))
+    return Power(mde_abs, mde_abs / abs(control.mean), need)

@@ -1,0 +1,117 @@
+"""user_metrics on hand-made assignments and events: windows, exclusions and bad input, exactly."""
+
+from __future__ import annotations
+
+import dagster as dg
+import yaml
+
+from assets import experiments
+from pipeline.anonymize import Anonymizer
+from pipeline.experiment_analysis import analyze, build_user_metrics
+from pipeline.experiments import load_experiments, load_metrics
+from pipeline.resources import PiiResource, SourceResource, WarehouseResource
+from pipeline.warehouse import connect
+
+SPEC = {"experiment_id": "exp", "start": "2026-03-01", "end": "2026-03-31", "control": "control",
+        "variants": {"control": 0.5, "treat": 0.5}, "primary_metrics": ["purchases"],
+        "guardrail_metrics": [{"metric": "tickets_per_chat", "non_inferiority_margin": 0.1}],
+        "secondary_metrics": ["retained"], "power": None}
+METRICS = {"metrics": {
+    "purchases": {"kind": "count", "event": "purchase", "window_days": 7, "higher_is_better": True},
+    "retained": {"kind": "binary", "event": "visit", "window_days": 7, "higher_is_better": True},
+    "tickets_per_chat": {"kind": "ratio", "numerator": "ticket", "denominator": "chat", "window_days": 7,
+                         "higher_is_better": False}}}
+ASSIGNMENTS = """experiment_id,user_id,variant,assigned_at
+exp,u1,control,2026-03-05T10:00:00Z
+exp,u1,control,2026-03-06T10:00:00Z
+exp,u2,treat,2026-03-05T12:00:00Z
+exp,u3,control,2026-03-05T10:00:00Z
+exp,u3,treat,2026-03-07T10:00:00Z
+exp,u4,treat,2026-02-20T10:00:00Z
+exp,u5,other,2026-03-05T10:00:00Z
+ghost,u6,a,2026-03-05T10:00:00Z
+exp,u7,,2026-03-05T10:00:00Z
+exp,u8,treat,not a time
+exp,u9,treat,2026-03-08T00:00:00Z
+"""
+EVENTS = """user_id,timestamp,event,value
+u1,2026-03-04T10:00:00Z,purchase,
+u1,2026-03-05T10:00:00Z,purchase,
+u1,2026-03-11T09:00:00Z,purchase,
+u1,2026-03-12T11:00:00Z,purchase,
+u1,2026-03-06T10:00:00Z,chat,
+u1,2026-03-06T10:05:00Z,ticket,
+u1,2026-03-07T10:00:00Z,chat,
+u2,2026-03-06T10:00:00Z,visit,
+u2,2026-03-06T10:00:00Z,chat,
+u3,2026-03-06T10:00:00Z,purchase,
+u9,2026-03-09T10:00:00Z,purchase,
+u9,2026-03-09T11:00:00Z,purchase,
+u9,2026-04-02T11:00:00Z,visit,
+"""
+
+
+def write_source(root):
+    (root / "experiments").mkdir(parents=True)
+    (root / "logs").mkdir()
+    (root / "experiments" / "exp.yaml").write_text(yaml.safe_dump(SPEC))
+    (root / "metrics.yaml").write_text(yaml.safe_dump(METRICS))
+    (root / "assignments").mkdir()
+    (root / "assignments" / "a.csv").write_text(ASSIGNMENTS)
+    (root / "events" / "2026").mkdir(parents=True)
+    (root / "events" / "2026" / "e.csv").write_text(EVENTS)
+    return root
+
+
+def test_windows_exclusions_and_bad_rows_are_exact(tmp_path):
+    source = write_source(tmp_path / "src")
+    metrics = load_metrics(source / "metrics.yaml")
+    loaded = load_experiments(source / "experiments", metrics)
+    anonymizer = Anonymizer(b"salt")
+    with connect(tmp_path / "w.duckdb") as con:
+        run = build_user_metrics(con, loaded.experiments, metrics, source, anonymizer.hmac_pads())
+        rows = {(u, m): (v, d, pv, pd) for u, m, v, d, pv, pd in con.execute(
+            "select user_id, metric, value, denominator, pre_value, pre_denominator from user_metrics").fetchall()}
+        exposure = dict(con.execute("select user_id, exposure_at::varchar from experiment_users").fetchall())
+        issues = {(e, i): n for e, i, n in con.execute("select experiment_id, issue, users from assignment_issues").fetchall()}
+        results, summaries = analyze(con, loaded.experiments, metrics)
+    u1, u2, u9 = (anonymizer.pseudonym(u) for u in ("u1", "u2", "u9"))  # the same pseudonyms as clean_logs
+    assert set(exposure) == {u1, u2, u9} and exposure[u1].startswith("2026-03-05 10:00:00")  # first assignment
+    # u1, exposed 03-05 10:00, window 7 days: the 03-04 purchase is pre-period; 03-05 10:00 and 03-11 count;
+    # 03-12 11:00 is past the window
+    assert rows[(u1, "purchases")] == (2.0, 1.0, 1.0, 1.0)
+    assert rows[(u1, "tickets_per_chat")] == (1.0, 2.0, 0.0, 0.0)
+    assert rows[(u1, "retained")] == (0.0, 1.0, 0.0, 1.0)
+    assert rows[(u2, "retained")] == (1.0, 1.0, 0.0, 1.0) and rows[(u2, "tickets_per_chat")] == (0.0, 1.0, 0.0, 0.0)
+    assert rows[(u9, "purchases")] == (2.0, 1.0, 0.0, 1.0)
+    assert rows[(u9, "retained")][0] == 0.0  # 04-02 is after the experiment's end
+    assert len(rows) == 3 * 3 and run.users == 3
+    assert issues == {("exp", "multiple_variants"): 1, ("exp", "outside_window"): 1, ("exp", "unknown_variant"): 1,
+                      ("ghost", "unknown_experiment"): 1, ("exp", "invalid_row"): 2}
+    # one user in control: every control-based result carries the reason instead of failing
+    [summary] = summaries
+    assert summary["users"] == 3 and summary["excluded_users"] == 3 and summary["decision"] == "inconclusive"
+    main = [r for r in results if r["analysis"] == "overall"]
+    assert {r["metric"] for r in main} == {"purchases", "tickets_per_chat", "retained"}
+    assert all(r["reason"] == "control arm has 1 user(s); at least 2 are needed" for r in main)
+
+
+def test_the_assets_materialize_and_flag_an_srm(tmp_path):
+    source = write_source(tmp_path / "src")
+    # 400 users, 60/40 against a 50/50 pre-registration: a sample ratio mismatch
+    lines = [f"exp,v{i},{'control' if i % 5 < 3 else 'treat'},2026-03-0{1 + i % 9}T10:00:00Z" for i in range(400)]
+    (source / "assignments" / "more.csv").write_text("experiment_id,user_id,variant,assigned_at\n" + "\n".join(lines))
+    events = [f"v{i},2026-03-10T10:00:00Z,purchase," for i in range(0, 400, 3)]
+    (source / "events" / "2026" / "more.csv").write_text("user_id,timestamp,event,value\n" + "\n".join(events))
+    resources = {"warehouse": WarehouseResource(home=str(tmp_path)), "source": SourceResource(source_dir=str(source)),
+                 "pii": PiiResource(salt="k")}
+    result = dg.materialize([experiments.user_metrics, experiments.experiment_analysis, experiments.experiment_srm],
+                            resources=resources, raise_on_error=False,
+                            selection=dg.AssetSelection.assets("user_metrics", "experiment_results", "experiment_summary"))
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert [c.passed for c in checks] == [False]
+    with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        decision, srm = con.execute("select decision, srm_invalid from experiment_summary").fetchone()
+        flagged = con.execute("select bool_and(srm_invalid), count(*) from experiment_results").fetchone()
+    assert decision == "invalid" and srm and flagged[0] and flagged[1] > 0

@@ -1,0 +1,185 @@
+"""Experiment statistics against independent references (SciPy, statsmodels) and simulation.
+
+Tolerances: closed forms that should agree to floating point use rtol 1e-9; the two-proportion
+comparison differs from statsmodels' Wald test only by n versus n - 1 in the variance (rtol 1e-3
+at n = 20,000); simulated coverages and rates are held within 3 simulation standard errors.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+from statsmodels.stats.meta_analysis import combine_effects
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats import proportion
+from statsmodels.stats.weightstats import ttest_ind as sm_ttest_ind
+
+from pipeline.experiment_stats import (
+    arm_estimate, compare, cuped_estimate, cuped_theta, heterogeneity, holm, mean_moments, non_inferiority,
+    power_analysis, ratio_moments, sequential_halfwidth, srm_p_value,
+)
+
+
+def welch(a: np.ndarray, b: np.ndarray, **kw):
+    return compare(arm_estimate(mean_moments(a), False), arm_estimate(mean_moments(b), False), **kw)
+
+
+def test_welch_matches_scipy_ttest_ind_unequal_variances():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(10, 2, 300), rng.normal(10.4, 3.5, 180)
+    ours = welch(a, b)
+    ref = stats.ttest_ind(b, a, equal_var=False)
+    ci = ref.confidence_interval(0.95)
+    assert ours.diff == pytest.approx(b.mean() - a.mean(), rel=1e-9)
+    assert ours.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    assert ours.df == pytest.approx(ref.df, rel=1e-9)
+    assert (ours.diff_low, ours.diff_high) == pytest.approx((ci.low, ci.high), rel=1e-9)
+
+
+def test_two_proportions_match_statsmodels_wald():
+    rng = np.random.default_rng(2)
+    a, b = (rng.random(20_000) < 0.10).astype(float), (rng.random(20_000) < 0.11).astype(float)
+    ours = welch(a, b)
+    ref = proportion.test_proportions_2indep(b.sum(), len(b), a.sum(), len(a), method="wald", compare="diff")
+    low, high = proportion.confint_proportions_2indep(b.sum(), len(b), a.sum(), len(a), method="wald", compare="diff")
+    assert ours.p_value == pytest.approx(ref.pvalue, rel=1e-3)
+    assert (ours.diff_low, ours.diff_high) == pytest.approx((low, high), rel=1e-3)
+
+
+def test_holm_matches_statsmodels():
+    p = [0.01, 0.04, 0.03, 0.2, 0.005, 0.04]
+    assert holm(p) == pytest.approx(list(multipletests(p, method="holm")[1]), rel=1e-12)
+
+
+def test_delta_method_relative_ci_covers_the_true_lift_95_percent_of_the_time():
+    rng = np.random.default_rng(3)
+    sims, n, true_lift = 2000, 400, 0.05
+    covered = 0
+    for _ in range(sims):
+        a = rng.exponential(2.0, n)  # skewed, like revenue or latency
+        b = rng.exponential(2.0 * (1 + true_lift), n)
+        c = welch(a, b)
+        covered += c.rel_low <= true_lift <= c.rel_high
+    se = math.sqrt(0.95 * 0.05 / sims)
+    assert abs(covered / sims - 0.95) < 3 * se, covered / sims
+
+
+def test_ratio_metric_delta_method_interval_covers_the_true_difference():
+    # per-user requests d ~ 1 + Poisson(4), thumbs-down y ~ Binomial(d, p): the request-level rate
+    rng = np.random.default_rng(4)
+    sims, n, p_c, p_t = 1500, 500, 0.10, 0.12
+    covered = 0
+    for _ in range(sims):
+        d_c, d_t = 1 + rng.poisson(4, n), 1 + rng.poisson(4, n)
+        y_c, y_t = rng.binomial(d_c, p_c), rng.binomial(d_t, p_t)
+        c = compare(arm_estimate(ratio_moments(y_c, d_c), True), arm_estimate(ratio_moments(y_t, d_t), True), welch=False)
+        covered += c.diff_low <= p_t - p_c <= c.diff_high
+    se = math.sqrt(0.95 * 0.05 / sims)
+    assert abs(covered / sims - 0.95) < 3 * se, covered / sims
+
+
+def test_cuped_variance_reduction_is_one_minus_rho_squared():
+    rng = np.random.default_rng(5)
+    n, rho = 200_000, 0.6
+    x = rng.normal(0, 1, 2 * n)
+    y = rho * x + math.sqrt(1 - rho ** 2) * rng.normal(0, 1, 2 * n)
+    arms = [mean_moments(y[:n] + 1.0, x[:n]), mean_moments(y[n:] + 1.1, x[n:])]
+    c = cuped_theta(arms)
+    assert c.variance_reduction == pytest.approx(rho ** 2, abs=0.01)
+    plain = [arm_estimate(m, False) for m in arms]
+    adjusted = [cuped_estimate(m, c) for m in arms]
+    assert 1 - adjusted[0].var_mean / plain[0].var_mean == pytest.approx(rho ** 2, abs=0.01)
+    assert adjusted[1].mean - adjusted[0].mean == pytest.approx(0.1, abs=0.01)  # still unbiased
+    # and equal to an OLS regression of y on the arm and the covariate (statsmodels-free closed form)
+    xx = np.column_stack([np.ones(2 * n), np.r_[np.zeros(n), np.ones(n)], x])
+    beta = np.linalg.lstsq(xx, np.r_[y[:n] + 1.0, y[n:] + 1.1], rcond=None)[0]
+    assert adjusted[1].mean - adjusted[0].mean == pytest.approx(beta[1], abs=1e-3)
+
+
+def test_sequential_confidence_sequence_keeps_the_false_positive_rate_under_daily_peeking():
+    rng = np.random.default_rng(6)
+    sims, days, per_day, alpha = 2000, 28, 100, 0.05
+    a = rng.normal(0, 1, (sims, days, per_day)).sum(axis=2).cumsum(axis=1)
+    b = rng.normal(0, 1, (sims, days, per_day)).sum(axis=2).cumsum(axis=1)
+    n = per_day * np.arange(1, days + 1)  # per arm
+    diff = (b - a) / n
+    var = 2.0 / n  # known unit variance: isolates the boundary from variance estimation
+    fixed = np.abs(diff) / np.sqrt(var) > stats.norm.ppf(1 - alpha / 2)
+    half = np.array([sequential_halfwidth(v, 2 * k, alpha, n_star=2 * per_day * days) for v, k in zip(var, n)])
+    seq = np.abs(diff) > half
+    se = math.sqrt(alpha * (1 - alpha) / sims)
+    assert seq.any(axis=1).mean() <= alpha + 3 * se  # always valid
+    assert fixed.any(axis=1).mean() > alpha + 10 * se  # peeking at a fixed-horizon test inflates it
+    assert fixed[:, -1].mean() == pytest.approx(alpha, abs=3 * se)  # one look is fine
+
+
+def test_srm_flags_a_505_495_split_at_a_million_and_not_a_fair_one():
+    allocation = {"control": 0.5, "treatment": 0.5}
+    skewed = srm_p_value({"control": 505_000, "treatment": 495_000}, allocation)
+    assert skewed < 0.001
+    assert skewed == pytest.approx(stats.chi2.sf(100.0, 1), rel=1e-6)  # (5,000^2 / 500,000) x 2 = 100
+    assert srm_p_value({"control": 500_400, "treatment": 499_600}, allocation) > 0.001
+    assert srm_p_value({"a": 340, "b": 330, "c": 330}, {"a": 0.34, "b": 0.33, "c": 0.33}) == pytest.approx(1.0)
+
+
+def test_non_inferiority_matches_statsmodels_one_sided_welch():
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(0.60, 0.3, 800), rng.normal(0.595, 0.3, 800)
+    comp = welch(a, b)
+    ni = non_inferiority(comp, 0.05, higher_is_better=True)
+    _, p_ref, _ = sm_ttest_ind(b, a, alternative="larger", usevar="unequal", value=-0.05)
+    assert ni.p_value == pytest.approx(p_ref, rel=1e-6)
+    assert ni.passed and not ni.harmful
+    worse = non_inferiority(welch(a, a - 0.2), 0.05, higher_is_better=True)
+    assert worse.passed is False and worse.harmful is True
+    # lower is better (latency): +30 ms against a 500 ms margin passes
+    lat = non_inferiority(welch(rng.normal(800, 50, 500), rng.normal(830, 50, 500)), 500, higher_is_better=False)
+    assert lat.passed
+
+
+def test_heterogeneity_matches_statsmodels_cochran_q():
+    est, ses = [0.10, 0.02, 0.05, 0.20], [0.03, 0.04, 0.02, 0.05]
+    ours = heterogeneity(est, ses)
+    ref = combine_effects(np.array(est), np.array(ses) ** 2)
+    assert ours.q == pytest.approx(ref.q, rel=1e-9)
+    assert ours.i_squared == pytest.approx(ref.i2, rel=1e-9)
+    assert ours.p_value == pytest.approx(stats.chi2.sf(ref.q, 3), rel=1e-9)
+    assert heterogeneity([0.1], [0.02]) is None
+
+
+def test_sample_size_matches_statsmodels_normal_power():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(10, 2, 50_000), rng.normal(10, 2, 50_000)
+    ca, cb = arm_estimate(mean_moments(a), False), arm_estimate(mean_moments(b), False)
+    p = power_analysis(ca, cb, alpha=0.05, power=0.8, target_rel=0.02)
+    sigma = math.sqrt((ca.unit_var + cb.unit_var) / 2)
+    ref = NormalIndPower().solve_power(effect_size=0.02 * ca.mean / sigma, alpha=0.05, power=0.8, ratio=1.0)
+    assert p.required_n_per_arm == math.ceil(ref) or abs(p.required_n_per_arm - ref) < 1
+    # the achieved MDE is the effect that has 80% power at the current n
+    d = p.achieved_mde_abs / sigma
+    assert NormalIndPower().power(effect_size=d, nobs1=50_000, alpha=0.05) == pytest.approx(0.8, abs=1e-3)
+
+
+def test_bayesian_chance_to_win_and_expected_loss_match_integration():
+    rng = np.random.default_rng(9)
+    comp = welch(rng.normal(1.0, 1, 400), rng.normal(1.08, 1, 400))
+    mu, se = comp.diff, comp.se
+    assert comp.chance_to_win == pytest.approx(stats.norm.sf(0, mu, se), rel=1e-9)
+    loss, _ = integrate.quad(lambda d: -d * stats.norm.pdf(d, mu, se), -np.inf, 0)
+    assert comp.expected_loss == pytest.approx(loss, rel=1e-6)
+    lower = welch(rng.normal(1.0, 1, 400), rng.normal(1.08, 1, 400), higher_is_better=False)
+    assert lower.chance_to_win < 0.5
+
+
+def test_degenerate_arms_give_a_reason_not_an_exception():
+    one = compare(arm_estimate(mean_moments([1.0, 2.0]), False), arm_estimate(mean_moments([3.0]), False))
+    assert one.reason == "treatment arm has 1 user(s); at least 2 are needed" and one.diff is None
+    flat = welch(np.ones(10), np.ones(12))
+    assert flat.reason.startswith("zero variance") and flat.diff == 0
+    assert non_inferiority(one, 0.1, higher_is_better=True).passed is None
+    assert power_analysis(arm_estimate(mean_moments([1.0]), False), arm_estimate(mean_moments([1.0, 2.0]), False),
+                          alpha=0.05, power=0.8, target_rel=0.1).reason == "an arm has fewer than 2 users"
