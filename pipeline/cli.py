@@ -18,7 +18,8 @@ from pathlib import Path
 from pipeline import environment
 
 SUMMARY_TABLES = ("raw_logs", "log_rejects", "clean_logs", "regression_set", "eval_set", "eval_set_versions",
-                  "experiment_samples", "judge_scores", "candidate_responses", "pairwise_judgments", "variant_ratings", "pareto_frontier", "regression_results")
+                  "experiment_samples", "judge_scores", "candidate_responses", "pairwise_judgments", "variant_ratings", "pareto_frontier", "regression_results",
+                  "user_metrics", "experiment_results", "experiment_summary")
 
 
 class UsageError(Exception):
@@ -102,16 +103,19 @@ def _summary(home: environment.Home) -> None:
     counts = table_counts(home.warehouse, SUMMARY_TABLES)
     print("\nwarehouse tables:")
     for table, n in counts.items():
-        print(f"  {table:<16} {'(not built)' if n is None else f'{n:,} rows'}")
+        print(f"  {table:<18} {'(not built)' if n is None else f'{n:,} rows'}")
     with connect(home.warehouse, read_only=True) as con:
         read, loaded, rejected, dups = con.execute(statement("logs/ingest_totals")).fetchone()
         reasons = con.execute(statement("logs/rejects_by_field")).fetchall()
         replaced = con.execute(statement("anonymize/all_replacements")).fetchall()
+        decisions = con.execute(statement("experiments/decisions")).fetchall() if counts.get("experiment_summary") else []
     print(f"\nrecords read {read:,} = loaded {loaded:,} + rejected {rejected:,} + duplicates {dups:,}")
     if replaced:
         print("PII replaced in clean_logs: " + ", ".join(f"{kind} {n:,}" for kind, n in replaced))
     if reasons:
         print("rejects by field: " + ", ".join(f"{f} {n}" for f, n in reasons) + "  (see table log_rejects)")
+    if decisions:
+        print("experiments: " + "; ".join(f"{eid} {decision}" for eid, decision in decisions) + "  (see experiment_summary)")
     print(f"\nwarehouse:        {home.warehouse}")
     print(f"dagster instance: {home.dagster_home}")
     print("open the UI:      make dev   (or: evalfunnel dev)")

@@ -1,0 +1,1 @@
+select experiment_id, decision from experiment_summary order by start_date
