@@ -24,6 +24,7 @@ difference) gives a result carrying `reason`, never an exception.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -227,8 +228,6 @@ def compare(control: ArmEstimate, treatment: ArmEstimate, *, alpha: float = 0.05
 
 
 def _replace(c: Comparison, **changes) -> Comparison:
-    import dataclasses
-
     return dataclasses.replace(c, **changes)
 
 
