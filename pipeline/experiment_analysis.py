@@ -108,11 +108,15 @@ def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpe
     return UserMetricsRun(n_assign, n_events, users, rows, issues, timings)
 
 
-def load_moments(con: duckdb.DuckDBPyConnection) -> dict[tuple, dict[str, Moments]]:
-    """(experiment, metric, dimension, segment) -> {variant: Moments}, from DuckDB's aggregation."""
-    out: dict[tuple, dict[str, Moments]] = defaultdict(dict)
+MomentsByGroup = dict[tuple[str, str], dict[tuple[str | None, str | None], dict[str, Moments]]]
+
+
+def load_moments(con: duckdb.DuckDBPyConnection) -> MomentsByGroup:
+    """(experiment, metric) -> (dimension, segment) -> {variant: Moments}, from DuckDB's
+    aggregation; (None, None) is the whole experiment, segments follow in SQL order."""
+    out: MomentsByGroup = defaultdict(lambda: defaultdict(dict))
     for eid, metric, variant, dim, seg, *sums in con.execute(statement("experiments/moments")).fetchall():
-        out[(eid, metric, dim, seg)][variant] = Moments(int(sums[0]), *(float(v or 0.0) for v in sums[1:]))
+        out[(eid, metric)][(dim, seg)][variant] = Moments(int(sums[0]), *(float(v or 0.0) for v in sums[1:]))
     return out
 
 
@@ -133,7 +137,7 @@ def _row(spec: ExperimentSpec, metric: MetricSpec, treatment: str, analysis: str
     return row
 
 
-def analyze_experiment(spec: ExperimentSpec, metrics: dict[str, MetricSpec], moments: dict[tuple, dict[str, Moments]],
+def analyze_experiment(spec: ExperimentSpec, metrics: dict[str, MetricSpec], moments: MomentsByGroup,
                        counts: dict[str, int], now: dt.datetime) -> tuple[list[dict], dict]:
     """Every result row of one experiment and its summary row."""
     srm_p = srm_p_value(counts, spec.variants) if sum(counts.values()) else None
@@ -145,7 +149,8 @@ def analyze_experiment(spec: ExperimentSpec, metrics: dict[str, MetricSpec], mom
         primary_rows = []
         for name in spec.metrics:
             metric = metrics[name]
-            arms = moments.get((spec.experiment_id, name, None, None), {})
+            groups = moments.get((spec.experiment_id, name), {})
+            arms = groups.get((None, None), {})
             c_m, t_m = arms.get(spec.control, Moments(0, 0, 0)), arms.get(treatment, Moments(0, 0, 0))
             c_est, t_est = arm_estimate(c_m, metric.is_ratio), arm_estimate(t_m, metric.is_ratio)
             method = "delta-method ratio" if metric.is_ratio else "welch"
@@ -165,7 +170,7 @@ def analyze_experiment(spec: ExperimentSpec, metrics: dict[str, MetricSpec], mom
                     verdicts[treatment]["ni_fail"].append(name)
                 if ni.harmful:
                     verdicts[treatment]["harm"].append(name)
-            seg_rows = _segments(spec, metric, treatment, moments, n_star, invalid, now)
+            seg_rows = _segments(spec, metric, treatment, groups, n_star, invalid, now)
             het = heterogeneity([r["diff"] for r in seg_rows], [r.pop("_se") for r in seg_rows])
             extra["heterogeneity_p"] = het.p_value if het else None
             row = _row(spec, metric, treatment, "sequential" if n_star else "overall", main, srm_invalid=invalid,
@@ -198,10 +203,10 @@ def analyze_experiment(spec: ExperimentSpec, metrics: dict[str, MetricSpec], mom
     return rows, _summary(spec, counts, srm_p, invalid, verdicts, now)
 
 
-def _segments(spec, metric, treatment, moments, n_star, invalid, now) -> list[dict]:
+def _segments(spec, metric, treatment, groups, n_star, invalid, now) -> list[dict]:
     out = []
-    for (eid, name, dim, seg), arms in sorted(moments.items(), key=lambda kv: (str(kv[0][2]), str(kv[0][3]))):
-        if eid != spec.experiment_id or name != metric.name or dim is None:
+    for (dim, seg), arms in groups.items():
+        if dim is None:
             continue
         c = arm_estimate(arms.get(spec.control, Moments(0, 0, 0)), metric.is_ratio)
         t = arm_estimate(arms.get(treatment, Moments(0, 0, 0)), metric.is_ratio)

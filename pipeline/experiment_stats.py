@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -172,7 +172,6 @@ class Comparison:
     expected_loss: float | None = None  # of shipping the treatment, in metric units
     method: str = ""
     reason: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def _quantile(df: float | None, q: float) -> float:
@@ -194,13 +193,13 @@ def compare(control: ArmEstimate, treatment: ArmEstimate, *, alpha: float = 0.05
     base = Comparison(c.n, t.n, method=method)
     for arm, name in ((c, "control"), (t, "treatment")):
         if arm.n < 2:
-            return _replace(base, reason=f"{name} arm has {arm.n} user(s); at least 2 are needed")
+            return dataclasses.replace(base, reason=f"{name} arm has {arm.n} user(s); at least 2 are needed")
         if math.isnan(arm.mean):
-            return _replace(base, reason=f"{name} arm has no denominator (a ratio metric with nothing to divide by)")
+            return dataclasses.replace(base, reason=f"{name} arm has no denominator (a ratio metric with nothing to divide by)")
     var = c.var_mean + t.var_mean
     diff = t.mean - c.mean
     if var <= 0:
-        return _replace(base, mean_control=c.mean, mean_treatment=t.mean, diff=diff,
+        return dataclasses.replace(base, mean_control=c.mean, mean_treatment=t.mean, diff=diff,
                         reason="zero variance in both arms: no interval or test is possible")
     se = math.sqrt(var)
     df = None
@@ -225,10 +224,6 @@ def compare(control: ArmEstimate, treatment: ArmEstimate, *, alpha: float = 0.05
     loss = float(se * stats.norm.pdf(good / se) - good * stats.norm.cdf(-good / se))  # E[max(0, -good)]
     return Comparison(c.n, t.n, c.mean, t.mean, diff, diff - half, diff + half, se, df, min(1.0, p), rel, rel_low,
                       rel_high, chance, loss, method)
-
-
-def _replace(c: Comparison, **changes) -> Comparison:
-    return dataclasses.replace(c, **changes)
 
 
 @dataclass(frozen=True)
