@@ -180,12 +180,13 @@ def analyze_experiment(spec: ExperimentSpec, metrics: dict[str, MetricSpec], mom
                 primary_rows.append(row)
                 if verdicts[treatment]["ctw"] is None:
                     verdicts[treatment]["ctw"] = main.chance_to_win
-            if not metric.is_ratio and main.reason is None:
-                cup = cuped_theta([c_m, t_m])
+            if main.reason is None:
+                cup = cuped_theta([c_m, t_m], metric.is_ratio)
                 if cup is not None:
-                    adj = compare(cuped_estimate(c_m, cup), cuped_estimate(t_m, cup), alpha=spec.alpha,
-                                  higher_is_better=metric.higher_is_better, welch=False, sequential_n_star=n_star,
-                                  method=f"cuped (theta={cup.theta:.4g})")
+                    adj = compare(cuped_estimate(c_m, cup, metric.is_ratio), cuped_estimate(t_m, cup, metric.is_ratio),
+                                  alpha=spec.alpha, higher_is_better=metric.higher_is_better, welch=False,
+                                  sequential_n_star=n_star,
+                                  method=f"cuped{' (linearized ratio)' if metric.is_ratio else ''} (theta={cup.theta:.4g})")
                     rows.append(_row(spec, metric, treatment, "cuped", adj, srm_invalid=invalid, now=now,
                                      variance_reduction=cup.variance_reduction))
             rows.extend(seg_rows)

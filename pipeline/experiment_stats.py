@@ -24,9 +24,8 @@ difference) gives a result carrying `reason`, never an exception.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 
 import numpy as np
 from scipy import stats
@@ -45,26 +44,35 @@ class Moments:
     sum_x: float = 0.0  # the pre-period value of the same metric (CUPED covariate)
     sum_x2: float = 0.0
     sum_xy: float = 0.0
+    sum_z: float = 0.0  # the pre-period denominator (1 for a mean metric)
+    sum_z2: float = 0.0
+    sum_xz: float = 0.0
+    sum_yz: float = 0.0
+    sum_dx: float = 0.0
+    sum_dz: float = 0.0
 
     def __add__(self, other: Moments) -> Moments:
         return Moments(*(a + b for a, b in zip(self.astuple(), other.astuple())))
 
     def astuple(self) -> tuple:
-        return (self.n, self.sum_y, self.sum_y2, self.sum_d, self.sum_d2, self.sum_yd, self.sum_x, self.sum_x2,
-                self.sum_xy)
+        return astuple(self)  # field order is the SQL column order in moments.sql
+
+
+def ratio_moments(y: np.ndarray, d: np.ndarray, x: np.ndarray | None = None, z: np.ndarray | None = None) -> Moments:
+    """Moments of per-user numerators y, denominators d and their pre-period values x, z
+    (tests and small data; the pipeline aggregates in SQL with the same definitions)."""
+    y, d = np.asarray(y, dtype=float), np.asarray(d, dtype=float)
+    x = np.zeros_like(y) if x is None else np.asarray(x, dtype=float)
+    z = np.zeros_like(y) if z is None else np.asarray(z, dtype=float)
+    return Moments(len(y), *(float(v) for v in (y.sum(), (y * y).sum(), d.sum(), (d * d).sum(), (y * d).sum(), x.sum(),
+                                                (x * x).sum(), (x * y).sum(), z.sum(), (z * z).sum(), (x * z).sum(),
+                                                (y * z).sum(), (d * x).sum(), (d * z).sum())))
 
 
 def mean_moments(y: np.ndarray, x: np.ndarray | None = None) -> Moments:
-    """Moments of per-user values (tests and small data; the pipeline aggregates in SQL)."""
-    y = np.asarray(y, dtype=float)
-    x = np.zeros_like(y) if x is None else np.asarray(x, dtype=float)
-    return Moments(len(y), *(float(v) for v in (y.sum(), (y * y).sum(), len(y), len(y), y.sum(), x.sum(), (x * x).sum(),
-                                                (x * y).sum())))
-
-
-def ratio_moments(y: np.ndarray, d: np.ndarray) -> Moments:
-    y, d = np.asarray(y, dtype=float), np.asarray(d, dtype=float)
-    return Moments(len(y), *(float(v) for v in (y.sum(), (y * y).sum(), d.sum(), (d * d).sum(), (y * d).sum())))
+    """Moments of per-user values: a ratio whose denominators are all 1."""
+    ones = np.ones(len(y))
+    return ratio_moments(y, ones, x, ones)
 
 
 def _cov(n: int, sum_a: float, sum_b: float, sum_ab: float) -> float:
@@ -101,30 +109,55 @@ def arm_estimate(m: Moments, ratio: bool) -> ArmEstimate:
 @dataclass(frozen=True)
 class Cuped:
     theta: float
-    x_mean: float  # pooled pre-period mean
+    x_mean: float  # pooled pre-period mean (or pooled pre-period ratio)
     variance_reduction: float  # 1 - var(adjusted) / var(unadjusted), pooled over arms
 
 
-def cuped_theta(arms: list[Moments]) -> Cuped | None:
-    """theta = pooled within-arm cov(y, x) / var(x); None when the covariate has no variance."""
+def _linearized(m: Moments, ratio: bool) -> tuple[float, float, float, float, float] | None:
+    """(estimate, pre-period estimate, var L, cov(L, K), var K) per unit, where L and K are the
+    delta-method linearizations of y/d and x/z: L = (y - r d) / dbar, K = (x - r_x z) / zbar.
+    For a mean metric (d = z = 1) these are plain var(y), cov(x, y), var(x)."""
+    n = m.n
+    if not ratio:
+        return (m.sum_y / n, m.sum_x / n, _cov(n, m.sum_y, m.sum_y, m.sum_y2), _cov(n, m.sum_x, m.sum_y, m.sum_xy),
+                _cov(n, m.sum_x, m.sum_x, m.sum_x2))
+    if m.sum_d <= 0 or m.sum_z <= 0:
+        return None
+    r, rx, dbar, zbar = m.sum_y / m.sum_d, m.sum_x / m.sum_z, m.sum_d / n, m.sum_z / n
+    var_l = (_cov(n, m.sum_y, m.sum_y, m.sum_y2) - 2 * r * _cov(n, m.sum_y, m.sum_d, m.sum_yd)
+             + r * r * _cov(n, m.sum_d, m.sum_d, m.sum_d2)) / (dbar * dbar)
+    var_k = (_cov(n, m.sum_x, m.sum_x, m.sum_x2) - 2 * rx * _cov(n, m.sum_x, m.sum_z, m.sum_xz)
+             + rx * rx * _cov(n, m.sum_z, m.sum_z, m.sum_z2)) / (zbar * zbar)
+    cov_lk = (_cov(n, m.sum_y, m.sum_x, m.sum_xy) - rx * _cov(n, m.sum_y, m.sum_z, m.sum_yz)
+              - r * _cov(n, m.sum_d, m.sum_x, m.sum_dx) + r * rx * _cov(n, m.sum_d, m.sum_z, m.sum_dz)) / (dbar * zbar)
+    return r, rx, var_l, cov_lk, var_k
+
+
+def cuped_theta(arms: list[Moments], ratio: bool = False) -> Cuped | None:
+    """theta = pooled within-arm cov(L, K) / var(K) (L, K as in `_linearized`); None when an arm
+    has under 2 users or the covariate has no variance. For ratio metrics this is the
+    linearized CUPED of Deng et al. (2013), section 3.4."""
     if any(m.n < 2 for m in arms):
         return None
-    sxx = sum(_cov(m.n, m.sum_x, m.sum_x, m.sum_x2) * (m.n - 1) for m in arms)
-    sxy = sum(_cov(m.n, m.sum_x, m.sum_y, m.sum_xy) * (m.n - 1) for m in arms)
-    syy = sum(_cov(m.n, m.sum_y, m.sum_y, m.sum_y2) * (m.n - 1) for m in arms)
-    if sxx <= 0 or syy <= 0:
+    lins = [_linearized(m, ratio) for m in arms]
+    if any(lin is None for lin in lins):
+        return None
+    syy = sum((m.n - 1) * lin[2] for m, lin in zip(arms, lins))
+    sxy = sum((m.n - 1) * lin[3] for m, lin in zip(arms, lins))
+    sxx = sum((m.n - 1) * lin[4] for m, lin in zip(arms, lins))
+    if not sxx > 0 or not syy > 0:
         return None
     theta = sxy / sxx
     reduction = 1 - (syy - 2 * theta * sxy + theta * theta * sxx) / syy
-    return Cuped(theta, sum(m.sum_x for m in arms) / sum(m.n for m in arms), reduction)
+    pooled = (sum(m.sum_x for m in arms) / (sum(m.sum_z for m in arms) if ratio else sum(m.n for m in arms)))
+    return Cuped(theta, pooled, reduction)
 
 
-def cuped_estimate(m: Moments, c: Cuped) -> ArmEstimate:
-    """The arm's CUPED-adjusted mean: ybar - theta (xbar - pooled xbar), with its variance."""
-    unit = (_cov(m.n, m.sum_y, m.sum_y, m.sum_y2) - 2 * c.theta * _cov(m.n, m.sum_x, m.sum_y, m.sum_xy)
-            + c.theta ** 2 * _cov(m.n, m.sum_x, m.sum_x, m.sum_x2))
-    unit = max(unit, 0.0)
-    return ArmEstimate(m.n, m.sum_y / m.n - c.theta * (m.sum_x / m.n - c.x_mean), unit / m.n, unit)
+def cuped_estimate(m: Moments, c: Cuped, ratio: bool = False) -> ArmEstimate:
+    """The arm's CUPED-adjusted estimate, est - theta (pre-period est - pooled), with its variance."""
+    est, pre, var_l, cov_lk, var_k = _linearized(m, ratio)
+    unit = max(var_l - 2 * c.theta * cov_lk + c.theta ** 2 * var_k, 0.0)
+    return ArmEstimate(m.n, est - c.theta * (pre - c.x_mean), unit / m.n, unit)
 
 
 def sequential_rho(alpha: float, n_star: float) -> float:
@@ -193,13 +226,13 @@ def compare(control: ArmEstimate, treatment: ArmEstimate, *, alpha: float = 0.05
     base = Comparison(c.n, t.n, method=method)
     for arm, name in ((c, "control"), (t, "treatment")):
         if arm.n < 2:
-            return dataclasses.replace(base, reason=f"{name} arm has {arm.n} user(s); at least 2 are needed")
+            return replace(base, reason=f"{name} arm has {arm.n} user(s); at least 2 are needed")
         if math.isnan(arm.mean):
-            return dataclasses.replace(base, reason=f"{name} arm has no denominator (a ratio metric with nothing to divide by)")
+            return replace(base, reason=f"{name} arm has no denominator (a ratio metric with nothing to divide by)")
     var = c.var_mean + t.var_mean
     diff = t.mean - c.mean
     if var <= 0:
-        return dataclasses.replace(base, mean_control=c.mean, mean_treatment=t.mean, diff=diff,
+        return replace(base, mean_control=c.mean, mean_treatment=t.mean, diff=diff,
                         reason="zero variance in both arms: no interval or test is possible")
     se = math.sqrt(var)
     df = None

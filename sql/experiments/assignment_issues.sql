@@ -1,13 +1,13 @@
 insert into assignment_issues
 select experiment_id, 'multiple_variants', count(*), 'assigned to more than one variant: excluded'
-from assigned where n_variants > 1 group by experiment_id
+from assigned where multiple_variants group by experiment_id
 union all
 select experiment_id, 'unknown_variant', count(*), 'assigned to a variant the pre-registration does not list: excluded'
-from assigned where n_variants = 1 and unknown_variant group by experiment_id
+from assigned where not multiple_variants and unknown_variant group by experiment_id
 union all
 select experiment_id, 'outside_window', count(*), 'first assigned outside the experiment dates: excluded'
 from assigned
-where n_variants = 1 and not unknown_variant
+where not multiple_variants and not unknown_variant
   and (exposure_at < start_date::timestamptz or exposure_at >= (end_date + 1)::timestamptz)
 group by experiment_id
 union all

@@ -8,23 +8,35 @@ with wanted as (
         union all
         select experiment_id, denominator, window_days from exp_metrics where denominator is not null)
 ),
+-- one row per (experiment user, window) with the window's bounds in epoch microseconds:
+-- whole-day arithmetic on integers, where timestamptz arithmetic goes through the calendar
+uw as (
+    select u.uid, u.experiment_id, u.raw_user_id, w.window_days,
+           epoch_us(u.exposure_at) as exposed,
+           epoch_us(u.exposure_at) - w.window_days * 86400000000 as lo,
+           least(epoch_us(u.exposure_at) + w.window_days * 86400000000,
+                 epoch_us((u.end_date + 1)::timestamptz)) as hi
+    from experiment_users_raw u
+    join (select distinct experiment_id, window_days from wanted) w on w.experiment_id = u.experiment_id
+),
 ev as (
-    select e.user_id, e."timestamp" as ts, e.event, coalesce(e.value, 1.0) as value
+    select e.user_id, epoch_us(e."timestamp") as ts, e.event, coalesce(e.value, 1.0) as value
     from src_events e
     where e.valid and e.event in (select event from wanted)
 ),
+-- events join their user's windows on the user alone (a small build side); the window and
+-- the experiment's wanted events are plain filters
 hits as (
-    select u.experiment_id, u.user_id, w.event, w.window_days,
-           count(*) filter (where ev.ts >= u.exposure_at) as n_post,
-           sum(ev.value) filter (where ev.ts >= u.exposure_at) as v_post,
-           count(*) filter (where ev.ts < u.exposure_at) as n_pre,
-           sum(ev.value) filter (where ev.ts < u.exposure_at) as v_pre
-    from experiment_users_raw u
-    join ev on ev.user_id = u.raw_user_id
-    join wanted w on w.experiment_id = u.experiment_id and w.event = ev.event
-    where ev.ts >= u.exposure_at - to_days(w.window_days)
-      and ev.ts < least(u.exposure_at + to_days(w.window_days), (u.end_date + 1)::timestamptz)
-    group by u.experiment_id, u.user_id, w.event, w.window_days
+    select uw.uid, ev.event, uw.window_days,
+           count(*) filter (where ev.ts >= uw.exposed) as n_post,
+           sum(ev.value) filter (where ev.ts >= uw.exposed) as v_post,
+           count(*) filter (where ev.ts < uw.exposed) as n_pre,
+           sum(ev.value) filter (where ev.ts < uw.exposed) as v_pre
+    from uw
+    join ev on ev.user_id = uw.raw_user_id
+    where ev.ts >= uw.lo and ev.ts < uw.hi
+      and (uw.experiment_id, ev.event, uw.window_days) in (select * from wanted)
+    group by uw.uid, ev.event, uw.window_days
 )
 select u.experiment_id, u.user_id, u.variant, u.exposure_at, m.metric,
        case m.kind when 'binary' then (coalesce(num.n_post, 0) > 0)::double
@@ -37,7 +49,5 @@ select u.experiment_id, u.user_id, u.variant, u.exposure_at, m.metric,
        case m.kind when 'ratio' then coalesce(den.n_pre, 0)::double else 1.0 end
 from experiment_users_raw u
 join exp_metrics m on m.experiment_id = u.experiment_id
-left join hits num on num.experiment_id = u.experiment_id and num.user_id = u.user_id
-                   and num.event = m.event and num.window_days = m.window_days
-left join hits den on den.experiment_id = u.experiment_id and den.user_id = u.user_id
-                   and den.event = m.denominator and den.window_days = m.window_days
+left join hits num on num.uid = u.uid and num.event = m.event and num.window_days = m.window_days
+left join hits den on den.uid = u.uid and den.event = m.denominator and den.window_days = m.window_days

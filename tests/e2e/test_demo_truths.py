@@ -1,0 +1,84 @@
+"""The full-size demo, end to end, recovers what the generator planted (pipeline/demo/world.py).
+
+One `evalfunnel demo` run (six months, 50,000 interactions) is shared by the module; every
+assertion is about a planted truth, not about a figure the pipeline happened to print.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.warehouse import connect
+from tests.e2e.test_cli import evalfunnel
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("full-demo")
+    result = evalfunnel("demo", "--home", str(root / "home"), cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root / "home"
+
+
+def query(home: Path, sql: str) -> list[tuple]:
+    with connect(home / "warehouse.duckdb", read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def by_kind(home: Path) -> dict[str, tuple]:
+    rows = query(home, "select experiment_id, decision, srm_p_value, users_per_variant, reason from experiment_summary")
+    return {eid.rsplit("-", 2)[0]: (decision, srm_p, json.loads(per), reason) for eid, decision, srm_p, per, reason in rows}
+
+
+def test_experiment_decisions_match_the_planted_effects(demo_home):
+    summary = by_kind(demo_home)
+    assert set(summary) == {"model-upgrade", "detailed-prompt", "temperature", "citations", "followups"}
+    # the large model is slower by 1.9x: the 500 ms latency guardrail blocks it
+    assert summary["model-upgrade"][0] == "do not ship"
+    harm = query(demo_home, """
+        select ni_passed, diff_ci_low from experiment_results
+        where experiment_id like 'model-upgrade-%' and metric = 'latency_ms' and analysis in ('overall', 'sequential')""")
+    assert harm == [(False, pytest.approx(harm[0][1]))] and harm[0][1] > 500
+    # users dislike the longer answers: thumbs-down significantly worse
+    assert summary["detailed-prompt"][0] == "do not ship"
+    # the client bug loses 60% of android treatment assignments: SRM, no decision
+    decision, srm_p, per_variant, reason = summary["followups"]
+    assert decision == "invalid" and srm_p < 0.001 and per_variant["on"] < per_variant["off"]
+    assert "sample ratio mismatch" in reason
+    flagged = query(demo_home, "select bool_and(srm_invalid), count(*) from experiment_results "
+                               "where experiment_id like 'followups-%'")
+    assert flagged[0][0] is True and flagged[0][1] > 0
+    # the experiments without a planted assignment bug pass the SRM check
+    for kind in ("model-upgrade", "detailed-prompt", "temperature", "citations"):
+        assert summary[kind][1] > 0.001, kind
+
+
+def test_detailed_prompt_hurts_mobile_users_more(demo_home):
+    # mobile users weigh length twice as much (world.react): the thumbs-down increase is larger
+    # on ios and android together than on web
+    rows = {seg: (n, diff) for seg, n, diff in query(demo_home, """
+        select segment_value, n_control + n_treatment, diff from experiment_results
+        where experiment_id like 'detailed-prompt-%' and metric = 'thumbs_down_rate' and analysis = 'segment'
+          and segment_dimension = 'device'""")}
+    assert set(rows) == {"web", "ios", "android"}
+    mobile = sum(n * d for n, d in (rows["ios"], rows["android"])) / (rows["ios"][0] + rows["android"][0])
+    assert mobile > rows["web"][1] > 0
+
+
+def test_cuped_applies_to_ratio_metrics_and_narrows_intervals(demo_home):
+    rows = query(demo_home, """
+        select c.metric, c.variance_reduction, c.diff_ci_high - c.diff_ci_low, o.diff_ci_high - o.diff_ci_low
+        from experiment_results c
+        join experiment_results o using (experiment_id, metric, variant)
+        where c.analysis = 'cuped' and o.analysis in ('overall', 'sequential') and o.segment_dimension is null""")
+    metrics = {m for m, *_ in rows}
+    assert "thumbs_down_rate" in metrics  # a ratio metric (thumbs-down per request)
+    assert all(0 <= vr < 1 for _, vr, _, _ in rows)
+    # a user's resolutions persist from the pre-period: a large reduction and a narrower interval
+    resolution = [(vr, cuped, plain) for m, vr, cuped, plain in rows if m == "resolution_rate"]
+    assert resolution and all(vr > 0.3 and cuped < plain for vr, cuped, plain in resolution)
