@@ -46,7 +46,7 @@ def experiment_samples(context: dg.AssetExecutionContext, config: ExperimentSamp
         if table else "no experiment traffic in these months"})
 
 
-@dg.asset(deps=["eval_set", experiment_samples], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL)
+@dg.asset(deps=["eval_set", experiment_samples, "human_labels"], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL)
 def judge_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: SourceResource,
                  judge: JudgeResource) -> dg.MaterializeResult:
     """Rubric scores per (item, judge version, dimension): eval-set items, experiment samples, imported judgments."""
@@ -59,7 +59,7 @@ def judge_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         if judge.dry_run:
             return dg.MaterializeResult(metadata={"dry_run": True, **estimate_metadata(run.run.estimate),
                                                   "cache_hits": run.run.cache_hits})
-        run.imported, run.import_rejects = import_judgments(con, source.root() / "judgments", rubric)
+        run.imported, run.imported_pairwise, run.import_rejects = import_judgments(con, source.root() / "judgments", rubric)
         rows = con.execute("select count(*) from judge_scores").fetchone()[0]
         bias = length_bias(con, run.judge_version)
     for f, line, reason in run.import_rejects[:5]:

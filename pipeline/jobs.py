@@ -37,7 +37,8 @@ monthly_experiment_samples_job = dg.define_asset_job(
 
 judge_eval_set_job = dg.define_asset_job(
     "judge_eval_set", selection=dg.AssetSelection.assets("judge_scores"),
-    description="Score every eval-set item with the configured judge (cached) and import judgments.")
+    description="Score eval-set items, experiment samples and human-labelled responses with the configured judge "
+                "(cached), and import judgments.")
 
 rate_candidates_job = dg.define_asset_job(
     "rate_candidates", selection=dg.AssetSelection.assets("candidate_responses", "pairwise_judgments", "variant_ratings",
@@ -47,10 +48,20 @@ rate_candidates_job = dg.define_asset_job(
 analyze_experiments_job = dg.define_asset_job(
     "analyze_experiments", selection=dg.AssetSelection.assets("user_metrics", "experiment_results", "experiment_summary"),
     description="Per-user metrics in DuckDB, then effects, guardrails, SRM and a decision per experiment.")
+load_human_labels_job = dg.define_asset_job(
+    "load_human_labels", selection=dg.AssetSelection.assets("human_labels"),
+    description="Validate and load human_labels/ (a repeated label keeps the latest; rejects with their reasons).")
+
+monthly_judge_validation_job = dg.define_asset_job(
+    "monthly_judge_validation", selection=dg.AssetSelection.assets("judge_human_agreement", "judge_drift"),
+    partitions_def=monthly,
+    description="The judge against humans for a month (agreement, kappas, alpha, Spearman) and against its anchor "
+                "(drift).")
 
 # the order `evalfunnel run` executes them in
 JOBS = [load_regression_set_job, daily_ingest_job, quarterly_eval_rebuild_job, monthly_experiment_samples_job,
-        judge_eval_set_job, rate_candidates_job, analyze_experiments_job]
+        load_human_labels_job, judge_eval_set_job, rate_candidates_job, analyze_experiments_job,
+        monthly_judge_validation_job]
 
 
 @dataclass(frozen=True)

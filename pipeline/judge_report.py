@@ -49,7 +49,7 @@ def score_metadata(run: ScoreRun, model: str) -> dict[str, object]:
         **(estimate_metadata(run.run.estimate) if run.run and run.run.estimate else {}),
         "seconds": round(summary.seconds, 2) if summary else 0.0,
         "mean_scores": "| dimension | mean |\n|---|---|\n" + means if means else "none",
-        "imported_rows": run.imported,
+        "imported_rows": run.imported, "imported_pairwise": run.imported_pairwise,
         "import_rejects": ("| file | line | reason |\n|---|---|---|\n" + rejects) if rejects else "none",
     }
 

@@ -10,7 +10,6 @@ missing field rejects the row with its file, line and reason.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +17,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline.human_labels import parse_pair, parse_score, parse_time
 from pipeline.judge_prompt import TEMPLATE_VERSION, pointwise_messages
 from pipeline.judging import CachedRun, JudgeTask, judge_with_cache, task_key
 from pipeline.llm_client import LLMSettings
+from pipeline.records import iter_records
 from pipeline.rubric import Rubric, judge_version
 from pipeline.warehouse import statement
 
@@ -37,6 +38,7 @@ class ScoreRun:
     run: CachedRun | None
     dimension_means: dict[str, float] = field(default_factory=dict)
     imported: int = 0
+    imported_pairwise: int = 0
     import_rejects: list[tuple[str, int, str]] = field(default_factory=list)
 
     @property
@@ -55,10 +57,12 @@ def _write(con: duckdb.DuckDBPyConnection, rows: list[dict], version: str, sourc
 def score_items(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: Rubric, journal: Path, *,
                 max_cost_usd: float | None = None, processes: int = 1, dry_run: bool = False, progress=None,
                 announce=None) -> ScoreRun:
-    """Judge every eval-set item and every experiment sample (source eval_set / experiment_sample)."""
+    """Judge every eval-set item, experiment sample and human-labelled logged response (source
+    eval_set / experiment_sample / human_labelled)."""
     version = judge_version(settings.model, rubric, TEMPLATE_VERSION)
     tasks = []
-    for source, query in (("eval_set", "judging/eval_items"), ("experiment_sample", "judging/sample_items")):
+    for source, query in (("eval_set", "judging/eval_items"), ("experiment_sample", "judging/sample_items"),
+                          ("human_labelled", "judging/labelled_items")):
         for row in con.execute(statement(query)).fetchall():
             item_id, messages, response = row[:3]
             variant = row[3] if len(row) > 3 else None
@@ -70,7 +74,7 @@ def score_items(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: R
                            processes=processes, dry_run=dry_run, progress=progress, announce=announce)
     if dry_run:
         return ScoreRun(version, len(tasks), run)
-    rows: dict[str, list[dict]] = {"eval_set": [], "experiment_sample": []}
+    rows: dict[str, list[dict]] = {"eval_set": [], "experiment_sample": [], "human_labelled": []}
     for r in run.results:
         meta = r.task.meta
         for dim in rubric.names:
@@ -87,46 +91,67 @@ def score_items(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: R
     return ScoreRun(version, len(tasks), run, means)
 
 
-IMPORT_FIELDS = ("item_id", "judge_model", "rubric_version", "dimension", "score")
+IMPORT_FIELDS = ("item_id", "judge_model", "rubric_version")
 
 
-def import_judgments(con: duckdb.DuckDBPyConnection, folder: Path, rubric: Rubric) -> tuple[int, list[tuple[str, int, str]]]:
-    """Pointwise judgments from `folder` (JSONL or CSV, recursively) into judge_scores as source
-    `imported`, one judge version per (judge_model, rubric_version)."""
-    rows, rejects = [], []
-    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-        if path.suffix not in (".jsonl", ".csv"):
-            continue
-        records = (pl.read_csv(path, infer_schema=False).to_dicts() if path.suffix == ".csv"
-                   else [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()])
-        for n, rec in enumerate(records, 1):
+def _imported(doc: dict, rubric: Rubric) -> dict:
+    """One imported judgment validated like a human label (pipeline.human_labels), with
+    judge_model and rubric_version in place of annotator_id and judged_at for labeled_at."""
+    missing = [f for f in IMPORT_FIELDS if doc.get(f) in (None, "")]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    kind = doc.get("kind") or "pointwise"
+    row = {"kind": kind, "item_id": str(doc["item_id"]), "judge_model": str(doc["judge_model"]),
+           "rubric_version": str(doc["rubric_version"]), "judged_at": parse_time(doc.get("judged_at"), "judged_at"),
+           "version": f"imported:{doc['judge_model']}:{doc['rubric_version']}"}
+    if kind == "pointwise":
+        if doc.get("dimension") not in rubric.dimensions:
+            raise ValueError(f"unknown dimension {doc.get('dimension')!r}")
+        row.update(variant=doc.get("variant") or None, dimension=doc["dimension"], score=parse_score(doc.get("score"), rubric))
+    elif kind == "pairwise":
+        position = doc.get("position")
+        if position not in ("ab", "ba"):
+            raise ValueError(f"position must be ab or ba, got {position!r}")
+        a, b, winner = parse_pair(doc)
+        row.update(variant_a=a, variant_b=b, winner=winner,
+                   position=position if a == doc["variant_a"] else {"ab": "ba", "ba": "ab"}[position])
+    else:
+        raise ValueError(f"kind must be pointwise or pairwise, got {kind!r}")
+    return row
+
+
+def import_judgments(con: duckdb.DuckDBPyConnection, folder: Path, rubric: Rubric) -> tuple[int, int, list[tuple[str, int, str]]]:
+    """Judgments from `folder` (JSONL or CSV, recursively), one judge version per (judge_model,
+    rubric_version): pointwise into judge_scores (source `imported`), pairwise into
+    pairwise_judgments (origin `imported`); created_at is the judgment's judged_at."""
+    points, pairs, rejects = [], [], []
+    for name, line, doc, problem in iter_records(folder):
+        if problem is None:
             try:
-                doc = json.loads(rec) if isinstance(rec, str) else rec
-                if doc.get("kind", "pointwise") != "pointwise":
-                    continue  # pairwise verdicts go to pairwise_judgments (a later stage)
-                missing = [f for f in IMPORT_FIELDS if doc.get(f) in (None, "")]
-                if missing:
-                    raise ValueError(f"missing {', '.join(missing)}")
-                if doc["dimension"] not in rubric.dimensions:
-                    raise ValueError(f"unknown dimension {doc['dimension']!r}")
-                score = int(doc["score"]) if str(doc["score"]).lstrip("-").isdigit() else None
-                if score is None or not rubric.low <= score <= rubric.high:
-                    raise ValueError(f"score must be an integer from {rubric.low} to {rubric.high}, got {doc['score']!r}")
-            except (json.JSONDecodeError, ValueError, AttributeError) as exc:
-                rejects.append((str(path.relative_to(folder.parent)), n, str(exc) if not isinstance(exc, json.JSONDecodeError)
-                                else "not valid JSON"))
-                continue
-            version = f"imported:{doc['judge_model']}:{doc['rubric_version']}"
-            rows.append({"item_id": doc["item_id"], "variant": doc.get("variant"), "source": "imported",
-                         "judge_model": doc["judge_model"], "rubric_version": doc["rubric_version"], "judge_version": version,
-                         "dimension": doc["dimension"], "score": score, "rationale": doc.get("rationale"),
-                         "status": "imported", "error": None, "latency_ms": None, "tokens": None, "cost_usd": None})
+                row = _imported(doc, rubric)
+            except ValueError as exc:
+                problem = str(exc)
+        if problem is not None:
+            rejects.append((name, line, problem))
+        elif row["kind"] == "pointwise":
+            points.append({"item_id": row["item_id"], "variant": row["variant"], "source": "imported",
+                           "judge_model": row["judge_model"], "rubric_version": row["rubric_version"],
+                           "judge_version": row["version"], "dimension": row["dimension"], "score": row["score"],
+                           "rationale": doc.get("rationale"), "status": "imported", "error": None, "latency_ms": None,
+                           "tokens": None, "cost_usd": None, "judged_at": row["judged_at"]})
+        else:
+            pairs.append((row["item_id"], row["variant_a"], row["variant_b"], row["position"], row["winner"],
+                          row["judge_model"], row["version"], "imported", doc.get("rationale"), None, None, "imported",
+                          row["judged_at"]))
     con.execute("delete from judge_scores where source = 'imported'")
+    con.execute("delete from pairwise_judgments where origin = 'imported'")
     con.execute("delete from judgment_rejects")
-    if rows:
-        con.register("score_rows", pl.DataFrame(rows, schema=_ROW_SCHEMA).to_arrow())
-        con.execute(statement("judging/insert_scores"))
+    if points:
+        con.register("score_rows", pl.DataFrame(points, schema={**_ROW_SCHEMA, "judged_at": pl.Datetime("us", "UTC")}).to_arrow())
+        con.execute(statement("judging/insert_imported_scores"))
         con.unregister("score_rows")
+    if pairs:
+        con.executemany("insert into pairwise_judgments values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", pairs)
     if rejects:
         con.executemany("insert into judgment_rejects values (?, ?, ?, now())", rejects)
-    return len(rows), rejects
+    return len(points), len(pairs), rejects

@@ -3,7 +3,7 @@
 For tests and benchmarks of the real HTTP path (litellm -> HTTP -> server), on 127.0.0.1 only.
 It answers like a judge (pipeline.heuristic_judge) and can inject, per request:
 latency, 429 with Retry-After, 5xx, a hang past the client's timeout, malformed JSON, truncated
-JSON. Faults come either from a per-prompt schedule (deterministic: the first attempts of every
+JSON, and a shift of the scores (a silent model update). Faults come either from a per-prompt schedule (deterministic: the first attempts of every
 distinct prompt get the listed faults, in order) or from random rates (seeded). A response that
 contains "INJECT:" makes the "model" obey it on every turn, like a naive model would: it
 answers with the text after the marker instead of a verdict.
@@ -40,6 +40,9 @@ class Faults:
     seed: int = 0
     canned: bool = False  # answer every prompt with the same valid verdict (cheapest server for benchmarks)
     fault_repairs: bool = False  # whether repair requests ("Your previous answer was not valid") get faults too
+    # added to the judge's scores (clipped to 1-5): a provider silently changing the model; may be
+    # changed while the server runs
+    score_shift: dict[str, int] = field(default_factory=dict)
 
 
 class LocalLLMServer:
@@ -70,6 +73,19 @@ class LocalLLMServer:
             return '{"winner": "tie", "rationale": "canned"}'
         names = [d.strip() for d in dims.group(1).split(",")] if dims else []
         return json.dumps({"scores": dict.fromkeys(names, 3), "rationale": "canned"})
+
+    def _shifted(self, content: str) -> str:
+        try:
+            verdict = json.loads(content)
+        except json.JSONDecodeError:
+            return content
+        scores = verdict.get("scores") if isinstance(verdict, dict) else None
+        if not isinstance(scores, dict):
+            return content
+        for dim, delta in self.faults.score_shift.items():
+            if isinstance(scores.get(dim), int):
+                scores[dim] = max(1, min(5, scores[dim] + delta))
+        return json.dumps(verdict)
 
     def _fault_for(self, prompt_key: str) -> str | None:
         with self.lock:
@@ -110,6 +126,8 @@ class LocalLLMServer:
         injected = re.search(r"INJECT:(.*)", "\n".join(m.get("content") or "" for m in messages if m["role"] == "user"))
         content = injected.group(1).strip() if injected else (self._canned(messages) if self.faults.canned
                                                                else heuristic_judge.judge(messages))
+        if self.faults.score_shift and not injected:
+            content = self._shifted(content)
         if fault == "malformed":
             content = "Sure! Here are my scores: correctness=4, relevance=5 (I hope that helps)"
         elif fault == "truncated":

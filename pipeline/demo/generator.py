@@ -31,12 +31,14 @@ from pipeline.demo.world import (
 )
 
 # bump when the generator's output changes, so `evalfunnel demo` regenerates an old source
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 SYSTEM_PROMPT = "You are Acme Assistant. Answer accurately and concisely. Prompt {version}."
 ANNOTATORS = {  # bias per annotator; noise is per dimension below
-    "ann_01": 0.3, "ann_02": -0.3, "ann_03": 0.0,
+    "ann_01": 0.15, "ann_02": -0.15, "ann_03": 0.0,
 }
-ANNOTATOR_NOISE = {"correctness": 0.55, "relevance": 0.6, "clarity": 0.65, "calibration": 1.1, "length": 0.6}
+# trained annotators agree (human-human kappa about 0.7-0.8) except on calibration, where the
+# rubric leaves too much to taste: that dimension is the planted "rubric is vague" finding
+ANNOTATOR_NOISE = {"correctness": 0.35, "relevance": 0.4, "clarity": 0.4, "calibration": 1.1, "length": 0.4}
 PII_KINDS = tuple(pii.GENERATORS)
 IMPORTED_JUDGE = "openai/gpt-4o-2024-08-06"
 CANDIDATES = {
@@ -450,9 +452,10 @@ class Generator:
                                        "labeled_at": at.isoformat().replace("+00:00", "Z")})
                 shifted = month == shift_month
                 for d in DIMENSIONS:
-                    # a verbosity-biased judge; in the shift month the provider's model changed silently
-                    bias = (0.4 if item.long else 0.0) + (0.9 if shifted and d in ("correctness", "clarity", "calibration") else 0.0)
-                    score = max(1, min(5, round(item.realized[d] + bias + rng.gauss(0, 0.9 if shifted else 0.5))))
+                    # a verbosity-biased judge; in the shift month the provider's model changed
+                    # silently and became harsher on three dimensions (a shift clipping cannot hide)
+                    bias = (0.4 if item.long else 0.0) + (-1.2 if shifted and d in ("correctness", "clarity", "calibration") else 0.0)
+                    score = max(1, min(5, round(item.realized[d] + bias + rng.gauss(0, 0.8 if shifted else 0.5))))
                     judgments.append({"kind": "pointwise", "item_id": item.item_id, "variant": item.variant,
                                       "judge_model": IMPORTED_JUDGE, "rubric_version": "rubric-v1", "dimension": d,
                                       "score": score, "judged_at": at.isoformat().replace("+00:00", "Z")})

@@ -82,3 +82,30 @@ def test_cuped_applies_to_ratio_metrics_and_narrows_intervals(demo_home):
     # a user's resolutions persist from the pre-period: a large reduction and a narrower interval
     resolution = [(vr, cuped, plain) for m, vr, cuped, plain in rows if m == "resolution_rate"]
     assert resolution and all(vr > 0.3 and cuped < plain for vr, cuped, plain in resolution)
+
+
+def test_the_judge_shift_month_is_flagged_by_drift_and_by_agreement(demo_home):
+    truth = json.loads((demo_home / "demo-source" / "gold" / "truth.json").read_text())
+    shift_month = truth["judge_shift_month"]
+    drifted = query(demo_home, """
+        select distinct strftime(month, '%Y-%m'), dimension from judge_drift
+        where drifted and judge_version like 'imported:%' and method = 'residual'""")
+    # the imported judge became harsher on three dimensions in that month, and only then
+    assert {m for m, _ in drifted} == {shift_month}
+    assert {d for _, d in drifted} == {"correctness", "clarity", "calibration"}
+    recalibrate = query(demo_home, """
+        select distinct strftime(month, '%Y-%m') from judge_human_agreement
+        where judge_version like 'imported:%' and status = 'recalibrate' and slice_dimension is null""")
+    assert recalibrate == [(shift_month,)]
+    # the deterministic local judge never moves on its re-scored anchor set
+    assert query(demo_home, "select count(*), bool_or(drifted) from judge_drift where method = 'rescored'")[0] == (30, False)
+
+
+def test_the_vague_rubric_dimension_is_found_every_month(demo_home):
+    # annotators disagree on calibration by construction (noise 1.1 against 0.35-0.4 elsewhere)
+    rows = query(demo_home, """
+        select dimension, count(*) filter (where status = 'rubric_vague'), count(*) from judge_human_agreement
+        where kind = 'pointwise' and slice_dimension is null and judge_version like 'imported:%' group by dimension""")
+    by_dim = {d: (vague, n) for d, vague, n in rows}
+    assert by_dim["calibration"] == (6, 6)
+    assert all(vague <= 1 for d, (vague, _) in by_dim.items() if d != "calibration")

@@ -1,0 +1,101 @@
+"""Calibration: human_labels, then judge_human_agreement and judge_drift per month."""
+
+import time
+
+import dagster as dg
+
+from assets.logs import DUCKDB_POOL
+from pipeline.calibration import agreement_rows, agreement_table, store_agreement
+from pipeline.drift import drift_table, rescored_rows, residual_rows, store_drift
+from pipeline.human_labels import load_labels, store_labels
+from pipeline.partitions import monthly, window_dates
+from pipeline.progress import ProgressLog
+from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
+from pipeline.rubric import load_rubric
+
+
+@dg.asset(kinds={"duckdb"}, group_name="calibration", pool=DUCKDB_POOL)
+def human_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                 source: SourceResource) -> dg.MaterializeResult:
+    """Pointwise and pairwise human labels, validated; a repeated label keeps the latest; rejects in label_rejects."""
+    load = load_labels(source.root() / "human_labels", load_rubric())
+    for name, line, reason in load.rejects[:20]:
+        context.log.warning(f"label rejected: {name} line {line}: {reason}")
+    if not load.reconciles():
+        raise RuntimeError(f"human_labels: {load.read} read != {len(load.rows)} kept + {len(load.rejects)} rejected "
+                           f"+ {load.superseded} superseded")
+    with warehouse.connect() as con:
+        store_labels(con, load)
+        months = dict(con.execute("select strftime(labeled_at, '%Y-%m'), count(*) from human_labels "
+                                  "group by 1 order by 1").fetchall())
+    kinds = load.rows.group_by("kind").len().rows()
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(load.rows), "read": load.read, "rejected": len(load.rejects),
+        "superseded": load.superseded, "per_kind": dict(kinds), "per_month": months,
+        "annotators": load.rows.get_column("annotator_id").n_unique() if len(load.rows) else 0})
+
+
+@dg.asset(partitions_def=monthly, deps=[human_labels, "judge_scores", "pairwise_judgments"], kinds={"duckdb", "scipy"},
+          group_name="calibration", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
+def judge_human_agreement(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Per month, judge version and dimension (and topic): agreement, kappas, alpha, Spearman with CIs, and a status."""
+    all_rows, t0 = [], time.perf_counter()
+    keys = context.partition_keys
+    with warehouse.connect() as con:
+        for n, key in enumerate(keys, 1):
+            start, end = window_dates(monthly.time_window_for_partition_key(key))
+            rows = agreement_rows(con, start, end, log=context.log.debug)
+            store_agreement(con, start, rows)
+            all_rows += rows
+            eta = (time.perf_counter() - t0) / n * (len(keys) - n)
+            context.log.info(f"judge_human_agreement {key[:7]}: {len(rows)} row(s) ({n}/{len(keys)} months, ETA {eta:.0f}s)")
+    flagged = sorted({(str(r["month"])[:7], r["judge_version"], r["status"]) for r in all_rows
+                      if r["status"] in ("recalibrate", "rubric_vague") and r["slice_dimension"] is None})
+    for month, version, state in flagged:
+        context.log.warning(f"{month}: {version} needs attention: {state}")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(all_rows), "months": len(keys),
+        "flagged": dg.MetadataValue.md(
+            "\n".join(["| month | judge version | status |", "|---|---|---|"]
+                      + [f"| {m} | {v} | {s} |" for m, v, s in flagged]) if flagged else "none"),
+        "preview": dg.MetadataValue.md(agreement_table(all_rows))})
+
+
+@dg.asset(partitions_def=monthly, deps=[human_labels, "judge_scores"], kinds={"duckdb", "scipy", "litellm"},
+          group_name="calibration", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
+def judge_drift(context: dg.AssetExecutionContext, warehouse: WarehouseResource, judge: JudgeResource) -> dg.MaterializeResult:
+    """Per month, judge version and dimension: the anchor set re-scored by the current judge (rescored) and the
+    judge-minus-human residual (residual), each against its anchor, with CI, test and a drifted flag."""
+    rubric = judge.load_rubric()
+    all_rows, t0, keys = [], time.perf_counter(), context.partition_keys
+    journal = warehouse.path.parent / "judge-journal" / "anchors.jsonl"
+    with warehouse.connect() as con:
+        for n, key in enumerate(keys, 1):
+            start, _ = window_dates(monthly.time_window_for_partition_key(key))
+            rows = residual_rows(con, start)
+            rows += rescored_rows(con, start, judge.settings(), rubric, journal, max_cost_usd=judge.max_cost_usd or None,
+                                  progress=ProgressLog("judge_drift anchors", context.log.info, unit="judgments"),
+                                  log=context.log.info)
+            store_drift(con, start, rows, ("residual", "rescored"))
+            all_rows += rows
+            eta = (time.perf_counter() - t0) / n * (len(keys) - n)
+            context.log.info(f"judge_drift {key[:7]}: {len(rows)} row(s) ({n}/{len(keys)} months, ETA {eta:.0f}s)")
+    moved = [r for r in all_rows if r["drifted"]]
+    for r in moved:
+        context.log.warning(f"judge drift {str(r['month'])[:7]} {r['judge_version']} {r['dimension']} ({r['method']}): "
+                            f"shift {r['shift']:+.2f} [{r['shift_ci_low']:+.2f}, {r['shift_ci_high']:+.2f}]")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(all_rows), "months": len(keys), "drifted": len(moved),
+        "preview": dg.MetadataValue.md(drift_table(all_rows))})
+
+
+@dg.asset_check(asset=judge_drift, pool=DUCKDB_POOL, partitions_def=monthly,
+                description="WARN when a judge version moved beyond the threshold since its anchor (|shift| >= 0.5 "
+                            "points with a 95% interval excluding zero) - how a silent provider model update is caught.")
+def judge_drift_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    start, end = window_dates(context.partition_time_window)
+    with warehouse.connect(read_only=True) as con:
+        moved = con.execute("select strftime(month, '%Y-%m'), judge_version, dimension, method, shift from judge_drift "
+                            "where month >= $s and month < $e and drifted order by all", {"s": start, "e": end}).fetchall()
+    return dg.AssetCheckResult(passed=not moved, severity=dg.AssetCheckSeverity.WARN, metadata={
+        "drifted": [f"{month} {v} {d} ({m}): {s:+.2f}" for month, v, d, m, s in moved] or "none"})

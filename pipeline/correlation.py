@@ -1,0 +1,114 @@
+"""Statistics of the offline-online loop: a difference in means with user-clustered standard
+errors, correlations with bootstrap CIs, request-level AUC, and the calibration fit used to
+forecast an online effect from offline scores. Pure functions; tests compare them with
+statsmodels, scipy and scikit-learn."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from pipeline.agreement import Interval, bootstrap
+
+
+@dataclass(frozen=True)
+class Delta:
+    n_control: int
+    n_treatment: int
+    clusters: int
+    diff: float  # treatment mean - control mean
+    se: float  # cluster-robust (CR1, as statsmodels' cov_type="cluster")
+    low: float
+    high: float
+
+
+def clustered_difference(y: np.ndarray, treated: np.ndarray, cluster: np.ndarray, level: float = 0.95) -> Delta:
+    """OLS of y on [1, treated] with standard errors clustered by `cluster` (CR1 with the
+    G/(G-1) * (N-1)/(N-K) correction); the interval uses t with G-1 degrees of freedom."""
+    y, t = np.asarray(y, dtype=float), np.asarray(treated, dtype=float)
+    groups = np.unique(np.asarray(cluster), return_inverse=True)[1]
+    n, g = len(y), int(groups.max()) + 1 if len(y) else 0
+    n_t = int(t.sum())
+    if n_t < 1 or n - n_t < 1:
+        return Delta(n - n_t, n_t, g, math.nan, math.nan, math.nan, math.nan)
+    x = np.column_stack([np.ones(n), t])
+    xtx_inv = np.linalg.inv(x.T @ x)
+    beta = xtx_inv @ x.T @ y
+    resid = y - x @ beta
+    scores = np.zeros((g, 2))
+    np.add.at(scores, groups, x * resid[:, None])
+    meat = scores.T @ scores
+    if g < 2:
+        return Delta(n - n_t, n_t, g, float(beta[1]), math.nan, math.nan, math.nan)
+    correction = g / (g - 1) * (n - 1) / (n - 2)
+    se = math.sqrt(max((xtx_inv @ meat @ xtx_inv)[1, 1] * correction, 0.0))
+    q = stats.t.ppf(0.5 + level / 2, g - 1)
+    return Delta(n - n_t, n_t, g, float(beta[1]), se, float(beta[1] - q * se), float(beta[1] + q * se))
+
+
+def correlations(x: np.ndarray, y: np.ndarray, *, resamples: int = 1000, seed: int = 0) -> dict[str, Interval]:
+    """Pearson, Spearman and Kendall with percentile bootstrap CIs resampling the pairs."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+    def safe(fn):
+        def stat(idx):
+            a, b = x[idx], y[idx]
+            if len(a) < 3 or np.all(a == a[0]) or np.all(b == b[0]):
+                return math.nan
+            return float(fn(a, b).statistic)
+        return stat
+
+    return {name: bootstrap(len(x), safe(fn), resamples=resamples, seed=seed)
+            for name, fn in (("pearson", stats.pearsonr), ("spearman", stats.spearmanr), ("kendall", stats.kendalltau))}
+
+
+def auc(score: np.ndarray, outcome: np.ndarray) -> float:
+    """Area under the ROC curve of `score` for a binary outcome (ties count half): the
+    Mann-Whitney U of the positives over n_pos * n_neg; NaN without both classes."""
+    score, outcome = np.asarray(score, dtype=float), np.asarray(outcome, dtype=bool)
+    n_pos, n_neg = int(outcome.sum()), int((~outcome).sum())
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    ranks = stats.rankdata(score)
+    return float((ranks[outcome].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Ordinary least squares of the online effect on the judge delta, across experiment pairs."""
+    n: int
+    intercept: float
+    slope: float
+    residual_sd: float
+    x_mean: float
+    sxx: float
+
+    def predict(self, x: float, level: float = 0.95) -> Interval:
+        """The predicted online effect at judge delta x with its prediction interval."""
+        mean = self.intercept + self.slope * x
+        if self.n < 3 or self.sxx <= 0:
+            return Interval(mean, math.nan, math.nan)
+        se = self.residual_sd * math.sqrt(1 + 1 / self.n + (x - self.x_mean) ** 2 / self.sxx)
+        q = stats.t.ppf(0.5 + level / 2, self.n - 2)
+        return Interval(mean, mean - q * se, mean + q * se)
+
+
+def fit_line(x: np.ndarray, y: np.ndarray) -> Fit | None:
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 3 or np.all(x == x[0]):
+        return None
+    res = stats.linregress(x, y)
+    resid = y - (res.intercept + res.slope * x)
+    sd = math.sqrt((resid ** 2).sum() / (len(x) - 2))
+    return Fit(len(x), float(res.intercept), float(res.slope), sd, float(x.mean()), float(((x - x.mean()) ** 2).sum()))
+
+
+def sample_size_per_arm(effect: float, unit_sd: float, *, alpha: float = 0.05, power: float = 0.8) -> int | None:
+    """Users per arm for a two-sided z-test to detect an absolute `effect` (normal approximation)."""
+    if not effect or not unit_sd or math.isnan(effect) or math.isnan(unit_sd):
+        return None
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return math.ceil(2 * (z * unit_sd / effect) ** 2)

@@ -1,0 +1,211 @@
+"""judge_drift: has the judge moved since its anchor? Two methods, per judge version and dimension.
+
+- `rescored` (judges the pipeline can call): the anchor set, items frozen the first time drift is
+  computed (the earliest month with enough human-labelled logged responses), is re-scored every
+  month by the current judge version. Each month's call is its own cache entry (the month is
+  part of the key), so a provider that silently changes the model behind the same name shows
+  up, while re-running a month costs nothing. The month's scores are compared, item by item, with
+  the anchor's first scores (the first month re-scored): mean paired shift with a t interval
+  and a Wilcoxon signed-rank p-value. Re-scoring happens when it runs, so a backfill of past
+  months gives baseline rows for this method, not history.
+- `residual` (every judge with human labels, imported judges included, and backfillable): the
+  judge's residual against the human consensus (judge - median of the annotators) on the
+  month's labelled items, against the residuals in the judge's anchor month: mean shift with a
+  Welch interval and a Mann-Whitney p-value.
+
+A row is `drifted` when the shift is at least `threshold` scale points (default 0.5) and its
+95% interval excludes zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+from scipy import stats
+
+from pipeline.calibration import MIN_ITEMS, Item, pointwise_items
+from pipeline.judge_prompt import TEMPLATE_VERSION, pointwise_messages
+from pipeline.judging import JudgeTask, judge_with_cache, task_key
+from pipeline.rubric import judge_version
+from pipeline.warehouse import statement
+
+THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Shift:
+    n_anchor: int
+    n_month: int
+    anchor_mean: float
+    month_mean: float
+    shift: float
+    low: float
+    high: float
+    p_value: float
+    test: str
+
+
+def paired_shift(anchor: np.ndarray, month: np.ndarray) -> Shift:
+    """The same items scored at the anchor and now: mean difference, t CI, Wilcoxon p."""
+    anchor, month = np.asarray(anchor, dtype=float), np.asarray(month, dtype=float)
+    diff = month - anchor
+    n = len(diff)
+    mean = float(diff.mean()) if n else math.nan
+    if n < 2 or np.all(diff == diff[0]):
+        low = high = mean
+        p = 1.0 if n and mean == 0 else (0.0 if n >= 2 else math.nan)
+    else:
+        ci = stats.ttest_1samp(diff, 0.0).confidence_interval(0.95)
+        low, high = float(ci.low), float(ci.high)
+        p = float(stats.wilcoxon(diff, zero_method="zsplit").pvalue)
+    return Shift(n, n, float(anchor.mean()) if n else math.nan, float(month.mean()) if n else math.nan, mean, low,
+                 high, p, "wilcoxon signed-rank")
+
+
+def independent_shift(anchor: np.ndarray, month: np.ndarray) -> Shift:
+    """Two samples of residuals: mean difference (month - anchor), Welch CI, Mann-Whitney p."""
+    anchor, month = np.asarray(anchor, dtype=float), np.asarray(month, dtype=float)
+    shift = float(month.mean() - anchor.mean())
+    if len(anchor) < 2 or len(month) < 2:
+        return Shift(len(anchor), len(month), float(anchor.mean()), float(month.mean()), shift, math.nan, math.nan,
+                     math.nan, "mann-whitney")
+    if np.var(anchor) == 0 and np.var(month) == 0:
+        low = high = shift
+    else:
+        ci = stats.ttest_ind(month, anchor, equal_var=False).confidence_interval(0.95)
+        low, high = float(ci.low), float(ci.high)
+    p = float(stats.mannwhitneyu(month, anchor, alternative="two-sided").pvalue) if shift or np.var(month) else 1.0
+    return Shift(len(anchor), len(month), float(anchor.mean()), float(month.mean()), shift, low, high, p,
+                 "mann-whitney")
+
+
+def drifted(s: Shift, threshold: float = THRESHOLD) -> bool:
+    if any(math.isnan(v) for v in (s.shift, s.low, s.high)):
+        return False
+    return abs(s.shift) >= threshold and (s.low > 0 or s.high < 0)
+
+
+def _residuals(items: list[Item]) -> np.ndarray:
+    return np.array([i.judge - i.median for i in items], dtype=float)
+
+
+def month_start(d: dt.date) -> dt.date:
+    return d.replace(day=1)
+
+
+def next_month(d: dt.date) -> dt.date:
+    return (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def residual_anchor(con: duckdb.DuckDBPyConnection, version: str) -> dt.date | None:
+    """The judge version's anchor month, frozen in judge_anchors the first time it is needed:
+    the earliest month in which it has MIN_ITEMS labelled items on some dimension."""
+    row = con.execute("select anchor_month from judge_anchors where judge_version = $v and method = 'residual'",
+                      {"v": version}).fetchone()
+    if row:
+        return row[0]
+    months = con.execute(statement("calibration/labelled_months"), {"v": version, "min_items": MIN_ITEMS}).fetchall()
+    if not months:
+        return None
+    con.execute("insert into judge_anchors values ($v, 'residual', $m, now())", {"v": version, "m": months[0][0]})
+    return months[0][0]
+
+
+def residual_rows(con: duckdb.DuckDBPyConnection, month: dt.date, threshold: float = THRESHOLD) -> list[dict]:
+    """Residual drift of every judge version with human labels in `month` against its anchor month."""
+    now = pointwise_items(con, month, next_month(month))
+    out = []
+    for version in sorted({v for v, _ in now}):
+        anchor_month = residual_anchor(con, version)
+        if anchor_month is None:
+            continue
+        before = pointwise_items(con, anchor_month, next_month(anchor_month))
+        for (v, dimension), items in sorted(now.items()):
+            if v != version or (v, dimension) not in before:
+                continue
+            s = independent_shift(_residuals(before[(v, dimension)]), _residuals(items))
+            out.append(_row(month, version, dimension, "residual", anchor_month, s, threshold))
+    return out
+
+
+def _row(month, version, dimension, method, anchor_month, s: Shift, threshold) -> dict:
+    def clean(v):
+        return None if isinstance(v, float) and math.isnan(v) else v
+    return {"month": month, "judge_version": version, "dimension": dimension, "method": method,
+            "anchor_month": anchor_month, "n_anchor": s.n_anchor, "n_month": s.n_month,
+            "anchor_mean": clean(s.anchor_mean), "month_mean": clean(s.month_mean), "shift": clean(s.shift),
+            "shift_ci_low": clean(s.low), "shift_ci_high": clean(s.high), "test": s.test, "p_value": clean(s.p_value),
+            "threshold": threshold, "drifted": drifted(s, threshold)}
+
+
+COLUMNS = ("month", "judge_version", "dimension", "method", "anchor_month", "n_anchor", "n_month", "anchor_mean",
+           "month_mean", "shift", "shift_ci_low", "shift_ci_high", "test", "p_value", "threshold", "drifted")
+
+
+def store_drift(con: duckdb.DuckDBPyConnection, month: dt.date, rows: list[dict], methods: tuple[str, ...]) -> None:
+    con.execute("delete from judge_drift where month = $m and list_contains($methods, method)",
+                {"m": month, "methods": list(methods)})
+    if rows:
+        con.executemany(f"insert into judge_drift ({', '.join(COLUMNS)}, computed_at) "
+                        f"values ({', '.join('?' for _ in COLUMNS)}, now())", [[r[c] for c in COLUMNS] for r in rows])
+
+
+def rescored_anchor(con: duckdb.DuckDBPyConnection, version: str) -> dt.date | None:
+    """The anchor month of the re-scored set for `version`, frozen at first use: the earliest
+    month with MIN_ITEMS human-labelled responses that clean_logs holds."""
+    row = con.execute("select anchor_month from judge_anchors where judge_version = $v and method = 'rescored'",
+                      {"v": version}).fetchone()
+    if row:
+        return row[0]
+    months = con.execute(statement("calibration/anchor_months"), {"min_items": MIN_ITEMS}).fetchall()
+    if not months:
+        return None
+    con.execute("insert into judge_anchors values ($v, 'rescored', $m, now())", {"v": version, "m": months[0][0]})
+    return months[0][0]
+
+
+def rescored_rows(con: duckdb.DuckDBPyConnection, month: dt.date, settings, rubric, journal, *,
+                  threshold: float = THRESHOLD, max_cost_usd: float | None = None, progress=None,
+                  log=lambda message: None) -> list[dict]:
+    """Re-score the anchor set with the current judge for `month` (cached per month) and compare
+    with the anchor's first scores."""
+    version = judge_version(settings.model, rubric, TEMPLATE_VERSION)
+    anchor_month = rescored_anchor(con, version)
+    if anchor_month is None:
+        log(f"judge_drift: no month has {MIN_ITEMS} labelled logged responses yet; no anchor set")
+        return []
+    tasks = []
+    for item_id, variant, messages, response in con.execute(
+            statement("calibration/anchor_items"), {"start": anchor_month, "end": next_month(anchor_month)}).fetchall():
+        prompt = pointwise_messages(rubric, [m for m in messages if m["role"] != "system"], response)
+        # the month is part of the key: every month is a fresh call, and a re-run of it is cached
+        tasks.append(JudgeTask(task_key(f"{version}|anchor-rescore:{month:%Y-%m}", prompt), "pointwise", prompt,
+                               {"item_id": item_id, "variant": variant}))
+    run = judge_with_cache(con, tasks, settings, rubric, version, journal, max_cost_usd=max_cost_usd, progress=progress)
+    scores = [(version, month, r.task.meta["item_id"], r.task.meta["variant"], d, r.verdict.scores[d])
+              for r in run.results if r.verdict for d in rubric.names]
+    con.execute("delete from judge_anchor_scores where judge_version = $v and month = $m", {"v": version, "m": month})
+    con.executemany("insert into judge_anchor_scores values (?, ?, ?, ?, ?, ?, now())", scores)
+    log(f"judge_drift {month:%Y-%m}: {len(tasks)} anchor item(s) re-scored, {run.cache_hits} from the cache")
+    out = []
+    for dimension in rubric.names:
+        pairs = con.execute(statement("calibration/anchor_pairs"), {"v": version, "m": month, "d": dimension}).fetchall()
+        if pairs:
+            s = paired_shift(np.array([a for a, _ in pairs]), np.array([b for _, b in pairs]))
+            out.append(_row(month, version, dimension, "rescored", anchor_month, s, threshold))
+    return out
+
+
+def drift_table(rows: list[dict], limit: int = 40) -> str:
+    """A markdown preview of drift rows, drifted ones first."""
+    lines = ["| month | judge version | dimension | method | shift | 95% CI | p | drifted |", "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (not r["drifted"], str(r["month"]), r["judge_version"], r["dimension"]))[:limit]:
+        ci = "" if r["shift_ci_low"] is None else f"[{r['shift_ci_low']:+.2f}, {r['shift_ci_high']:+.2f}]"
+        p = "" if r["p_value"] is None else f"{r['p_value']:.2g}"
+        lines.append(f"| {str(r['month'])[:7]} | {r['judge_version']} | {r['dimension']} | {r['method']} | "
+                     f"{r['shift']:+.2f} | {ci} | {p} | {'yes' if r['drifted'] else ''} |")
+    return "\n".join(lines)

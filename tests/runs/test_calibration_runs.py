@@ -1,0 +1,74 @@
+"""Calibration assets on the two-month demo fixture, with the judge behind the local HTTP
+server: human_labels, judge_human_agreement and judge_drift, including a silent model update
+(the server shifts its scores) and the imported judge's planted shift month (October here)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipeline.definitions import defs
+from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
+from pipeline.local_llm_server import Faults, LocalLLMServer
+from pipeline.resources import JudgeResource, PiiResource, SourceResource, WarehouseResource
+from pipeline.warehouse import connect
+
+ASSETS = list(defs.assets) + list(defs.asset_checks)
+IMPORTED = "imported:openai/gpt-4o-2024-08-06:rubric-v1"
+
+
+def materialize(resources, names, **kwargs) -> dg.ExecuteInProcessResult:
+    result = dg.materialize(ASSETS, resources=resources, selection=dg.AssetSelection.assets(*names), **kwargs)
+    assert result.success
+    return result
+
+
+def check_passed(result: dg.ExecuteInProcessResult) -> bool:
+    (evaluation,) = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    return evaluation.passed
+
+
+def test_agreement_and_drift_catch_a_silent_model_update(demo_source, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "local")
+    with LocalLLMServer(Faults()) as server:
+        resources = {"warehouse": WarehouseResource(home=str(tmp_path)), "source": SourceResource(source_dir=str(demo_source)),
+                     "pii": PiiResource(salt="k"),
+                     "judge": JudgeResource(model="openai/judge", api_base=server.base_url, concurrency=8)}
+        materialize(resources, ["raw_logs", "log_rejects", "clean_logs"],
+                    tags={RANGE_START_TAG: "2026-09-01", RANGE_END_TAG: "2026-10-31"})
+        labels = materialize(resources, ["human_labels"])
+        meta = {k: v.value for k, v in labels.asset_materializations_for_node("human_labels")[0].metadata.items()}
+        assert meta["rejected"] == 2 and meta["read"] == meta["dagster/row_count"] + meta["rejected"] + meta["superseded"]
+        materialize(resources, ["judge_scores"])
+        calls_before = server.total_calls
+        september = materialize(resources, ["judge_human_agreement", "judge_drift"], partition_key="2026-09-01")
+        assert server.total_calls > calls_before  # the anchor set was re-scored for September
+        assert check_passed(september)
+        # the provider silently makes its model harsher on correctness
+        server.faults.score_shift = {"correctness": -2}
+        october = materialize(resources, ["judge_drift"], partition_key="2026-10-01")
+        assert not check_passed(october)
+        calls = server.total_calls
+        materialize(resources, ["judge_drift"], partition_key="2026-10-01")
+        assert server.total_calls == calls  # a re-run of the month is served from the cache
+    with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        drift = {(str(m)[:7], v.split(":")[0], d, method): (shift, flag) for m, v, d, method, shift, flag in con.execute(
+            "select month, judge_version, dimension, method, shift, drifted from judge_drift").fetchall()}
+        agreement = {(v, d): (n, status) for v, d, n, status in con.execute(
+            "select judge_version, dimension, n_items, status from judge_human_agreement "
+            "where month = '2026-09-01' and kind = 'pointwise' and slice_dimension is null").fetchall()}
+        rows = con.execute("select count(*) from judge_drift").fetchone()[0]
+    pipeline_version = next(v for v, _ in agreement if v != IMPORTED)
+    # September is every method's anchor: no shift; October's re-scored correctness moved by about -2
+    assert all(shift == 0 and not flag for (m, _, _, method), (shift, flag) in drift.items() if m == "2026-09")
+    shift, flag = drift[("2026-10", pipeline_version, "correctness", "rescored")]
+    assert flag and shift < -1
+    assert not any(flag for (m, v, d, method), (_, flag) in drift.items()
+                   if m == "2026-10" and method == "rescored" and d != "correctness")
+    # the imported judge's planted shift (harsher on correctness, clarity, calibration) in October
+    for d in ("correctness", "clarity"):
+        shift, flag = drift[("2026-10", "imported", d, "residual")]
+        assert flag and shift < -0.5, (d, shift)
+    assert rows == len(drift)  # the re-run replaced its rows
+    # both judges are compared with the humans on the month's 40 labelled responses per dimension
+    assert agreement[(IMPORTED, "correctness")] == (40, "ok") and agreement[(pipeline_version, "clarity")][0] == 40
+    assert agreement[(IMPORTED, "calibration")][1] == "rubric_vague"  # the planted vague dimension
