@@ -1,4 +1,5 @@
-"""Calibration: human_labels, then judge_human_agreement and judge_drift per month."""
+"""Calibration: human_labels; judge_human_agreement and judge_drift per month; offline_online and its
+correlation per quarter."""
 
 import time
 
@@ -7,11 +8,15 @@ import dagster as dg
 from assets.logs import DUCKDB_POOL
 from pipeline.calibration import agreement_rows, agreement_table, store_agreement
 from pipeline.drift import drift_table, rescored_rows, residual_rows, store_drift
+from pipeline.experiments import load_metrics
+from pipeline.forecast import candidate_scores, forecast_rows, forecast_table, store_forecast
 from pipeline.human_labels import load_labels, store_labels
-from pipeline.partitions import monthly, window_dates
+from pipeline.offline_online import build_offline_online, correlation_rows, correlation_table, store_correlation
+from pipeline.partitions import monthly, quarterly, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
 from pipeline.rubric import load_rubric
+from pipeline.warehouse import statement
 
 
 @dg.asset(kinds={"duckdb"}, group_name="calibration", pool=DUCKDB_POOL)
@@ -99,3 +104,95 @@ def judge_drift_check(context: dg.AssetCheckExecutionContext, warehouse: Warehou
                             "where month >= $s and month < $e and drifted order by all", {"s": start, "e": end}).fetchall()
     return dg.AssetCheckResult(passed=not moved, severity=dg.AssetCheckSeverity.WARN, metadata={
         "drifted": [f"{month} {v} {d} ({m}): {s:+.2f}" for month, v, d, m, s in moved] or "none"})
+
+
+@dg.asset(partitions_def=quarterly, deps=["experiment_results", "experiment_summary", "judge_scores"],
+          kinds={"duckdb"}, group_name="calibration", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
+def offline_online(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Per experiment that ended in the quarter, treatment, judge version, dimension and metric: the judge delta
+    (CI clustered by user) next to the online effect."""
+    written = {}
+    with warehouse.connect() as con:
+        for key in context.partition_keys:
+            start, end = window_dates(quarterly.time_window_for_partition_key(key))
+            written[key] = build_offline_online(con, start, end)
+            context.log.info(f"offline_online {key}: {written[key]} row(s)")
+        experiments = con.execute("select count(distinct experiment_id), count(distinct experiment_id) filter (srm_invalid) "
+                                  "from offline_online where list_contains($q, quarter)",
+                                  {"q": [window_dates(quarterly.time_window_for_partition_key(k))[0]
+                                         for k in context.partition_keys]}).fetchone()
+    return dg.MaterializeResult(metadata={"dagster/row_count": sum(written.values()), "per_quarter": written,
+                                          "experiments": experiments[0], "srm_invalid_experiments": experiments[1]})
+
+
+@dg.asset(partitions_def=quarterly, deps=[offline_online], kinds={"duckdb", "scipy"}, group_name="calibration",
+          pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
+def offline_online_correlation(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Across every experiment-variant pair to the quarter's end: correlations with CIs, sign agreement, the
+    calibration fit, status and the largest mismatches; request-level AUC for thumbs-down and regeneration."""
+    rows = []
+    with warehouse.connect() as con:
+        for key in context.partition_keys:
+            start, end = window_dates(quarterly.time_window_for_partition_key(key))
+            quarter_rows = correlation_rows(con, end)
+            store_correlation(con, start, quarter_rows)
+            rows = quarter_rows  # the latest quarter is the one to show
+            context.log.info(f"offline_online_correlation {key}: {len(quarter_rows)} row(s)")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(rows), "predictive": sum(r["status"] == "predictive" for r in rows),
+        "mismatches": dg.MetadataValue.md("\n".join(f"- {m}" for r in rows for m in r["mismatches"][:1]) or "none"),
+        "preview": dg.MetadataValue.md(correlation_table(rows))})
+
+
+@dg.asset(deps=[judge_human_agreement, judge_drift, offline_online_correlation], kinds={"duckdb"},
+          group_name="calibration", pool=DUCKDB_POOL)
+def calibration_history(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """One row per month and per quarter per judge version: agreement, drift and offline-online figures,
+    rebuilt whole from the calibration tables (so a re-run or a backfill never duplicates a period)."""
+    with warehouse.connect() as con:
+        con.execute("begin")
+        con.execute("delete from calibration_history")
+        con.execute(statement("calibration/history"))
+        con.execute("commit")
+        rows = con.execute("select period, count(*), min(period_start), max(period_start) from calibration_history "
+                           "group by period order by period").fetchall()
+        flagged = con.execute("select strftime(period_start, '%Y-%m'), judge_version, recalibrate_dimensions, "
+                              "drifted_dimensions from calibration_history where period = 'month' and "
+                              "(len(recalibrate_dimensions) > 0 or len(drifted_dimensions) > 0) order by 1, 2").fetchall()
+    context.log.info(f"calibration_history: {', '.join(f'{n} {p} row(s) {lo}..{hi}' for p, n, lo, hi in rows)}")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": sum(n for _, n, _, _ in rows), **{f"{p}_rows": n for p, n, _, _ in rows},
+        "needs_attention": dg.MetadataValue.md(
+            "\n".join(["| month | judge version | recalibrate | drifted |", "|---|---|---|---|"]
+                      + [f"| {m} | {v} | {', '.join(r)} | {', '.join(d)} |" for m, v, r, d in flagged])
+            if flagged else "none")})
+
+
+class ForecastConfig(dg.Config):
+    """The variant every candidate is compared with (as in pairwise judging)."""
+
+    baseline: str = "baseline"
+
+
+@dg.asset(deps=["candidate_responses", offline_online_correlation], kinds={"duckdb", "litellm", "scipy"},
+          group_name="calibration", pool=DUCKDB_POOL)
+def calibration_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, warehouse: WarehouseResource,
+                         source: SourceResource, judge: JudgeResource) -> dg.MaterializeResult:
+    """Per candidate with offline scores only, dimension and metric: the predicted online effect from the latest
+    calibration fit, with a prediction interval, and the users per arm an experiment needs to detect it."""
+    metrics = load_metrics(source.root() / "metrics.yaml")
+    with warehouse.connect() as con:
+        version, scores, run = candidate_scores(
+            con, judge.settings(), judge.load_rubric(), warehouse.path.parent / "judge-journal" / "candidates.jsonl",
+            max_cost_usd=judge.max_cost_usd or None,
+            progress=ProgressLog("calibration_forecast", context.log.info, unit="judgments"))
+        rows = forecast_rows(con, version, scores, config.baseline, metrics)
+        store_forecast(con, version, rows)
+    usable = [r for r in rows if r["fit_status"] == "predictive"]
+    if not usable:
+        context.log.warning("calibration_forecast: no predictive calibration fit yet; forecasts carry weak fits' "
+                            "wide intervals")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(rows), "judge_version": version, "cache_hits": run.cache_hits,
+        "new_judgments": len(run.results) - run.cache_hits, "predictive_rows": len(usable),
+        "preview": dg.MetadataValue.md(forecast_table(usable or rows))})

@@ -30,7 +30,9 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from pipeline.agreement import bootstrap, cohen_kappa, krippendorff_alpha_ordinal, mean_pairwise_kappa, spearman
+from pipeline.agreement import (
+    bootstrap, cohen_kappa, krippendorff_alpha_ordinal, mean_pairwise_kappa, spearman, spearman_rows,
+)
 from pipeline.warehouse import statement
 
 MIN_ITEMS = 20
@@ -87,7 +89,8 @@ def pointwise_row(items: list[Item], *, resamples: int = 1000, seed: int = 0) ->
     within = bootstrap(n, lambda idx: float(close[idx].mean()), resamples=resamples, seed=seed)
     kappa_q = bootstrap(n, lambda idx: cohen_kappa(judge[idx], consensus[idx], "quadratic", SCALE), resamples=resamples,
                         seed=seed)
-    rho = bootstrap(n, lambda idx: spearman(judge[idx], median[idx]), resamples=resamples, seed=seed)
+    rho = bootstrap(n, lambda idx: spearman(judge[idx], median[idx]), resamples=resamples, seed=seed,
+                    vectorized=lambda idx: spearman_rows(judge[idx], median[idx]))
     row = {
         "n_items": n, "n_labels": int(sum(len(i.humans) for i in items)), "annotators": len(annotators),
         "exact_agreement": float((judge == consensus).mean()), "within_one_agreement": within.estimate,

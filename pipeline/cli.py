@@ -1,4 +1,4 @@
-"""The `evalfunnel` command: demo, demo-data, run, dev.
+"""The `evalfunnel` command: demo, demo-data, run, backfill, regression add, dev.
 
 Every error prints one readable line with a hint; `--debug` shows the traceback.
 """
@@ -13,13 +13,16 @@ import sys
 import time
 import traceback
 import warnings
+from datetime import date
 from pathlib import Path
 
 from pipeline import environment
 
 SUMMARY_TABLES = ("raw_logs", "log_rejects", "clean_logs", "regression_set", "eval_set", "eval_set_versions",
-                  "experiment_samples", "judge_scores", "candidate_responses", "pairwise_judgments", "variant_ratings", "pareto_frontier", "regression_results",
-                  "user_metrics", "experiment_results", "experiment_summary")
+                  "experiment_samples", "judge_scores", "candidate_responses", "pairwise_judgments", "variant_ratings",
+                  "pareto_frontier", "regression_results", "user_metrics", "experiment_results", "experiment_summary",
+                  "human_labels", "judge_human_agreement", "judge_drift", "offline_online", "offline_online_correlation",
+                  "calibration_history", "calibration_forecast")
 
 
 class UsageError(Exception):
@@ -75,17 +78,18 @@ def _run_graph(home: environment.Home, source: Path) -> list:
     import dagster as dg
 
     from pipeline.definitions import defs
-    from pipeline.jobs import JOBS, partition_range, run_range
+    from pipeline.jobs import STAGES, partition_range, run_range
 
     instance = dg.DagsterInstance.get()
     outcomes = []
-    for job in JOBS:
+    for stage in STAGES:
+        job = stage.job
         keys = partition_range(job, first_day, last_day) if job.partitions_def else ("", "")
         if keys is None:
-            print(f"skipping {job.name}: no complete partition covers {first_day}..{last_day} yet", flush=True)
+            print(f"skipping {stage.label}: no complete partition covers {first_day}..{last_day} yet", flush=True)
             continue
-        print(f"running {job.name}" + (f" for {keys[0]}..{keys[1]}" if keys[0] else "") + " ...", flush=True)
-        outcome = run_range(defs, job.name, keys[0], keys[1], instance)
+        print(f"running {stage.label}" + (f" for {keys[0]}..{keys[1]}" if keys[0] else "") + " ...", flush=True)
+        outcome = run_range(defs, job.name, keys[0], keys[1], instance, stage.assets)
         print(f"  {'ok' if outcome.success else 'FAILED'} in {outcome.seconds:.1f}s", flush=True)
         for err in outcome.errors:
             print(f"  - {err}")
@@ -109,6 +113,8 @@ def _summary(home: environment.Home) -> None:
         reasons = con.execute(statement("logs/rejects_by_field")).fetchall()
         replaced = con.execute(statement("anonymize/all_replacements")).fetchall()
         decisions = con.execute(statement("experiments/decisions")).fetchall() if counts.get("experiment_summary") else []
+        attention = (con.execute(statement("calibration/needs_attention")).fetchall()
+                     if counts.get("calibration_history") else [])
     print(f"\nrecords read {read:,} = loaded {loaded:,} + rejected {rejected:,} + duplicates {dups:,}")
     if replaced:
         print("PII replaced in clean_logs: " + ", ".join(f"{kind} {n:,}" for kind, n in replaced))
@@ -116,6 +122,14 @@ def _summary(home: environment.Home) -> None:
         print("rejects by field: " + ", ".join(f"{f} {n}" for f, n in reasons) + "  (see table log_rejects)")
     if decisions:
         print("experiments: " + "; ".join(f"{eid} {decision}" for eid, decision in decisions) + "  (see experiment_summary)")
+    by_version: dict[str, dict[str, list[str]]] = {}
+    for month, version, recalibrate, drifted in attention:
+        for what, dims in (("recalibrate", recalibrate), ("drifted", drifted)):
+            if dims:
+                by_version.setdefault(version, {}).setdefault(what, []).append(f"{month} ({', '.join(dims)})")
+    for version, found in by_version.items():
+        print(f"judge {version}: " + "; ".join(f"{what} {', '.join(months)}" for what, months in found.items())
+              + "  (see calibration_history)")
     print(f"\nwarehouse:        {home.warehouse}")
     print(f"dagster instance: {home.dagster_home}")
     print("open the UI:      make dev   (or: evalfunnel dev)")
@@ -159,6 +173,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _run_graph(home, source)
     _summary(home)
     print(f"demo done in {time.perf_counter() - t0:.0f}s (the source is {source})")
+    return 0
+
+
+# ---- backfill ----------------------------------------------------------------------------
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """One partitioned job over a range of partitions, in a single run on this home's instance
+    (what the UI's "Materialize" over a partition range does)."""
+    home = environment.prepare(Path(args.home) if args.home else None)
+    source = Path(args.source or os.environ.get(environment.SOURCE_VAR) or home.demo_source)
+    if not home.warehouse.exists():
+        raise UsageError(f"no warehouse at {home.warehouse}", "run `evalfunnel run --source DIR` (or `make demo`) first")
+    if (home.root / "pii_salt").exists():
+        environment.demo_salt(home)  # the demo home's key, unless EVALFUNNEL_PII_SALT is set
+    _require_salt()
+    os.environ[environment.SOURCE_VAR] = str(source.resolve())
+    try:
+        first, last = (date.fromisoformat(d) for d in (args.start, args.end))
+    except ValueError as exc:
+        raise UsageError(f"--from and --to must be dates (YYYY-MM-DD): {exc}", "for example --from 2026-05-01") from exc
+    import dagster as dg
+
+    from pipeline.definitions import defs
+    from pipeline.jobs import partition_range, run_range
+
+    jobs = {j.name: j for j in defs.jobs if j.partitions_def is not None}
+    if args.job not in jobs:
+        raise UsageError(f"{args.job} is not a partitioned job", f"one of: {', '.join(sorted(jobs))}")
+    keys = partition_range(jobs[args.job], first, last)
+    if keys is None:
+        raise UsageError(f"no complete {args.job} partition overlaps {first}..{last}",
+                         "partitions end with the last complete day, month or quarter")
+    print(f"backfilling {args.job} for {keys[0]}..{keys[1]} in one run ...", flush=True)
+    outcome = run_range(defs, args.job, keys[0], keys[1], dg.DagsterInstance.get())
+    print(f"  {'ok' if outcome.success else 'FAILED'} in {outcome.seconds:.1f}s", flush=True)
+    for err in outcome.errors:
+        print(f"  - {err}")
+    for warning in outcome.warnings:
+        print(f"  ! {warning} (see its metadata in the UI)")
+    if not outcome.success:
+        raise UsageError("the backfill failed (see above)", "open the run in the Dagster UI (`make dev`) for the logs")
     return 0
 
 
@@ -227,6 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True, help="source directory (logs/, experiments/, ...)")
     p.add_argument("--home", help="EVALFUNNEL_HOME (default .evalfunnel/)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("backfill", help="run a partitioned job (e.g. monthly_judge_validation) over a date range")
+    p.add_argument("job", help="a partitioned job: daily_ingest, monthly_judge_validation, quarterly_eval_rebuild, ...")
+    p.add_argument("--from", dest="start", required=True, help="first day (YYYY-MM-DD)")
+    p.add_argument("--to", dest="end", required=True, help="last day (YYYY-MM-DD)")
+    p.add_argument("--source", help="source directory (default EVALFUNNEL_SOURCE, or the demo's)")
+    p.add_argument("--home")
+    p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("regression", help="manage the regression set")
     reg = p.add_subparsers(dest="regression_command", required=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from pipeline.agreement import Interval, bootstrap
+from pipeline.agreement import Interval, bootstrap, spearman_rows
 
 
 @dataclass(frozen=True)
@@ -49,20 +49,37 @@ def clustered_difference(y: np.ndarray, treated: np.ndarray, cluster: np.ndarray
     return Delta(n - n_t, n_t, g, float(beta[1]), se, float(beta[1] - q * se), float(beta[1] + q * se))
 
 
+def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson's r of each row pair of two (r, n) arrays; NaN for a constant row."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, (a * b).sum(axis=1) / denominator, np.nan)
+
+
+def kendall_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b of each row pair of two (r, n) arrays (as scipy's kendalltau): the sum of
+    concordance signs over pairs, over the square root of the untied pair counts."""
+    sa = np.sign(a[:, :, None] - a[:, None, :])
+    sb = np.sign(b[:, :, None] - b[:, None, :])
+    numerator = (sa * sb).sum(axis=(1, 2))
+    denominator = np.sqrt(np.abs(sa).sum(axis=(1, 2)) * np.abs(sb).sum(axis=(1, 2)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, numerator / denominator, np.nan)
+
+
 def correlations(x: np.ndarray, y: np.ndarray, *, resamples: int = 1000, seed: int = 0) -> dict[str, Interval]:
-    """Pearson, Spearman and Kendall with percentile bootstrap CIs resampling the pairs."""
+    """Pearson, Spearman and Kendall with percentile bootstrap CIs resampling the pairs; NaN
+    under 3 pairs or when a side is constant."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-
-    def safe(fn):
-        def stat(idx):
-            a, b = x[idx], y[idx]
-            if len(a) < 3 or np.all(a == a[0]) or np.all(b == b[0]):
-                return math.nan
-            return float(fn(a, b).statistic)
-        return stat
-
-    return {name: bootstrap(len(x), safe(fn), resamples=resamples, seed=seed)
-            for name, fn in (("pearson", stats.pearsonr), ("spearman", stats.spearmanr), ("kendall", stats.kendalltau))}
+    out = {}
+    for name, rows in (("pearson", pearson_rows), ("spearman", spearman_rows), ("kendall", kendall_rows)):
+        def stat(idx, rows=rows):
+            return float(rows(x[idx][None, :], y[idx][None, :])[0]) if len(idx) >= 3 else math.nan
+        out[name] = bootstrap(len(x), stat, resamples=resamples, seed=seed,
+                              vectorized=lambda idx, rows=rows: rows(x[idx], y[idx]))
+    return out
 
 
 def auc(score: np.ndarray, outcome: np.ndarray) -> float:

@@ -28,8 +28,13 @@ load_regression_set_job = dg.define_asset_job(
     description="Load regression_set.jsonl and record changed cases.")
 
 quarterly_eval_rebuild_job = dg.define_asset_job(
-    "quarterly_eval_rebuild", selection=dg.AssetSelection.assets("eval_set"), partitions_def=quarterly,
-    description="Rebuild the quarter's stratified eval set from the last 90 days of clean_logs.")
+    "quarterly_eval_rebuild",
+    selection=dg.AssetSelection.assets("eval_set", "offline_online", "offline_online_correlation", "calibration_history",
+                                       "calibration_forecast"),
+    partitions_def=quarterly,
+    description="Rebuild the quarter's stratified eval set from the last 90 days of clean_logs; compare the judge "
+                "with the quarter's experiments (offline_online, offline_online_correlation); update the history and "
+                "the forecasts for candidates.")
 
 monthly_experiment_samples_job = dg.define_asset_job(
     "monthly_experiment_samples", selection=dg.AssetSelection.assets("experiment_samples"), partitions_def=monthly,
@@ -48,20 +53,47 @@ rate_candidates_job = dg.define_asset_job(
 analyze_experiments_job = dg.define_asset_job(
     "analyze_experiments", selection=dg.AssetSelection.assets("user_metrics", "experiment_results", "experiment_summary"),
     description="Per-user metrics in DuckDB, then effects, guardrails, SRM and a decision per experiment.")
+
 load_human_labels_job = dg.define_asset_job(
     "load_human_labels", selection=dg.AssetSelection.assets("human_labels"),
     description="Validate and load human_labels/ (a repeated label keeps the latest; rejects with their reasons).")
 
 monthly_judge_validation_job = dg.define_asset_job(
-    "monthly_judge_validation", selection=dg.AssetSelection.assets("judge_human_agreement", "judge_drift"),
+    "monthly_judge_validation",
+    selection=dg.AssetSelection.assets("experiment_samples", "human_labels", "judge_scores", "judge_human_agreement",
+                                       "judge_drift", "calibration_history"),
     partitions_def=monthly,
-    description="The judge against humans for a month (agreement, kappas, alpha, Spearman) and against its anchor "
-                "(drift).")
+    description="For a month: sample experiment traffic, load human labels, judge (cached), then the judge against "
+                "humans (agreement) and against its anchor (drift); update the history.")
 
-# the order `evalfunnel run` executes them in
+calibration_history_job = dg.define_asset_job(
+    "rebuild_calibration_history", selection=dg.AssetSelection.assets("calibration_history"),
+    description="Rebuild calibration_history from the calibration tables.")
+
 JOBS = [load_regression_set_job, daily_ingest_job, quarterly_eval_rebuild_job, monthly_experiment_samples_job,
         load_human_labels_job, judge_eval_set_job, rate_candidates_job, analyze_experiments_job,
-        monthly_judge_validation_job]
+        monthly_judge_validation_job, calibration_history_job]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of `evalfunnel run`: a job, optionally restricted to some of its assets (the
+    scheduled jobs bundle assets whose inputs other stages build first)."""
+    job: dg.UnresolvedAssetJobDefinition
+    assets: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.job.name + (f" ({', '.join(self.assets)})" if self.assets else "")
+
+
+# the order `evalfunnel run` executes them in
+STAGES = [Stage(load_regression_set_job), Stage(daily_ingest_job), Stage(quarterly_eval_rebuild_job, ("eval_set",)),
+          Stage(monthly_experiment_samples_job), Stage(load_human_labels_job), Stage(judge_eval_set_job),
+          Stage(rate_candidates_job), Stage(analyze_experiments_job),
+          Stage(monthly_judge_validation_job, ("judge_human_agreement", "judge_drift")),
+          Stage(quarterly_eval_rebuild_job, ("offline_online", "offline_online_correlation", "calibration_forecast")),
+          Stage(calibration_history_job)]
 
 
 @dataclass(frozen=True)
@@ -83,13 +115,15 @@ def partition_range(job: dg.UnresolvedAssetJobDefinition, first_day: date, last_
     return (inside[0], inside[-1]) if inside else None
 
 
-def run_range(defs: dg.Definitions, job_name: str, first: str, last: str, instance: dg.DagsterInstance) -> StageOutcome:
-    """Execute one job in a single in-process run: a partitioned job over [first, last], an
-    unpartitioned one (first and last empty) once."""
+def run_range(defs: dg.Definitions, job_name: str, first: str, last: str, instance: dg.DagsterInstance,
+              assets: tuple[str, ...] = ()) -> StageOutcome:
+    """Execute one job (or some of its assets) in a single in-process run: a partitioned job
+    over [first, last], an unpartitioned one (first and last empty) once."""
     t0 = time.perf_counter()
     job = defs.resolve_job_def(job_name)
     tags = {RANGE_START_TAG: first, RANGE_END_TAG: last} if first else {}
-    result = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False, tags=tags)
+    result = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False, tags=tags,
+                                    asset_selection=[dg.AssetKey(a) for a in assets] or None)
     errors, warnings = [], []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:

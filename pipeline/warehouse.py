@@ -32,7 +32,9 @@ SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files", "clean_logs"
           "judge_cache", "judge_scores", "judgment_rejects", "candidate_responses", "pairwise_judgments",
           "variant_ratings", "pareto_frontier", "experiment_samples", "regression_results",
           "generation_cache", "experiment_users", "user_metrics", "user_segments", "assignment_issues",
-          "experiment_results", "experiment_summary", "human_labels", "label_rejects", "judge_human_agreement", "judge_drift", "judge_anchors", "judge_anchor_scores")
+          "experiment_results", "experiment_summary", "human_labels", "label_rejects", "judge_human_agreement",
+          "judge_drift", "judge_anchors", "judge_anchor_scores", "offline_online", "offline_online_correlation",
+          "calibration_history", "calibration_forecast")
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:

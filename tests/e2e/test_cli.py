@@ -47,7 +47,7 @@ def test_demo_twice_gives_the_same_tables(tmp_path):
     raw, rejects, read, reconciled, days, cleaned, eval_versions = twice
     # one month (October) ends no quarter: the eval set waits, and says so
     assert cleaned == raw and eval_versions == 0
-    assert "skipping quarterly_eval_rebuild: no complete partition covers" in first.stdout
+    assert "skipping quarterly_eval_rebuild (eval_set): no complete partition covers" in first.stdout
     assert read == reconciled and rejects == 5 and raw > 1400 and days == 31
     assert "created a local pseudonymization key for the demo" in first.stdout
     assert "created a local pseudonymization key" not in second.stdout  # the same key, kept

@@ -109,3 +109,49 @@ def test_the_vague_rubric_dimension_is_found_every_month(demo_home):
     by_dim = {d: (vague, n) for d, vague, n in rows}
     assert by_dim["calibration"] == (6, 6)
     assert all(vague <= 1 for d, (vague, _) in by_dim.items() if d != "calibration")
+
+
+def test_the_longer_answer_variant_the_judge_prefers_is_a_listed_mismatch(demo_home):
+    # detailed-prompt: the judge scores its answers clearer; users give more thumbs-down
+    rows = query(demo_home, """
+        select dimension, mismatches from offline_online_correlation
+        where kind = 'experiment' and metric = 'thumbs_down_rate'
+          and quarter = (select max(quarter) from offline_online_correlation)""")
+    listed = {d for d, mismatches in rows if any(m.startswith("detailed-prompt-") for m in mismatches)}
+    assert "clarity" in listed
+    clarity = query(demo_home, """
+        select judge_delta, judge_ci_low, online_better, online_significant from offline_online
+        where experiment_id like 'detailed-prompt-%' and dimension = 'clarity' and metric = 'thumbs_down_rate'""")
+    (delta, low, better, significant), = clarity
+    assert delta > 0.5 and low > 0 and better < 0 and significant
+    pairs = query(demo_home, """select max(n) from offline_online_correlation where kind = 'experiment'
+                                and metric = 'thumbs_down_rate'""")[0][0]
+    assert pairs == len(query(demo_home, """select distinct experiment_id, variant from offline_online
+                                             where metric = 'thumbs_down_rate' and not srm_invalid"""))
+
+
+def test_forecasts_for_candidates_with_offline_scores_only(demo_home):
+    rows = query(demo_home, """
+        select candidate, predicted_online_better, prediction_low, prediction_high, required_n_per_arm, n_items
+        from calibration_forecast where metric = 'thumbs_down_rate'""")
+    assert {r[0] for r in rows} == {"concise-v2", "detailed-v3", "large-model"}
+    for _, point, low, high, n, items in rows:
+        assert low < point < high and items >= 60
+        assert n is None or n > 0
+
+
+def test_backfilling_all_months_gives_one_history_row_per_month_from_the_cache(demo_home, tmp_path):
+    from tests.e2e.test_cli import evalfunnel
+
+    counts = ("select (select count(*) from judge_cache), (select count(*) from judge_human_agreement), "
+              "(select count(*) from judge_drift), (select count(*) from calibration_history where period = 'month')")
+    before = query(demo_home, counts)[0]
+    result = evalfunnel("backfill", "monthly_judge_validation", "--from", "2026-05-01", "--to", "2026-10-31",
+                        "--home", str(demo_home), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "backfilling monthly_judge_validation for 2026-05-01..2026-10-01 in one run" in result.stdout
+    after = query(demo_home, counts)[0]
+    assert after == before  # no duplicates, and no new judge call: every judgment came from the cache
+    per_month = query(demo_home, """select judge_version, count(*), count(distinct period_start) from calibration_history
+                                    where period = 'month' group by judge_version""")
+    assert len(per_month) == 2 and all(n == distinct == 6 for _, n, distinct in per_month)

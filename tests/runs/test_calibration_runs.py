@@ -5,6 +5,7 @@ server: human_labels, judge_human_agreement and judge_drift, including a silent 
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from pipeline.definitions import defs
 from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
@@ -72,3 +73,25 @@ def test_agreement_and_drift_catch_a_silent_model_update(demo_source, tmp_path, 
     # both judges are compared with the humans on the month's 40 labelled responses per dimension
     assert agreement[(IMPORTED, "correctness")] == (40, "ok") and agreement[(pipeline_version, "clarity")][0] == 40
     assert agreement[(IMPORTED, "calibration")][1] == "rubric_vague"  # the planted vague dimension
+
+
+def test_correlation_uses_valid_pairs_only_and_lists_confident_mismatches(tmp_path):
+    import datetime as dt
+
+    from pipeline.offline_online import correlation_rows
+
+    q = dt.date(2026, 7, 1)
+    # six valid pairs where the judge predicts users well, one where it is confidently wrong,
+    # and one SRM-invalid experiment that would look like a huge mismatch
+    pairs = [(f"e{k}", 0.1 * k, 0.02 * k + 0.001, True, False) for k in range(1, 7)]
+    pairs += [("wrong", 0.8, -0.15, True, False), ("broken", 1.5, -0.9, True, True)]
+    with connect(tmp_path / "w.duckdb") as con:
+        con.executemany(
+            "insert into offline_online values (?, ?, 't', 'c', 'jv', 'clarity', 50, 50, 40, ?, ?, ?, 'thumbs_down_rate', "
+            "'primary', false, 0, ?, 0, 0, 0.01, ?, ?, ?, now())",
+            [(q, eid, jd, jd - 0.05, jd + 0.05, -ob, sig, ob, invalid) for eid, jd, ob, sig, invalid in pairs])
+        rows = correlation_rows(con, dt.date(2026, 10, 1), resamples=200)
+    (row,) = [r for r in rows if r["kind"] == "experiment"]
+    assert row["n"] == 7  # the SRM-invalid experiment is left out
+    assert len(row["mismatches"]) == 1 and row["mismatches"][0].startswith("wrong/t: judge +0.80 points, users worse")
+    assert row["sign_agreement"] == pytest.approx(6 / 7) and row["status"] in ("predictive", "weak")

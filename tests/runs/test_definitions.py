@@ -51,12 +51,25 @@ def test_sensor_waits_for_todays_partition(source):
     assert "logs/today.jsonl" not in first.cursor  # looked at again on the next tick
 
 
-def test_quarterly_rebuild_targets_the_quarter_that_just_ended():
-    schedule = defs.resolve_schedule_def("quarterly_eval_rebuild_schedule")
+def requested_partition(schedule_name: str, when: datetime) -> str:
+    schedule = defs.resolve_schedule_def(schedule_name)
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
-    ctx = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 10, 1, 0, 0, tzinfo=UTC))
-    [request] = list(schedule.evaluate_tick(ctx).run_requests)
-    assert request.partition_key == "2026-07-01"
+    [request] = list(schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=when)).run_requests)
+    return request.partition_key
+
+
+def test_quarterly_rebuild_targets_the_quarter_that_just_ended():
+    assert requested_partition("quarterly_eval_rebuild_schedule", datetime(2026, 10, 1, 0, 0, tzinfo=UTC)) == "2026-07-01"
+
+
+def test_monthly_judge_validation_targets_the_month_that_just_ended():
+    assert requested_partition("monthly_judge_validation_schedule", datetime(2026, 10, 2, 4, 0, tzinfo=UTC)) == "2026-09-01"
+    job = defs.resolve_job_def("monthly_judge_validation")
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} >= {
+        "experiment_samples", "judge_scores", "judge_human_agreement", "judge_drift", "calibration_history"}
+    quarterly = defs.resolve_job_def("quarterly_eval_rebuild")
+    assert {k.to_user_string() for k in quarterly.asset_layer.executable_asset_keys} >= {
+        "eval_set", "offline_online", "offline_online_correlation"}
 
 
 def test_run_covers_partitions_that_overlap_the_data():

@@ -12,7 +12,7 @@ from scipy import stats
 from sklearn.metrics import cohen_kappa_score
 
 from pipeline.agreement import (
-    bootstrap, cohen_kappa, krippendorff_alpha_ordinal, mean_pairwise_kappa, spearman,
+    bootstrap, cohen_kappa, krippendorff_alpha_ordinal, mean_pairwise_kappa, spearman, spearman_rows,
 )
 
 
@@ -63,6 +63,17 @@ def test_spearman_matches_scipy_and_is_undefined_for_constants():
     a, b = ordinal_pair(rng, 80, 1.0)
     assert spearman(a, b) == pytest.approx(stats.spearmanr(a, b).statistic, abs=1e-12)
     assert math.isnan(spearman([3, 3, 3, 3], [1, 2, 3, 4]))
+
+
+def test_row_wise_spearman_matches_scipy_row_by_row():
+    rng = np.random.default_rng(6)
+    a = rng.integers(1, 6, (50, 30)).astype(float)  # ties, like judge scores
+    b = a + rng.normal(0, 1.5, (50, 30))
+    a[3] = 2.0  # a constant row: undefined
+    rows = spearman_rows(a, b)
+    assert math.isnan(rows[3])
+    for i in (0, 7, 49):
+        assert rows[i] == pytest.approx(stats.spearmanr(a[i], b[i]).statistic, abs=1e-12)
 
 
 def test_item_bootstrap_ci_covers_the_true_agreement_about_95_percent_of_the_time():

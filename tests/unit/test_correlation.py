@@ -44,6 +44,17 @@ def test_correlations_match_scipy():
     assert all(ci.low < ci.estimate < ci.high for ci in out.values())
 
 
+def test_row_wise_kendall_and_pearson_match_scipy_with_ties():
+    from pipeline.correlation import kendall_rows, pearson_rows
+
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 4, (20, 12)).astype(float)  # resamples repeat items: many ties
+    b = a + rng.integers(-2, 3, (20, 12))
+    for i in range(20):
+        assert kendall_rows(a, b)[i] == pytest.approx(stats.kendalltau(a[i], b[i]).statistic, abs=1e-12)
+        assert pearson_rows(a, b)[i] == pytest.approx(stats.pearsonr(a[i], b[i]).statistic, abs=1e-12)
+
+
 def test_auc_matches_sklearn_with_ties():
     rng = np.random.default_rng(3)
     score = rng.integers(1, 6, 500).astype(float)  # a 1-5 judge score: many ties
