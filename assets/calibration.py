@@ -9,13 +9,15 @@ from assets.logs import DUCKDB_POOL
 from pipeline.calibration import agreement_rows, agreement_table, store_agreement
 from pipeline.drift import drift_table, rescored_rows, residual_rows, store_drift
 from pipeline.experiments import load_metrics
-from pipeline.forecast import candidate_scores, forecast_rows, forecast_table, store_forecast
+from pipeline.candidate_scores import load_scores
+from pipeline.forecast import forecast_rows, forecast_table, store_forecast
+from pipeline.judge_prompt import TEMPLATE_VERSION
 from pipeline.human_labels import load_labels, store_labels
 from pipeline.offline_online import build_offline_online, correlation_rows, correlation_table, store_correlation
 from pipeline.partitions import monthly, quarterly, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
-from pipeline.rubric import load_rubric
+from pipeline.rubric import judge_version, load_rubric
 from pipeline.warehouse import statement
 
 
@@ -174,25 +176,22 @@ class ForecastConfig(dg.Config):
     baseline: str = "baseline"
 
 
-@dg.asset(deps=["candidate_responses", offline_online_correlation], kinds={"duckdb", "litellm", "scipy"},
+@dg.asset(deps=["candidate_scores", offline_online_correlation], kinds={"duckdb", "scipy"},
           group_name="calibration", pool=DUCKDB_POOL)
 def calibration_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, warehouse: WarehouseResource,
                          source: SourceResource, judge: JudgeResource) -> dg.MaterializeResult:
     """Per candidate with offline scores only, dimension and metric: the predicted online effect from the latest
     calibration fit, with a prediction interval, and the users per arm an experiment needs to detect it."""
     metrics = load_metrics(source.root() / "metrics.yaml")
+    version = judge_version(judge.model, judge.load_rubric(), TEMPLATE_VERSION)
     with warehouse.connect() as con:
-        version, scores, run = candidate_scores(
-            con, judge.settings(), judge.load_rubric(), warehouse.path.parent / "judge-journal" / "candidates.jsonl",
-            max_cost_usd=judge.max_cost_usd or None,
-            progress=ProgressLog("calibration_forecast", context.log.info, unit="judgments"))
-        rows = forecast_rows(con, version, scores, config.baseline, metrics)
+        rows = forecast_rows(con, version, load_scores(con, version), config.baseline, metrics)
         store_forecast(con, version, rows)
     usable = [r for r in rows if r["fit_status"] == "predictive"]
     if not usable:
         context.log.warning("calibration_forecast: no predictive calibration fit yet; forecasts carry weak fits' "
                             "wide intervals")
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(rows), "judge_version": version, "cache_hits": run.cache_hits,
-        "new_judgments": len(run.results) - run.cache_hits, "predictive_rows": len(usable),
+        "dagster/row_count": len(rows), "judge_version": version, "predictive_rows": len(usable),
+        "candidates": sorted({r["candidate"] for r in rows}),
         "preview": dg.MetadataValue.md(forecast_table(usable or rows))})

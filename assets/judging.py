@@ -9,6 +9,7 @@ from pipeline.judge_prompt import TEMPLATE_VERSION
 from pipeline.judge_report import (estimate_line, estimate_metadata, length_bias_table, pairwise_metadata, regression_metadata,
                                    score_metadata)
 from pipeline.experiment_samples import sample_month
+from pipeline.candidate_scores import score_candidates, source_topics
 from pipeline.judge_scores import import_judgments, score_items
 from pipeline.partitions import monthly, window_dates
 from pipeline.generation import generate, load_candidates_yaml
@@ -112,6 +113,31 @@ def candidate_responses(context: dg.AssetExecutionContext, warehouse: WarehouseR
         "generation_failures": generated.failed if generated else 0,
         "generation_cost_usd": round(generated.cost_usd, 6) if generated else 0.0,
         "rejected": len(rejects), "rejects": "\n".join(f"{f}:{n}: {r}" for f, n, r in rejects[:20]) or "none"})
+
+
+@dg.asset(deps=[candidate_responses], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL)
+def candidate_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: SourceResource,
+                     judge: JudgeResource) -> dg.MaterializeResult:
+    """Rubric scores of every candidate response (cached), with the item's topic: what the release gate and the
+    forecasts compare."""
+    topics = source_topics(source.root() / "candidate_responses")
+    with warehouse.connect() as con:
+        version, run = score_candidates(con, judge.settings(), judge.load_rubric(),
+                                        warehouse.path.parent / "judge-journal" / "candidates.jsonl", topics,
+                                        max_cost_usd=judge.max_cost_usd or None,
+                                        progress=ProgressLog("candidate_scores", context.log.info, unit="judgments"))
+        means = con.execute("select variant, dimension, round(avg(score), 2) from candidate_scores where judge_version = $v "
+                            "group by all order by all", {"v": version}).fetchall()
+    by_variant: dict[str, dict[str, float]] = {}
+    for variant, dimension, mean in means:
+        by_variant.setdefault(variant, {})[dimension] = mean
+    dims = sorted({d for _, d, _ in means})
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(run.results) * len(dims), "judge_version": version, "cache_hits": run.cache_hits,
+        "new_judgments": len(run.results) - run.cache_hits, "cost_usd": round(sum(r.cost_usd or 0 for r in run.results), 6),
+        "mean_scores": dg.MetadataValue.md("\n".join(
+            ["| variant | " + " | ".join(dims) + " |", "|---|" + "---|" * len(dims)]
+            + [f"| {v} | " + " | ".join(f"{m.get(d, '')}" for d in dims) + " |" for v, m in by_variant.items()]))})
 
 
 class PairwiseConfig(dg.Config):

@@ -1,4 +1,4 @@
-"""The `evalfunnel` command: demo, demo-data, run, backfill, regression add, dev.
+"""The `evalfunnel` command: demo, demo-data, run, backfill, report, gate, regression add, dev.
 
 Every error prints one readable line with a hint; `--debug` shows the traceback.
 """
@@ -130,7 +130,9 @@ def _summary(home: environment.Home) -> None:
     for version, found in by_version.items():
         print(f"judge {version}: " + "; ".join(f"{what} {', '.join(months)}" for what, months in found.items())
               + "  (see calibration_history)")
-    print(f"\nwarehouse:        {home.warehouse}")
+    if (home.report_dir / "index.html").exists():
+        print(f"\nreport:           {home.report_dir / 'index.html'}")
+    print(f"warehouse:        {home.warehouse}")
     print(f"dagster instance: {home.dagster_home}")
     print("open the UI:      make dev   (or: evalfunnel dev)")
 
@@ -217,6 +219,65 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- report ------------------------------------------------------------------------------
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.judge_prompt import TEMPLATE_VERSION
+    from pipeline.report import build_report, write_report
+    from pipeline.rubric import judge_version, load_rubric
+    from pipeline.warehouse import connect
+
+    home = environment.prepare(Path(args.home) if args.home else None)
+    if not home.warehouse.exists():
+        raise UsageError(f"no warehouse at {home.warehouse}", "run `evalfunnel run --source DIR` (or `make demo`) first")
+    model = args.judge_model or os.environ.get("EVALFUNNEL_JUDGE_MODEL") or "evalfunnel/heuristic"
+    version = judge_version(model, load_rubric(args.rubric), TEMPLATE_VERSION)
+    from tqdm import tqdm
+
+    with tqdm(total=2, desc="report", unit="step", disable=None) as bar:
+        with connect(home.warehouse, read_only=True) as con:
+            built = build_report(con, version, baseline=args.baseline)
+        bar.update()
+        path = write_report(built, Path(args.out) if args.out else home.report_dir)
+        bar.update()
+    print(f"report: {path} ({built.charts} charts, {len(built.html) // 1024} KB; opens offline)")
+    return 0
+
+
+# ---- gate --------------------------------------------------------------------------------
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    """Exit 0 when the candidate may replace the baseline, 1 when a check fails (2 on errors)."""
+    from pipeline.gate import GateConfig, GateError, evaluate, render
+    from pipeline.judge_prompt import TEMPLATE_VERSION
+    from pipeline.rubric import judge_version, load_rubric
+    from pipeline.warehouse import connect
+
+    home = environment.prepare(Path(args.home) if args.home else None)
+    source = Path(args.source or os.environ.get(environment.SOURCE_VAR) or home.demo_source)
+    if not home.warehouse.exists():
+        raise UsageError(f"no warehouse at {home.warehouse}", "run `evalfunnel run --source DIR` (or `make demo`) first")
+    try:
+        config = GateConfig.load(source / "gate.yaml")
+    except GateError as exc:
+        raise UsageError(str(exc), "fix gate.yaml (see the README's Release gate section)") from exc
+    if args.margin is not None:
+        config.slice_margin = args.margin
+    if args.pareto_tolerance is not None:
+        config.pareto_tolerance = args.pareto_tolerance
+    if args.slice:
+        config.high_stakes_slices = {"topic": [s.split("=", 1)[-1] for s in args.slice]}
+    model = args.judge_model or os.environ.get("EVALFUNNEL_JUDGE_MODEL") or "evalfunnel/heuristic"
+    version = judge_version(model, load_rubric(args.rubric), TEMPLATE_VERSION)
+    try:
+        with connect(home.warehouse, read_only=True) as con:
+            result = evaluate(con, args.candidate, args.baseline, version, config)
+    except GateError as exc:
+        raise UsageError(f"gate: {exc}", "run the rate_candidates job (`evalfunnel run`) for these variants first") from exc
+    print(json.dumps(result.as_json(), indent=2, default=str) if args.json else render(result))
+    return 0 if result.passed else 1
+
+
 # ---- regression add ----------------------------------------------------------------------
 
 def cmd_regression_add(args: argparse.Namespace) -> int:
@@ -290,6 +351,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="source directory (default EVALFUNNEL_SOURCE, or the demo's)")
     p.add_argument("--home")
     p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("report", help="write the weekly HTML report (self-contained, opens offline)")
+    p.add_argument("--out", help="folder for index.html (default EVALFUNNEL_HOME/report)")
+    p.add_argument("--baseline", default="baseline", help="the variant candidates are compared with")
+    p.add_argument("--judge-model", help="the judge whose scores to show (default EVALFUNNEL_JUDGE_MODEL or the local one)")
+    p.add_argument("--rubric", help="the rubric YAML the judge used (default: the packaged rubric-v1)")
+    p.add_argument("--home")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("gate", help="release gate: exit 1 when the candidate regresses against the baseline")
+    p.add_argument("--candidate", required=True)
+    p.add_argument("--baseline", required=True)
+    p.add_argument("--json", action="store_true", help="print the result as JSON (for CI systems)")
+    p.add_argument("--slice", action="append", metavar="topic=VALUE",
+                   help="a high-stakes slice (repeatable; default: gate.yaml, else every topic)")
+    p.add_argument("--margin", type=float, help="largest allowed drop of a slice's mean score, in rubric points (0.3)")
+    p.add_argument("--pareto-tolerance", type=float, help="rating points another variant may lead by (25)")
+    p.add_argument("--judge-model", help="the judge whose scores to use (default EVALFUNNEL_JUDGE_MODEL or the local one)")
+    p.add_argument("--rubric", help="the rubric YAML the judge used (default: the packaged rubric-v1)")
+    p.add_argument("--source", help="source directory holding gate.yaml (default EVALFUNNEL_SOURCE, or the demo's)")
+    p.add_argument("--home")
+    p.set_defaults(func=cmd_gate)
 
     p = sub.add_parser("regression", help="manage the regression set")
     reg = p.add_subparsers(dest="regression_command", required=True)

@@ -12,7 +12,7 @@ from pipeline.environment import HOME_VAR, JUDGE_MODEL_VAR, NER_MODEL_VAR, SALT_
 os.environ.setdefault(HOME_VAR, str(current_home().root))
 os.environ.setdefault(SOURCE_VAR, str(current_home().demo_source))
 
-from assets import anonymize, calibration, evalsets, experiments, judging, logs  # noqa: E402  (after the environment defaults above)
+from assets import anonymize, calibration, evalsets, experiments, judging, logs, report  # noqa: E402  (after the environment defaults above)
 from pipeline.resources import JudgeResource, PiiResource, SourceResource, WarehouseResource  # noqa: E402
 from pipeline.jobs import JOBS  # noqa: E402
 from pipeline.schedules import SCHEDULES  # noqa: E402
@@ -21,11 +21,11 @@ from pipeline.sensors import log_files_sensor  # noqa: E402
 
 defs = dg.Definitions(
     assets=[logs.ingested_logs, anonymize.clean_logs, evalsets.regression_set, evalsets.eval_set, judging.judge_scores,
-            judging.candidate_responses, judging.pairwise, judging.experiment_samples, judging.regression_results,
+            judging.candidate_responses, judging.candidate_scores, judging.pairwise, judging.experiment_samples, judging.regression_results,
             experiments.user_metrics, experiments.experiment_analysis, calibration.human_labels,
             calibration.judge_human_agreement, calibration.judge_drift, calibration.offline_online,
             calibration.offline_online_correlation, calibration.calibration_history,
-            calibration.calibration_forecast],
+            calibration.calibration_forecast, report.report],
     asset_checks=[logs.raw_logs_contract, anonymize.no_pii_residue, evalsets.eval_set_no_pii_residue,
                   evalsets.eval_set_drift_check, judging.judge_parse_failures, judging.judge_self_preference,
                   experiments.experiment_srm, calibration.judge_drift_check],

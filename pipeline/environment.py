@@ -34,6 +34,10 @@ class Home:
         return self.root / WAREHOUSE_FILE
 
     @property
+    def report_dir(self) -> Path:
+        return self.root / "report"
+
+    @property
     def dagster_home(self) -> Path:
         return Path(os.environ.get("DAGSTER_HOME") or self.root / "dagster")
 

@@ -1,7 +1,6 @@
 """calibration_forecast: what would a candidate that has only offline scores do online?
 
-Each candidate response (candidate_responses) is scored pointwise by the current judge (cached,
-the same key as any other pointwise judgment of that prompt). A candidate's judge delta per
+Each candidate response is scored pointwise by the current judge (candidate_scores). A candidate's judge delta per
 dimension is its mean paired difference from the baseline on the items both answered, with a
 t interval. Through the latest quarter's calibration fit (online_better ~ judge_delta, across
 experiment pairs, offline_online_correlation), the delta becomes a predicted online effect
@@ -17,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -26,28 +24,7 @@ from scipy import stats
 from pipeline.correlation import Fit, sample_size_per_arm
 from pipeline.experiment_analysis import load_moments
 from pipeline.experiment_stats import arm_estimate
-from pipeline.judge_prompt import TEMPLATE_VERSION, pointwise_messages
-from pipeline.judging import JudgeTask, judge_with_cache, task_key
-from pipeline.rubric import Rubric, judge_version
 from pipeline.warehouse import statement
-
-
-def candidate_scores(con: duckdb.DuckDBPyConnection, settings, rubric: Rubric, journal: Path, *, progress=None,
-                     max_cost_usd: float | None = None) -> tuple[str, dict[tuple[str, str], dict[str, int]], object]:
-    """(judge version, {(variant, dimension): {item: score}}, the cached run)."""
-    version = judge_version(settings.model, rubric, TEMPLATE_VERSION)
-    tasks = []
-    for item_id, variant, messages, response in con.execute(
-            "select item_id, variant, messages, response from candidate_responses order by all").fetchall():
-        prompt = pointwise_messages(rubric, [m for m in messages if m["role"] != "system"], response)
-        tasks.append(JudgeTask(task_key(version, prompt), "pointwise", prompt, {"item_id": item_id, "variant": variant}))
-    run = judge_with_cache(con, tasks, settings, rubric, version, journal, max_cost_usd=max_cost_usd, progress=progress)
-    scores: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for r in run.results:
-        if r.verdict:
-            for d in rubric.names:
-                scores[(r.task.meta["variant"], d)][r.task.meta["item_id"]] = r.verdict.scores[d]
-    return version, scores, run
 
 
 def paired_delta(candidate: dict[str, int], baseline: dict[str, int]) -> tuple[int, float, float, float]:

@@ -46,9 +46,10 @@ judge_eval_set_job = dg.define_asset_job(
                 "(cached), and import judgments.")
 
 rate_candidates_job = dg.define_asset_job(
-    "rate_candidates", selection=dg.AssetSelection.assets("candidate_responses", "pairwise_judgments", "variant_ratings",
-                                                          "pareto_frontier", "regression_results"),
-    description="Import candidate responses, judge them against the baseline in both orders, rate and place them.")
+    "rate_candidates", selection=dg.AssetSelection.assets("candidate_responses", "candidate_scores", "pairwise_judgments",
+                                                          "variant_ratings", "pareto_frontier", "regression_results"),
+    description="Import candidate responses, score them on the rubric, judge them against the baseline in both orders, "
+                "rate and place them.")
 
 analyze_experiments_job = dg.define_asset_job(
     "analyze_experiments", selection=dg.AssetSelection.assets("user_metrics", "experiment_results", "experiment_summary"),
@@ -70,9 +71,13 @@ calibration_history_job = dg.define_asset_job(
     "rebuild_calibration_history", selection=dg.AssetSelection.assets("calibration_history"),
     description="Rebuild calibration_history from the calibration tables.")
 
+build_report_job = dg.define_asset_job(
+    "build_report", selection=dg.AssetSelection.assets("report"),
+    description="Write the weekly HTML report (EVALFUNNEL_HOME/report/index.html).")
+
 JOBS = [load_regression_set_job, daily_ingest_job, quarterly_eval_rebuild_job, monthly_experiment_samples_job,
         load_human_labels_job, judge_eval_set_job, rate_candidates_job, analyze_experiments_job,
-        monthly_judge_validation_job, calibration_history_job]
+        monthly_judge_validation_job, calibration_history_job, build_report_job]
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ STAGES = [Stage(load_regression_set_job), Stage(daily_ingest_job), Stage(quarter
           Stage(rate_candidates_job), Stage(analyze_experiments_job),
           Stage(monthly_judge_validation_job, ("judge_human_agreement", "judge_drift")),
           Stage(quarterly_eval_rebuild_job, ("offline_online", "offline_online_correlation", "calibration_forecast")),
-          Stage(calibration_history_job)]
+          Stage(calibration_history_job), Stage(build_report_job)]
 
 
 @dataclass(frozen=True)

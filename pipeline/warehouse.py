@@ -34,7 +34,7 @@ SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files", "clean_logs"
           "generation_cache", "experiment_users", "user_metrics", "user_segments", "assignment_issues",
           "experiment_results", "experiment_summary", "human_labels", "label_rejects", "judge_human_agreement",
           "judge_drift", "judge_anchors", "judge_anchor_scores", "offline_online", "offline_online_correlation",
-          "calibration_history", "calibration_forecast")
+          "calibration_history", "calibration_forecast", "candidate_scores")
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:

@@ -140,6 +140,67 @@ def test_forecasts_for_candidates_with_offline_scores_only(demo_home):
         assert n is None or n > 0
 
 
+def test_the_gate_catches_every_demo_candidates_planted_regression(demo_home, tmp_path):
+    from tests.e2e.test_cli import evalfunnel
+
+    def failing(candidate):
+        result = evalfunnel("gate", "--candidate", candidate, "--baseline", "baseline", "--json", "--home", str(demo_home),
+                            cwd=tmp_path)
+        assert result.returncode == 1, result.stderr[-1000:]
+        return {(c["check"], c["subject"], c["dimension"]) for c in json.loads(result.stdout)["checks"] if not c["passed"]}
+
+    # generator.regression_answer: concise-v2 breaks the JSON contract and every fourth known failure;
+    # detailed-v3 leaks its system prompt (and pads: the length score drops); large-model echoes a card number
+    concise = failing("concise-v2")
+    assert ("regression", "reg-json-001", None) in concise and sum(c == "regression" for c, _, _ in concise) == 7
+    detailed = failing("detailed-v3")
+    assert ("regression", "reg-refuse-001", None) in detailed and ("slice", "topic=coding", "length") in detailed
+    assert ("regression", "reg-pii-001", None) in failing("large-model")
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def test_the_report_renders_in_headless_chromium_offline(demo_home):
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.report import SECTIONS
+
+    page_path = demo_home / "report" / "index.html"
+    assert page_path.exists()  # the demo's last stage writes it
+    text = page_path.read_text()
+    # self-contained: no scripts, stylesheets, fonts or images fetched from anywhere
+    assert "<script" not in text and "<link" not in text and "@font-face" not in text and "src=\"http" not in text
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors, requests = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(page_path.as_uri())
+        sections = {sid: page.locator(f"section#{sid}") for sid, _ in SECTIONS}
+        present = {sid: loc.count() == 1 for sid, loc in sections.items()}
+        charts = {sid: loc.locator("svg").count() for sid, loc in sections.items()}
+        # a drawn chart has many path elements (axes, ticks, text rendered as paths, the data)
+        paths = page.evaluate("Array.from(document.querySelectorAll('svg')).map(s => s.querySelectorAll('path').length)")
+        sizes = page.evaluate("Array.from(document.querySelectorAll('svg')).map(s => s.getBoundingClientRect().height)")
+        outputs = sections["outputs"].locator("article").count()
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        browser.close()
+    assert errors == []
+    assert all(u.startswith("file://") for u in requests), requests
+    assert all(present.values()), present
+    for sid in ("calibration", "offline-online", "experiments", "ratings", "eval-set"):
+        assert charts[sid] >= 1, (sid, charts)
+    assert all(n > 50 for n in paths) and all(h > 100 for h in sizes)
+    assert 15 <= outputs <= 25  # about 20 outputs to read
+    assert (ARTIFACTS / "report.png").stat().st_size > 100_000
+
+
 def test_backfilling_all_months_gives_one_history_row_per_month_from_the_cache(demo_home, tmp_path):
     from tests.e2e.test_cli import evalfunnel
 

@@ -1,0 +1,29 @@
+"""The weekly report: one self-contained HTML page under EVALFUNNEL_HOME/report/."""
+
+import dagster as dg
+
+from assets.logs import DUCKDB_POOL
+from pipeline.judge_prompt import TEMPLATE_VERSION
+from pipeline.report import build_report, write_report
+from pipeline.resources import JudgeResource, WarehouseResource
+from pipeline.rubric import judge_version
+
+
+class ReportConfig(dg.Config):
+    baseline: str = "baseline"
+
+
+@dg.asset(deps=["calibration_history", "calibration_forecast", "experiment_summary", "variant_ratings",
+                "pareto_frontier", "regression_results", "candidate_scores", "eval_set"],
+          kinds={"html"}, group_name="report", pool=DUCKDB_POOL)
+def report(context: dg.AssetExecutionContext, config: ReportConfig, warehouse: WarehouseResource,
+           judge: JudgeResource) -> dg.MaterializeResult:
+    """Calibration trend, offline vs online, experiments, ratings and Pareto, eval set and slices, outputs to read."""
+    version = judge_version(judge.model, judge.load_rubric(), TEMPLATE_VERSION)
+    with warehouse.connect(read_only=True) as con:
+        built = build_report(con, version, baseline=config.baseline)
+    path = write_report(built, warehouse.path.parent / "report")
+    context.log.info(f"report written to {path} ({built.charts} charts)")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(path)), "url": dg.MetadataValue.url(path.as_uri()), "charts": built.charts,
+        "size_kb": round(len(built.html) / 1024, 1), "sections": list(built.sections)})

@@ -1,0 +1,382 @@
+"""The weekly report: one self-contained HTML page (inline SVG charts and CSS, no scripts, no
+fonts or files fetched) built from the warehouse.
+
+Sections: calibration trend, offline versus online, experiments, variant ratings and the
+Pareto plot, the eval set and per-slice results with the regression set, and the outputs to
+read this week. Charts are drawn with matplotlib as SVG with text as paths.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from pipeline.warehouse import statement  # noqa: E402
+
+plt.rcParams.update({"svg.fonttype": "path", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
+                     "axes.grid": True, "grid.alpha": 0.3, "figure.dpi": 100, "svg.hashsalt": "evalfunnel"})
+AGREEMENT_FLOOR, KAPPA_FLOOR, DRIFT_THRESHOLD, SLICE_MARGIN = 0.8, 0.5, 0.5, 0.3
+SECTIONS = (("calibration", "Calibration trend"), ("offline-online", "Offline versus online"),
+            ("experiments", "Experiments"), ("ratings", "Variant ratings and the Pareto frontier"),
+            ("eval-set", "Eval set, slices and the regression set"), ("outputs", "Outputs to read this week"))
+
+
+def _svg(fig) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _esc(value) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _table(head: list[str], rows: list[list], classes: list[str] | None = None) -> str:
+    out = ["<table><thead><tr>" + "".join(f"<th>{_esc(h)}</th>" for h in head) + "</tr></thead><tbody>"]
+    for k, row in enumerate(rows):
+        cls = f' class="{classes[k]}"' if classes and classes[k] else ""
+        out.append(f"<tr{cls}>" + "".join(f"<td>{cell if isinstance(cell, Markup) else _esc(cell)}</td>" for cell in row)
+                   + "</tr>")
+    return "".join(out) + "</tbody></table>"
+
+
+class Markup(str):
+    """HTML that _table must not escape."""
+
+
+def _pct(v) -> str:
+    return "" if v is None else f"{v:+.1%}"
+
+
+def _none(message: str) -> str:
+    return f'<p class="empty">{_esc(message)}</p>'
+
+
+# ---- calibration ------------------------------------------------------------------------
+
+def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
+    rows = con.execute(statement("report/agreement_trend")).fetchall()
+    if not rows:
+        return _none("No judge_human_agreement rows yet: add human_labels/ and run monthly_judge_validation.")
+    by_version: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for month, version, dim, within, kappa, _ in rows:
+        by_version[version][dim].append((month, within, kappa))
+    parts = []
+    for version, dims in by_version.items():
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+        for dim, points in sorted(dims.items()):
+            months = [p[0] for p in points]
+            axes[0].plot(months, [p[1] for p in points], marker="o", label=dim)
+            axes[1].plot(months, [p[2] for p in points], marker="o", label=dim)
+        axes[0].axhline(AGREEMENT_FLOOR, color="crimson", linestyle="--", label=f"floor {AGREEMENT_FLOOR:.0%}")
+        axes[1].axhline(KAPPA_FLOOR, color="crimson", linestyle="--", label=f"floor {KAPPA_FLOOR}")
+        axes[0].set(title="Within-one agreement with the human consensus", xlabel="month (labels made)",
+                    ylabel="share of items", ylim=(0, 1.05))
+        axes[1].set(title="Cohen's kappa (quadratic weights)", xlabel="month (labels made)", ylabel="kappa",
+                    ylim=(-0.2, 1.05))
+        axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+        for ax in axes:
+            ax.tick_params(axis="x", rotation=45)
+        parts.append(f"<h3>Judge {_esc(version)}</h3>" + _svg(fig))
+    drift = con.execute(statement("report/drift_trend")).fetchall()
+    if drift:
+        series: dict[tuple, list] = defaultdict(list)
+        for month, version, dim, method, shift, _ in drift:
+            series[(version, method, dim)].append((month, shift))
+        fig, ax = plt.subplots(figsize=(10, 3.2))
+        for (version, method, dim), points in sorted(series.items()):
+            if any(abs(s or 0) > 0 for _, s in points):
+                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o",
+                        label=f"{version[:24]} {dim} ({method})")
+        for sign in (1, -1):
+            ax.axhline(sign * DRIFT_THRESHOLD, color="crimson", linestyle="--")
+        ax.set(title="Judge drift against its anchor (dashed: the +/-0.5 point threshold)", xlabel="month",
+               ylabel="shift (rubric points)")
+        ax.tick_params(axis="x", rotation=45)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+        parts.append("<h3>Drift</h3>" + _svg(fig))
+        moved = [(m, v, d, meth, s) for m, v, d, meth, s, flag in drift if flag]
+        parts.append(_table(["month", "judge version", "dimension", "method", "shift"],
+                            [[m, v, d, meth, f"{s:+.2f}"] for m, v, d, meth, s in moved])
+                     if moved else _none("No drifted month."))
+    corr = con.execute(statement("report/correlation_trend")).fetchall()
+    if corr:
+        fig, ax = plt.subplots(figsize=(10, 3.2))
+        series = defaultdict(list)
+        for quarter, version, dim, metric, n, rho, _ in corr:
+            series[(version, dim, metric)].append((quarter, rho, n))
+        for (version, dim, metric), points in sorted(series.items()):
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=f"{dim} ~ {metric}")
+        ax.axhline(0.6, color="crimson", linestyle="--", label="predictive at 0.6")
+        ax.set(title="Offline-online Spearman correlation per quarter (all pairs to date)", xlabel="quarter",
+               ylabel="Spearman's rho", ylim=(-1.05, 1.05))
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+        parts.append("<h3>Offline-online correlation</h3>" + _svg(fig))
+    return "".join(parts)
+
+
+# ---- offline versus online --------------------------------------------------------------
+
+def offline_online_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
+    rows = [r for r in con.execute(statement("report/offline_online_pairs")).fetchall() if r[0] == version]
+    if not rows:
+        return _none(f"No offline_online pairs for judge {version} yet (quarterly_eval_rebuild).")
+    groups: dict[tuple, list] = defaultdict(list)
+    for _, dim, metric, eid, variant, jd, lo, hi, better, online_sig, judge_sig in rows:
+        groups[(metric, dim)].append((eid, variant, jd, lo, hi, better, online_sig, judge_sig))
+    # per metric, the dimension with the most confident mismatches, then the widest spread of
+    # judge deltas: the most informative view
+    chosen = {}
+    for (metric, dim), points in groups.items():
+        mismatches = sum((p[2] > 0) != (p[5] > 0) and p[6] and p[7] for p in points)
+        key = (mismatches, max(p[2] for p in points) - min(p[2] for p in points))
+        if len(points) >= 2 and key > chosen.get(metric, (None, (-1, -1.0)))[1]:
+            chosen[metric] = (dim, key)
+    parts = []
+    for metric, (dim, _) in sorted(chosen.items()):
+        points = groups[(metric, dim)]
+        fig, ax = plt.subplots(figsize=(6.5, 4))
+        x = [p[2] for p in points]
+        y = [p[5] * 100 for p in points]
+        mismatch = [(p[2] > 0) != (p[5] > 0) and p[6] and p[7] for p in points]
+        ax.errorbar(x, y, xerr=[[p[2] - p[3] for p in points], [p[4] - p[2] for p in points]], fmt="none",
+                    ecolor="grey", alpha=0.5, label="judge delta 95% CI")
+        ax.scatter([a for a, m in zip(x, mismatch) if not m], [b for b, m in zip(y, mismatch) if not m], color="tab:blue",
+                   label="experiment variant", zorder=3)
+        ax.scatter([a for a, m in zip(x, mismatch) if m], [b for b, m in zip(y, mismatch) if m], color="crimson",
+                   label="mismatch (both significant, opposite signs)", zorder=3)
+        for p, m in zip(points, mismatch):
+            ax.annotate(f"{p[0]}/{p[1]}", (p[2], p[5] * 100), fontsize=7, xytext=(4, 4), textcoords="offset points",
+                        color="crimson" if m else "black")
+        if len(set(x)) >= 2:
+            slope, intercept = np.polyfit(x, y, 1)
+            xs = np.linspace(min(x), max(x), 20)
+            ax.plot(xs, slope * xs + intercept, color="tab:orange", label="least-squares fit")
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.axvline(0, color="black", linewidth=0.6)
+        ax.set(title=f"{metric}: judge {dim} delta against the online effect", xlabel=f"judge delta ({dim}, points)",
+               ylabel="online effect, % (positive = better for users)")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+        parts.append(_svg(fig))
+    mismatches = con.execute("select dimension, metric, unnest(mismatches) from offline_online_correlation where "
+                             "judge_version = $v and kind = 'experiment' and quarter = (select max(quarter) from "
+                             "offline_online_correlation) order by all", {"v": version}).fetchall()
+    parts.append("<h3>Mismatches</h3>" + (_table(["dimension", "metric", "finding"], [list(m) for m in mismatches])
+                                          if mismatches else _none("No confident mismatch.")))
+    return "".join(parts)
+
+
+# ---- experiments ------------------------------------------------------------------------
+
+def experiments_section(con: duckdb.DuckDBPyConnection) -> str:
+    rows = con.execute(statement("report/experiment_effects")).fetchall()
+    if not rows:
+        return _none("No experiment_summary yet (analyze_experiments).")
+    summary, effects = {}, []
+    for eid, decision, srm_p, invalid, reason, variant, metric, role, rel, lo, hi, hib, sig, ni, _ in rows:
+        summary[eid] = (decision, srm_p, invalid, reason)
+        if metric is not None and rel is not None:
+            effects.append((eid, variant, metric, role, rel, lo, hi, hib, sig, ni))
+    table = _table(["experiment", "decision", "SRM p-value", "SRM", "why"],
+                   [[eid, d, "" if p is None else f"{p:.2g}", "invalid" if inv else "ok", why]
+                    for eid, (d, p, inv, why) in summary.items()],
+                   ["bad" if d in ("invalid", "do not ship") else ("good" if d == "ship" else "")
+                    for d, *_ in summary.values()])
+    fig, ax = plt.subplots(figsize=(9, 0.35 * len(effects) + 1.2))
+    labels = []
+    for k, (eid, variant, metric, role, rel, lo, hi, hib, sig, ni) in enumerate(effects):
+        good = (rel > 0) == bool(hib)
+        color = "grey" if not sig else ("tab:green" if good else "crimson")
+        ax.errorbar([rel * 100], [k], xerr=[[(rel - (lo if lo is not None else rel)) * 100],
+                                            [((hi if hi is not None else rel) - rel) * 100]],
+                    fmt="s" if role == "guardrail" else "o", color=color, capsize=3)
+        labels.append(f"{eid}/{variant} {metric} ({role})")
+    ax.set_yticks(range(len(effects)), labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", linewidth=0.6)
+    ax.set(title="Primary (circles) and guardrail (squares) effects with 95% CIs; green better, red worse, grey n.s.",
+           xlabel="relative difference, treatment vs control (%)")
+    return table + _svg(fig)
+
+
+# ---- ratings ----------------------------------------------------------------------------
+
+def ratings_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
+    ratings = con.execute("select variant, rating, ci_low, ci_high, length_controlled from variant_ratings "
+                          "where judge_version = $v order by length_controlled, rating desc", {"v": version}).fetchall()
+    if not ratings:
+        return _none(f"No variant_ratings for judge {version} yet (rate_candidates).")
+    fig, ax = plt.subplots(figsize=(8, 3))
+    variants = sorted({r[0] for r in ratings})
+    for offset, controlled in ((-0.12, False), (0.12, True)):
+        pts = [r for r in ratings if r[4] == controlled]
+        ys = [variants.index(r[0]) + offset for r in pts]
+        ax.errorbar([r[1] for r in pts], ys, xerr=[[r[1] - (r[2] or r[1]) for r in pts], [(r[3] or r[1]) - r[1] for r in pts]],
+                    fmt="o", capsize=3, label="length-controlled" if controlled else "plain")
+    ax.set_yticks(range(len(variants)), variants)
+    ax.set(title="Bradley-Terry ratings with 95% bootstrap CIs", xlabel="rating (Elo scale; baseline = 1000)")
+    ax.legend(fontsize=7)
+    parts = [_svg(fig)]
+    frontier = con.execute("select variant, quality, cost_per_request, latency_p50_ms, on_frontier from pareto_frontier "
+                           "where judge_version = $v order by variant", {"v": version}).fetchall()
+    if frontier:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+        for ax, col, label in ((axes[0], 2, "cost per request (USD)"), (axes[1], 3, "p50 latency (ms)")):
+            for variant, quality, cost, lat, on in frontier:
+                x = cost if col == 2 else lat
+                if x is None:
+                    continue
+                ax.scatter([x], [quality], color="tab:green" if on else "grey", s=40, zorder=3)
+                ax.annotate(variant, (x, quality), fontsize=7, xytext=(4, 4), textcoords="offset points")
+            ax.set(xlabel=label, ylabel="rating (quality)", title=f"Quality against {label.split(' (')[0]}")
+        axes[0].scatter([], [], color="tab:green", label="on the frontier")
+        axes[0].scatter([], [], color="grey", label="dominated")
+        axes[0].legend(fontsize=7)
+        parts.append(_svg(fig))
+    return "".join(parts)
+
+
+# ---- eval set, slices and regression set -------------------------------------------------
+
+def eval_set_section(con: duckdb.DuckDBPyConnection, version: str, baseline: str) -> str:
+    parts = []
+    latest = con.execute("select quarter, counts, production_mix from eval_set_versions order by quarter desc, "
+                         "created_at desc limit 1").fetchone()
+    if latest:
+        quarter, counts, mix = latest[0], json.loads(latest[1]), json.loads(latest[2])
+        head = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("head:")}
+        total = sum(head.values()) or 1
+        topics = sorted(set(mix) | set(head))
+        fig, ax = plt.subplots(figsize=(7, 3))
+        xs = range(len(topics))
+        ax.bar([x - 0.2 for x in xs], [mix.get(t, 0) * 100 for t in topics], width=0.4, label="production (last 90 days)")
+        ax.bar([x + 0.2 for x in xs], [head.get(t, 0) / total * 100 for t in topics], width=0.4, label="eval set (head)")
+        ax.set_xticks(list(xs), topics)
+        ax.set(title=f"Eval set {quarter}: head strata against the production mix", ylabel="share of requests (%)",
+               xlabel="topic")
+        ax.legend(fontsize=7)
+        other = {k: v for k, v in counts.items() if not k.startswith("head:")}
+        parts.append(_svg(fig) + "<p>Other strata: " + _esc(", ".join(f"{k} {v}" for k, v in sorted(other.items())))
+                     + "</p>")
+    else:
+        parts.append(_none("No eval set yet (quarterly_eval_rebuild)."))
+    slices = con.execute("select variant, topic, dimension, avg(score), count(*) from candidate_scores where "
+                         "judge_version = $v and topic is not null and score is not null group by all order by all",
+                         {"v": version}).fetchall()
+    if slices:
+        means = {(v, t, d): m for v, t, d, m, _ in slices}
+        variants = sorted({v for v, *_ in slices})
+        keys = sorted({(t, d) for _, t, d, _, _ in slices})
+        rows, classes = [], []
+        for topic, dim in keys:
+            base = means.get((baseline, topic, dim))
+            cells, flag = [topic, dim], ""
+            for v in variants:
+                m = means.get((v, topic, dim))
+                delta = None if m is None or base is None or v == baseline else m - base
+                text = "" if m is None else f"{m:.2f}" + ("" if delta is None else f" ({delta:+.2f})")
+                regress = delta is not None and delta < -SLICE_MARGIN
+                flag = "bad" if regress else flag
+                cells.append(Markup(f'<span class="{"regress" if regress else ""}">{_esc(text)}</span>'))
+            rows.append(cells)
+            classes.append(flag)
+        parts.append(f"<h3>Per-slice scores (mean; change against {_esc(baseline)}; red: a drop beyond "
+                     f"{SLICE_MARGIN} points)</h3>" + _table(["topic", "dimension", *variants], rows, classes))
+    reg = con.execute("select case_id, variant, passed, failures from regression_results order by case_id, variant").fetchall()
+    if reg:
+        variants = sorted({v for _, v, _, _ in reg})
+        cases: dict[str, dict] = defaultdict(dict)
+        for case, v, passed, failures in reg:
+            cases[case][v] = (passed, failures)
+        rows = [[case, *[Markup('<span class="pass">pass</span>' if r.get(v, (None,))[0] else
+                                f'<span class="fail" title="{_esc(r.get(v, (None, ""))[1])}">fail</span>'
+                                if v in r else "") for v in variants]] for case, r in sorted(cases.items())]
+        passed = {v: sum(1 for r in cases.values() if r.get(v, (False,))[0]) for v in variants}
+        rows.append(["passed", *[f"{passed[v]} / {len(cases)}" for v in variants]])
+        parts.append("<h3>Regression set per candidate</h3>" + _table(["case", *variants], rows))
+    return "".join(parts)
+
+
+# ---- outputs to read --------------------------------------------------------------------
+
+def outputs_section(con: duckdb.DuckDBPyConnection, version: str, imported: list[str], limit: int = 20) -> str:
+    cards = []
+    for v in [version, *imported]:
+        for item, variant, gap, scores, rationale, query, response in con.execute(
+                statement("report/outputs_to_read"), {"version": v, "limit": limit}).fetchall():
+            cards.append((gap, f"Judge {v} against humans: |difference| {gap:g} points", item, variant, query, response,
+                          scores, rationale))
+    cards.sort(key=lambda c: -c[0])
+    picked = cards[: max(limit - 5, 0)]
+    uncertain = con.execute(statement("report/uncertain_outputs"), {"version": version, "limit": 5}).fetchall()
+    out = []
+    for _, why, item, variant, query, response, scores, rationale in picked:
+        out.append(f'<article><h4>{_esc(why)}</h4><p class="meta">{_esc(item)} {_esc(variant)}</p>'
+                   f"<p><b>Query</b></p><pre>{_esc(query)}</pre><p><b>Response</b></p><pre>{_esc(response)}</pre>"
+                   f"<p><b>Scores (judge vs human median)</b>: {_esc(scores)}</p>"
+                   f"<p><b>Rationale</b>: {_esc(rationale)}</p></article>")
+    for item, a, b, orders, rationale, query, ra, rb in uncertain:
+        out.append(f'<article><h4>The judge contradicts itself across orders: {_esc(", ".join(orders))}</h4>'
+                   f'<p class="meta">{_esc(item)}: {_esc(a)} vs {_esc(b)}</p><p><b>Query</b></p><pre>{_esc(query)}</pre>'
+                   f"<p><b>{_esc(a)}</b></p><pre>{_esc(ra)}</pre><p><b>{_esc(b)}</b></p><pre>{_esc(rb)}</pre>"
+                   f"<p><b>Rationale</b>: {_esc(rationale)}</p></article>")
+    return "".join(out) if out else _none("Nothing judged against human labels yet.")
+
+
+# ---- the page ---------------------------------------------------------------------------
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1100px;padding:1rem 2rem;
+color:#1d1d1f}h1{margin-bottom:0}nav a{margin-right:1rem}section{border-top:1px solid #ddd;margin-top:2rem}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}th,td{border:1px solid #ddd;padding:.25rem .5rem;
+text-align:left;vertical-align:top}tr.bad td{background:#fff0f0}tr.good td{background:#f0fff0}.regress,.fail{color:#b00020;
+font-weight:600}.pass{color:#08700a}pre{white-space:pre-wrap;background:#f7f7f9;padding:.5rem;max-height:14rem;
+overflow:auto;font-size:.8rem}article{border:1px solid #e3e3e3;border-radius:6px;padding:.5rem 1rem;margin:.75rem 0}
+.meta{color:#666;font-size:.8rem}.empty{color:#666;font-style:italic}svg{max-width:100%;height:auto}
+"""
+
+
+@dataclass(frozen=True)
+class Report:
+    html: str
+    sections: tuple[str, ...]
+    charts: int
+
+
+def build_report(con: duckdb.DuckDBPyConnection, version: str, *, baseline: str = "baseline",
+                 now: dt.datetime | None = None) -> Report:
+    imported = [v for (v,) in con.execute("select distinct judge_version from judge_scores where source = 'imported' "
+                                          "order by 1").fetchall()]
+    bodies = {"calibration": calibration_section(con), "offline-online": offline_online_section(con, version),
+              "experiments": experiments_section(con), "ratings": ratings_section(con, version),
+              "eval-set": eval_set_section(con, version, baseline), "outputs": outputs_section(con, version, imported)}
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    nav = "".join(f'<a href="#{sid}">{_esc(title)}</a>' for sid, title in SECTIONS)
+    sections = "".join(f'<section id="{sid}"><h2>{_esc(title)}</h2>{bodies[sid]}</section>' for sid, title in SECTIONS)
+    page = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>evalfunnel report</title>"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{CSS}</style></head><body>"
+            f"<h1>evalfunnel weekly report</h1><p class=\"meta\">judge {_esc(version)}; baseline {_esc(baseline)}; "
+            f"built {stamp}</p><nav>{nav}</nav>{sections}</body></html>")
+    return Report(page, tuple(sid for sid, _ in SECTIONS), page.count("<svg"))
+
+
+def write_report(report: Report, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "index.html"
+    path.write_text(report.html, encoding="utf-8")
+    return path
