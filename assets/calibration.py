@@ -17,6 +17,7 @@ from pipeline.offline_online import build_offline_online, correlation_rows, corr
 from pipeline.partitions import monthly, quarterly, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
+from pipeline.report import calibration_section, offline_online_section, section_charts
 from pipeline.rubric import judge_version, load_rubric
 from pipeline.warehouse import statement
 
@@ -129,10 +130,12 @@ def offline_online(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 
 @dg.asset(partitions_def=quarterly, deps=[offline_online], kinds={"duckdb", "scipy"}, group_name="calibration",
           pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
-def offline_online_correlation(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def offline_online_correlation(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                               judge: JudgeResource) -> dg.MaterializeResult:
     """Across every experiment-variant pair to the quarter's end: correlations with CIs, sign agreement, the
     calibration fit, status and the largest mismatches; request-level AUC for thumbs-down and regeneration."""
     rows = []
+    version = judge_version(judge.model, judge.load_rubric(), TEMPLATE_VERSION)
     with warehouse.connect() as con:
         for key in context.partition_keys:
             start, end = window_dates(quarterly.time_window_for_partition_key(key))
@@ -140,10 +143,12 @@ def offline_online_correlation(context: dg.AssetExecutionContext, warehouse: War
             store_correlation(con, start, quarter_rows)
             rows = quarter_rows  # the latest quarter is the one to show
             context.log.info(f"offline_online_correlation {key}: {len(quarter_rows)} row(s)")
+        charts = section_charts(offline_online_section, con, version)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(rows), "predictive": sum(r["status"] == "predictive" for r in rows),
         "mismatches": dg.MetadataValue.md("\n".join(f"- {m}" for r in rows for m in r["mismatches"][:1]) or "none"),
-        "preview": dg.MetadataValue.md(correlation_table(rows))})
+        "preview": dg.MetadataValue.md(correlation_table(rows)),
+        "offline_vs_online": dg.MetadataValue.md("\n\n".join(charts) or "no pairs yet")})
 
 
 @dg.asset(deps=[judge_human_agreement, judge_drift, offline_online_correlation], kinds={"duckdb"},
@@ -161,13 +166,15 @@ def calibration_history(context: dg.AssetExecutionContext, warehouse: WarehouseR
         flagged = con.execute("select strftime(period_start, '%Y-%m'), judge_version, recalibrate_dimensions, "
                               "drifted_dimensions from calibration_history where period = 'month' and "
                               "(len(recalibrate_dimensions) > 0 or len(drifted_dimensions) > 0) order by 1, 2").fetchall()
+        charts = section_charts(calibration_section, con)
     context.log.info(f"calibration_history: {', '.join(f'{n} {p} row(s) {lo}..{hi}' for p, n, lo, hi in rows)}")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": sum(n for _, n, _, _ in rows), **{f"{p}_rows": n for p, n, _, _ in rows},
         "needs_attention": dg.MetadataValue.md(
             "\n".join(["| month | judge version | recalibrate | drifted |", "|---|---|---|---|"]
                       + [f"| {m} | {v} | {', '.join(r)} | {', '.join(d)} |" for m, v, r, d in flagged])
-            if flagged else "none")})
+            if flagged else "none"),
+        "calibration_trend": dg.MetadataValue.md("\n\n".join(charts) or "no calibration rows yet")})
 
 
 class ForecastConfig(dg.Config):

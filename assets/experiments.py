@@ -6,6 +6,7 @@ from assets.logs import DUCKDB_POOL
 from pipeline.experiment_analysis import analyze, build_user_metrics, write_results
 from pipeline.experiment_report import results_metadata, user_metrics_metadata
 from pipeline.experiments import load_experiments, load_metrics
+from pipeline.report import experiments_section, section_charts
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
 
 
@@ -42,10 +43,12 @@ def experiment_analysis(context: dg.AssetExecutionContext, warehouse: WarehouseR
     with warehouse.connect() as con:
         results, summaries = analyze(con, loaded.experiments, metrics)
         write_results(con, results, summaries)
+        charts = section_charts(experiments_section, con)
     meta = results_metadata(results, summaries)
     yield dg.MaterializeResult(asset_key="experiment_results", metadata={k: v for k, v in meta.items() if k != "decisions"})
     yield dg.MaterializeResult(asset_key="experiment_summary", metadata={
         "dagster/row_count": len(summaries), "decisions": meta["decisions"],
+        "effects": dg.MetadataValue.md("\n\n".join(charts) or "no effects"),
         "invalid": [s["experiment_id"] for s in summaries if s["decision"] == "invalid"]})
 
 

@@ -16,6 +16,7 @@ from pipeline.generation import generate, load_candidates_yaml
 from pipeline.pairwise import judge_pairs, load_candidates, store_candidates
 from pipeline.regression_eval import evaluate
 from pipeline.progress import ProgressLog
+from pipeline.report import ratings_section, section_charts
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
 from pipeline.rubric import judge_version
 
@@ -164,9 +165,11 @@ def pairwise(context: dg.AssetExecutionContext, config: PairwiseConfig, warehous
                           warehouse.path.parent / "judge-journal" / "pairwise.jsonl", resamples=config.resamples,
                           seed=config.seed, max_cost_usd=judge.max_cost_usd or None, round_robin=config.round_robin,
                           progress=ProgressLog("pairwise", context.log.info, unit="judgments"))
+        charts = section_charts(ratings_section, con, run.judge_version)
     meta = pairwise_metadata(run, judge.model)
     yield dg.MaterializeResult(asset_key="pairwise_judgments", metadata=meta["judgments"])
-    yield dg.MaterializeResult(asset_key="variant_ratings", metadata=meta["ratings"])
+    yield dg.MaterializeResult(asset_key="variant_ratings", metadata={
+        **meta["ratings"], "charts": dg.MetadataValue.md("\n\n".join(charts) or "no ratings")})
     yield dg.MaterializeResult(asset_key="pareto_frontier", metadata=meta["frontier"])
 
 

@@ -82,20 +82,27 @@ def _run_graph(home: environment.Home, source: Path) -> list:
 
     instance = dg.DagsterInstance.get()
     outcomes = []
-    for stage in STAGES:
-        job = stage.job
-        keys = partition_range(job, first_day, last_day) if job.partitions_def else ("", "")
-        if keys is None:
-            print(f"skipping {stage.label}: no complete partition covers {first_day}..{last_day} yet", flush=True)
-            continue
-        print(f"running {stage.label}" + (f" for {keys[0]}..{keys[1]}" if keys[0] else "") + " ...", flush=True)
-        outcome = run_range(defs, job.name, keys[0], keys[1], instance, stage.assets)
-        print(f"  {'ok' if outcome.success else 'FAILED'} in {outcome.seconds:.1f}s", flush=True)
-        for err in outcome.errors:
-            print(f"  - {err}")
-        for warning in outcome.warnings:
-            print(f"  ! {warning} (see its metadata in the UI)")
-        outcomes.append(outcome)
+    from tqdm import tqdm
+
+    # a bar over the stages on a terminal; the lines below are the log either way
+    with tqdm(total=len(STAGES), desc="evalfunnel run", unit="stage", disable=None, leave=False) as bar:
+        for stage in STAGES:
+            job = stage.job
+            keys = partition_range(job, first_day, last_day) if job.partitions_def else ("", "")
+            bar.set_postfix_str(stage.job.name)
+            if keys is None:
+                bar.write(f"skipping {stage.label}: no complete partition covers {first_day}..{last_day} yet")
+                bar.update()
+                continue
+            bar.write(f"running {stage.label}" + (f" for {keys[0]}..{keys[1]}" if keys[0] else "") + " ...")
+            outcome = run_range(defs, job.name, keys[0], keys[1], instance, stage.assets)
+            bar.write(f"  {'ok' if outcome.success else 'FAILED'} in {outcome.seconds:.1f}s")
+            for err in outcome.errors:
+                bar.write(f"  - {err}")
+            for warning in outcome.warnings:
+                bar.write(f"  ! {warning} (see its metadata in the UI)")
+            outcomes.append(outcome)
+            bar.update()
     if not all(o.success for o in outcomes):
         raise UsageError("the pipeline run failed (see above)", "open the run in the Dagster UI (`make dev`) for the logs")
     return outcomes

@@ -8,6 +8,7 @@ read this week. Charts are drawn with matplotlib as SVG with text as paths.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
 import io
@@ -33,12 +34,38 @@ SECTIONS = (("calibration", "Calibration trend"), ("offline-online", "Offline ve
             ("eval-set", "Eval set, slices and the regression set"), ("outputs", "Outputs to read this week"))
 
 
-def _svg(fig) -> str:
+def _inline_svg(fig) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]
+
+
+_renderer = [_inline_svg]  # what a section does with each figure: inline SVG, or collect PNGs
+
+
+def _svg(fig) -> str:
+    return _renderer[-1](fig)
+
+
+def section_charts(section, *args, dpi: int = 70) -> list[str]:
+    """The charts a section draws, as markdown images (PNG data URIs) for Dagster's metadata."""
+    collected: list[str] = []
+
+    def as_png(fig) -> str:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", bbox_inches="tight", dpi=dpi)
+        plt.close(fig)
+        collected.append(f"![chart](data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()})")
+        return ""
+
+    _renderer.append(as_png)
+    try:
+        section(*args)
+    finally:
+        _renderer.pop()
+    return collected
 
 
 def _esc(value) -> str:

@@ -104,3 +104,20 @@ def test_regression_add_promotes_an_anonymized_logged_failure(tmp_path):
     assert again.returncode == 2 and "already has case" in again.stderr
     missing = evalfunnel("regression", "add", "nope", "--reason", "x", "--home", str(home), cwd=tmp_path)
     assert missing.returncode == 2 and "is not in clean_logs" in missing.stderr
+
+
+def test_help_lists_every_command(tmp_path):
+    result = evalfunnel("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    listed = re.search(r"\{([a-z,-]+)\}", result.stdout).group(1).split(",")
+    assert {"demo", "demo-data", "run", "backfill", "report", "gate", "regression", "dev"} == set(listed)
+    assert "add" in evalfunnel("regression", "--help", cwd=tmp_path).stdout
+
+
+def test_report_and_gate_without_a_warehouse_are_one_readable_line(tmp_path):
+    for args in (("report",), ("gate", "--candidate", "a", "--baseline", "b")):
+        result = evalfunnel(*args, "--home", str(tmp_path / "empty"), cwd=tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        first, hint = result.stderr.strip().splitlines()
+        assert first == f"evalfunnel: error: no warehouse at {tmp_path / 'empty' / 'warehouse.duckdb'}"
+        assert hint.startswith("  hint: run `evalfunnel run --source DIR`")

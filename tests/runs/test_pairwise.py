@@ -26,6 +26,7 @@ def test_candidates_are_judged_in_both_orders_rated_and_cached(demo_source, tmp_
                              "(select 1 from candidate_responses b where b.item_id = c.item_id and b.variant = 'baseline')"
                              ).fetchone()[0]
     assert meta["pairwise_judgments"]["model_calls"] == 0 and meta["pairwise_judgments"]["cache_hits"] == 2 * shared
+    assert meta["variant_ratings"]["charts"].count("data:image/png;base64,") == 2  # ratings and Pareto, in the UI
     with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
         orders = con.execute("select position, count(*) from pairwise_judgments group by 1 order by 1").fetchall()
         per_pair = con.execute("select count(*) from (select item_id, variant_a from pairwise_judgments "

@@ -111,6 +111,8 @@ def test_the_assets_materialize_and_flag_an_srm(tmp_path):
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert [c.passed for c in checks] == [False]
+    summary = result.asset_materializations_for_node("experiment_analysis")[-1].metadata
+    assert summary["effects"].value.startswith("![chart](data:image/png;base64,")  # the effects chart, for the UI
     with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
         decision, srm = con.execute("select decision, srm_invalid from experiment_summary").fetchone()
         flagged = con.execute("select bool_and(srm_invalid), count(*) from experiment_results").fetchone()
