@@ -19,61 +19,61 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
-daily_ingest_job = dg.define_asset_job(
-    "daily_ingest", selection=dg.AssetSelection.assets("raw_logs", "log_rejects", "clean_logs"), partitions_def=daily,
-    description="Ingest days of logs (raw_logs, log_rejects), anonymize them (clean_logs), with their checks.")
 
-load_regression_set_job = dg.define_asset_job(
-    "load_regression_set", selection=dg.AssetSelection.assets("regression_set"),
-    description="Load regression_set.jsonl and record changed cases.")
+def _job(name: str, assets: tuple[str, ...], description: str, partitions_def=None) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(name, selection=dg.AssetSelection.assets(*assets), partitions_def=partitions_def,
+                               description=description)
 
-quarterly_eval_rebuild_job = dg.define_asset_job(
+
+daily_ingest_job = _job(
+    "daily_ingest", ("raw_logs", "log_rejects", "clean_logs"),
+    "Ingest days of logs (raw_logs, log_rejects), anonymize them (clean_logs), with their checks.", daily)
+
+load_regression_set_job = _job(
+    "load_regression_set", ("regression_set",), "Load regression_set.jsonl and record changed cases.")
+
+quarterly_eval_rebuild_job = _job(
     "quarterly_eval_rebuild",
-    selection=dg.AssetSelection.assets("eval_set", "offline_online", "offline_online_correlation", "calibration_history",
-                                       "calibration_forecast"),
-    partitions_def=quarterly,
-    description="Rebuild the quarter's stratified eval set from the last 90 days of clean_logs; compare the judge "
-                "with the quarter's experiments (offline_online, offline_online_correlation); update the history and "
-                "the forecasts for candidates.")
+    ("eval_set", "offline_online", "offline_online_correlation", "calibration_history", "calibration_forecast"),
+    "Rebuild the quarter's stratified eval set from the last 90 days of clean_logs; compare the judge with the "
+    "quarter's experiments (offline_online, offline_online_correlation); update the history and the forecasts for "
+    "candidates.", quarterly)
 
-monthly_experiment_samples_job = dg.define_asset_job(
-    "monthly_experiment_samples", selection=dg.AssetSelection.assets("experiment_samples"), partitions_def=monthly,
-    description="Sample each running experiment's traffic per variant for the judge.")
+monthly_experiment_samples_job = _job(
+    "monthly_experiment_samples", ("experiment_samples",),
+    "Sample each running experiment's traffic per variant for the judge.", monthly)
 
-judge_eval_set_job = dg.define_asset_job(
-    "judge_eval_set", selection=dg.AssetSelection.assets("judge_scores"),
-    description="Score eval-set items, experiment samples and human-labelled responses with the configured judge "
-                "(cached), and import judgments.")
+judge_eval_set_job = _job(
+    "judge_eval_set", ("judge_scores",),
+    "Score eval-set items, experiment samples and human-labelled responses with the configured judge (cached), "
+    "and import judgments.")
 
-rate_candidates_job = dg.define_asset_job(
-    "rate_candidates", selection=dg.AssetSelection.assets("candidate_responses", "candidate_scores", "pairwise_judgments",
-                                                          "variant_ratings", "pareto_frontier", "regression_results"),
-    description="Import candidate responses, score them on the rubric, judge them against the baseline in both orders, "
-                "rate and place them.")
+rate_candidates_job = _job(
+    "rate_candidates",
+    ("candidate_responses", "candidate_scores", "pairwise_judgments", "variant_ratings", "pareto_frontier",
+     "regression_results"),
+    "Import candidate responses, score them on the rubric, judge them against the baseline in both orders, rate and "
+    "place them.")
 
-analyze_experiments_job = dg.define_asset_job(
-    "analyze_experiments", selection=dg.AssetSelection.assets("user_metrics", "experiment_results", "experiment_summary"),
-    description="Per-user metrics in DuckDB, then effects, guardrails, SRM and a decision per experiment.")
+analyze_experiments_job = _job(
+    "analyze_experiments", ("user_metrics", "experiment_results", "experiment_summary"),
+    "Per-user metrics in DuckDB, then effects, guardrails, SRM and a decision per experiment.")
 
-load_human_labels_job = dg.define_asset_job(
-    "load_human_labels", selection=dg.AssetSelection.assets("human_labels"),
-    description="Validate and load human_labels/ (a repeated label keeps the latest; rejects with their reasons).")
+load_human_labels_job = _job(
+    "load_human_labels", ("human_labels",),
+    "Validate and load human_labels/ (a repeated label keeps the latest; rejects with their reasons).")
 
-monthly_judge_validation_job = dg.define_asset_job(
+monthly_judge_validation_job = _job(
     "monthly_judge_validation",
-    selection=dg.AssetSelection.assets("experiment_samples", "human_labels", "judge_scores", "judge_human_agreement",
-                                       "judge_drift", "calibration_history"),
-    partitions_def=monthly,
-    description="For a month: sample experiment traffic, load human labels, judge (cached), then the judge against "
-                "humans (agreement) and against its anchor (drift); update the history.")
+    ("experiment_samples", "human_labels", "judge_scores", "judge_human_agreement", "judge_drift", "calibration_history"),
+    "For a month: sample experiment traffic, load human labels, judge (cached), then the judge against humans "
+    "(agreement) and against its anchor (drift); update the history.", monthly)
 
-calibration_history_job = dg.define_asset_job(
-    "rebuild_calibration_history", selection=dg.AssetSelection.assets("calibration_history"),
-    description="Rebuild calibration_history from the calibration tables.")
+calibration_history_job = _job(
+    "rebuild_calibration_history", ("calibration_history",), "Rebuild calibration_history from the calibration tables.")
 
-build_report_job = dg.define_asset_job(
-    "build_report", selection=dg.AssetSelection.assets("report"),
-    description="Write the weekly HTML report (EVALFUNNEL_HOME/report/index.html).")
+build_report_job = _job(
+    "build_report", ("report",), "Write the weekly HTML report (EVALFUNNEL_HOME/report/index.html).")
 
 JOBS = [load_regression_set_job, daily_ingest_job, quarterly_eval_rebuild_job, monthly_experiment_samples_job,
         load_human_labels_job, judge_eval_set_job, rate_candidates_job, analyze_experiments_job,
