@@ -39,7 +39,6 @@ MIN_ITEMS = 20
 AGREEMENT_FLOOR = 0.8
 KAPPA_FLOOR = 0.5
 HUMAN_KAPPA_FLOOR = 0.6
-SCALE = (1, 2, 3, 4, 5)
 
 
 @dataclass
@@ -86,8 +85,11 @@ def pointwise_row(items: list[Item], *, resamples: int = 1000, seed: int = 0) ->
     per_annotator = {a: {i.key: i.humans[a] for i in items if a in i.humans} for a in annotators}
     human_kappa, _ = mean_pairwise_kappa(per_annotator, "quadratic")
     n = len(items)
+    # every integer point between the lowest and the highest score seen, so that weighted kappas
+    # keep the scale's spacing even where a point is unused (1-5 rubrics, 0-1 binary ones)
+    scale = tuple(range(int(min(judge.min(), consensus.min())), int(max(judge.max(), consensus.max())) + 1))
     within = bootstrap(n, lambda idx: float(close[idx].mean()), resamples=resamples, seed=seed)
-    kappa_q = bootstrap(n, lambda idx: cohen_kappa(judge[idx], consensus[idx], "quadratic", SCALE), resamples=resamples,
+    kappa_q = bootstrap(n, lambda idx: cohen_kappa(judge[idx], consensus[idx], "quadratic", scale), resamples=resamples,
                         seed=seed)
     rho = bootstrap(n, lambda idx: spearman(judge[idx], median[idx]), resamples=resamples, seed=seed,
                     vectorized=lambda idx: spearman_rows(judge[idx], median[idx]))
@@ -95,7 +97,7 @@ def pointwise_row(items: list[Item], *, resamples: int = 1000, seed: int = 0) ->
         "n_items": n, "n_labels": int(sum(len(i.humans) for i in items)), "annotators": len(annotators),
         "exact_agreement": float((judge == consensus).mean()), "within_one_agreement": within.estimate,
         "within_one_ci_low": within.low, "within_one_ci_high": within.high,
-        "kappa": cohen_kappa(judge, consensus, None, SCALE), "kappa_linear": cohen_kappa(judge, consensus, "linear", SCALE),
+        "kappa": cohen_kappa(judge, consensus, None, scale), "kappa_linear": cohen_kappa(judge, consensus, "linear", scale),
         "kappa_quadratic": kappa_q.estimate, "kappa_quadratic_ci_low": kappa_q.low, "kappa_quadratic_ci_high": kappa_q.high,
         "alpha_humans": krippendorff_alpha_ordinal(matrix[:-1]), "alpha_with_judge": krippendorff_alpha_ordinal(matrix),
         "human_human_kappa": human_kappa, "spearman": rho.estimate, "spearman_ci_low": rho.low,

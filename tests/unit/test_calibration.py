@@ -94,3 +94,15 @@ def test_human_labels_validate_dedupe_and_reconcile(tmp_path):
     assert reasons[("human_labels/p.csv", 6)] == "labeled_at: 'yesterday' is not an RFC 3339 timestamp"
     assert reasons[("human_labels/pairs.jsonl", 2)] == "winner must be a, b or tie, got 'draw'"
     assert reasons[("human_labels/pairs.jsonl", 3)] == "not a JSON object"
+
+
+def test_a_binary_rubric_keeps_its_own_scale():
+    rng = np.random.default_rng(9)
+    out = []
+    for k in range(30):
+        truth = int(rng.random() < 0.5)
+        out.append(Item((f"i{k}", ""), truth if rng.random() < 0.85 else 1 - truth, {"h1": truth, "h2": truth}, None))
+    row = pointwise_row(out, resamples=100)
+    judge, consensus = [i.judge for i in out], [i.consensus for i in out]
+    assert row["kappa"] == pytest.approx(cohen_kappa_score(judge, consensus))
+    assert row["kappa_quadratic"] == pytest.approx(cohen_kappa_score(judge, consensus, weights="quadratic"))
