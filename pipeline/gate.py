@@ -93,8 +93,9 @@ def regression_rows(con: duckdb.DuckDBPyConnection, candidate: str, baseline: st
                                    {"v": v}).fetchall()) for v in (candidate, baseline)}
     failures = dict(con.execute("select case_id, failures from regression_results where variant = $v",
                                 {"v": candidate}).fetchall())
-    if not results[candidate]:
-        raise GateError(f"no regression_results for {candidate}")
+    for variant in (candidate, baseline):  # a misspelt name must not pass for want of rows
+        if not results[variant]:
+            raise GateError(f"no regression_results for {variant}")
     rows = []
     for case in sorted(set(results[baseline]) & set(results[candidate])):
         base, cand = results[baseline][case], results[candidate][case]
@@ -113,8 +114,9 @@ def slice_rows(con: duckdb.DuckDBPyConnection, version: str, candidate: str, bas
     topics = dict(con.execute("select item_id, any_value(topic) from candidate_scores where judge_version = $v "
                               "and topic is not null group by item_id", {"v": version}).fetchall())
     dims = sorted({d for v, d in scores if v == candidate})
-    if not dims:
-        raise GateError(f"no candidate_scores for {candidate} under judge version {version}")
+    for variant in (candidate, baseline):
+        if not any(v == variant for v, _ in scores):
+            raise GateError(f"no candidate_scores for {variant} under judge version {version}")
     wanted = config.high_stakes_slices.get("topic") or sorted(set(topics.values()))
     rows = []
     for topic in wanted:

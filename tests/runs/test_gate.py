@@ -60,6 +60,8 @@ def test_the_margin_and_high_stakes_slices_are_configurable(tmp_path):
         coding_only = evaluate(con, "bad", "baseline", VERSION, GateConfig(high_stakes_slices={"topic": ["coding"]}))
         with pytest.raises(GateError, match="no regression_results for nobody"):
             evaluate(con, "nobody", "baseline", VERSION, GateConfig())
+        with pytest.raises(GateError, match="no regression_results for basline"):  # a typo never passes
+            evaluate(con, "clean", "basline", VERSION, GateConfig())
     assert {r.check for r in loose.rows if not r.passed} == {"regression"}
     assert not any(r.subject == "topic=billing" for r in coding_only.rows)
 
