@@ -7,26 +7,27 @@ import dagster as dg
 
 from assets.logs import DUCKDB_POOL
 from pipeline.calibration import agreement_rows, agreement_table, store_agreement
+from pipeline.candidate_scores import load_scores
 from pipeline.drift import drift_table, rescored_rows, residual_rows, store_drift
 from pipeline.experiments import load_metrics
-from pipeline.candidate_scores import load_scores
 from pipeline.forecast import forecast_rows, forecast_table, store_forecast
-from pipeline.judge_prompt import TEMPLATE_VERSION
 from pipeline.human_labels import load_labels, store_labels
+from pipeline.judge_prompt import TEMPLATE_VERSION
 from pipeline.offline_online import build_offline_online, correlation_rows, correlation_table, store_correlation
 from pipeline.partitions import monthly, quarterly, window_dates
 from pipeline.progress import ProgressLog
-from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
 from pipeline.report import calibration_section, offline_online_section, section_charts
-from pipeline.rubric import judge_version, load_rubric
+from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
+from pipeline.rubric import judge_version
 from pipeline.warehouse import statement
 
 
 @dg.asset(kinds={"duckdb"}, group_name="calibration", pool=DUCKDB_POOL)
-def human_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                 source: SourceResource) -> dg.MaterializeResult:
-    """Pointwise and pairwise human labels, validated; a repeated label keeps the latest; rejects in label_rejects."""
-    load = load_labels(source.root() / "human_labels", load_rubric())
+def human_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: SourceResource,
+                 judge: JudgeResource) -> dg.MaterializeResult:
+    """Pointwise and pairwise human labels, validated against the judge's rubric; a repeated label keeps the
+    latest; rejects in label_rejects."""
+    load = load_labels(source.root() / "human_labels", judge.load_rubric())
     for name, line, reason in load.rejects[:20]:
         context.log.warning(f"label rejected: {name} line {line}: {reason}")
     if not load.reconciles():
