@@ -93,10 +93,6 @@ def _residuals(items: list[Item]) -> np.ndarray:
     return np.array([i.judge - i.median for i in items], dtype=float)
 
 
-def month_start(d: dt.date) -> dt.date:
-    return d.replace(day=1)
-
-
 def next_month(d: dt.date) -> dt.date:
     return (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 

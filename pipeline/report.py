@@ -85,10 +85,6 @@ class Markup(str):
     """HTML that _table must not escape."""
 
 
-def _pct(v) -> str:
-    return "" if v is None else f"{v:+.1%}"
-
-
 def _none(message: str) -> str:
     return f'<p class="empty">{_esc(message)}</p>'
 
