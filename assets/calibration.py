@@ -6,20 +6,19 @@ import time
 import dagster as dg
 
 from assets.logs import DUCKDB_POOL
-from pipeline.calibration import agreement_rows, agreement_table, store_agreement
+from pipeline.calibration import agreement_rows, agreement_table, rebuild_history, store_agreement
 from pipeline.candidate_scores import load_scores
-from pipeline.drift import drift_table, rescored_rows, residual_rows, store_drift
+from pipeline.drift import drift_table, drifted_in, rescored_rows, residual_rows, store_drift
 from pipeline.experiments import load_metrics
 from pipeline.forecast import forecast_rows, forecast_table, store_forecast
 from pipeline.human_labels import load_labels, store_labels
-from pipeline.judge_prompt import TEMPLATE_VERSION
-from pipeline.offline_online import build_offline_online, correlation_rows, correlation_table, store_correlation
+from pipeline.offline_online import (
+    build_offline_online, correlation_rows, correlation_table, experiment_counts, store_correlation,
+)
 from pipeline.partitions import monthly, quarterly, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.report import calibration_section, offline_online_section, section_charts
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
-from pipeline.rubric import judge_version
-from pipeline.warehouse import statement
 
 
 @dg.asset(kinds={"duckdb"}, group_name="calibration", pool=DUCKDB_POOL)
@@ -104,10 +103,9 @@ def judge_drift(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
 def judge_drift_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     start, end = window_dates(context.partition_time_window)
     with warehouse.connect(read_only=True) as con:
-        moved = con.execute("select strftime(month, '%Y-%m'), judge_version, dimension, method, shift from judge_drift "
-                            "where month >= $s and month < $e and drifted order by all", {"s": start, "e": end}).fetchall()
-    return dg.AssetCheckResult(passed=not moved, severity=dg.AssetCheckSeverity.WARN, metadata={
-        "drifted": [f"{month} {v} {d} ({m}): {s:+.2f}" for month, v, d, m, s in moved] or "none"})
+        moved = drifted_in(con, start, end)
+    return dg.AssetCheckResult(passed=not moved, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"drifted": moved or "none"})
 
 
 @dg.asset(partitions_def=quarterly, deps=["experiment_results", "experiment_summary", "judge_scores"],
@@ -115,16 +113,14 @@ def judge_drift_check(context: dg.AssetCheckExecutionContext, warehouse: Warehou
 def offline_online(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Per experiment that ended in the quarter, treatment, judge version, dimension and metric: the judge delta
     (CI clustered by user) next to the online effect."""
-    written = {}
+    written, quarters = {}, []
     with warehouse.connect() as con:
         for key in context.partition_keys:
             start, end = window_dates(quarterly.time_window_for_partition_key(key))
             written[key] = build_offline_online(con, start, end)
+            quarters.append(start)
             context.log.info(f"offline_online {key}: {written[key]} row(s)")
-        experiments = con.execute("select count(distinct experiment_id), count(distinct experiment_id) filter (srm_invalid) "
-                                  "from offline_online where list_contains($q, quarter)",
-                                  {"q": [window_dates(quarterly.time_window_for_partition_key(k))[0]
-                                         for k in context.partition_keys]}).fetchone()
+        experiments = experiment_counts(con, quarters)
     return dg.MaterializeResult(metadata={"dagster/row_count": sum(written.values()), "per_quarter": written,
                                           "experiments": experiments[0], "srm_invalid_experiments": experiments[1]})
 
@@ -136,7 +132,7 @@ def offline_online_correlation(context: dg.AssetExecutionContext, warehouse: War
     """Across every experiment-variant pair to the quarter's end: correlations with CIs, sign agreement, the
     calibration fit, status and the largest mismatches; request-level AUC for thumbs-down and regeneration."""
     rows = []
-    version = judge_version(judge.model, judge.load_rubric(), TEMPLATE_VERSION)
+    version = judge.version()
     with warehouse.connect() as con:
         for key in context.partition_keys:
             start, end = window_dates(quarterly.time_window_for_partition_key(key))
@@ -158,16 +154,9 @@ def calibration_history(context: dg.AssetExecutionContext, warehouse: WarehouseR
     """One row per month and per quarter per judge version: agreement, drift and offline-online figures,
     rebuilt whole from the calibration tables (so a re-run or a backfill never duplicates a period)."""
     with warehouse.connect() as con:
-        con.execute("begin")
-        con.execute("delete from calibration_history")
-        con.execute(statement("calibration/history"))
-        con.execute("commit")
-        rows = con.execute("select period, count(*), min(period_start), max(period_start) from calibration_history "
-                           "group by period order by period").fetchall()
-        flagged = con.execute("select strftime(period_start, '%Y-%m'), judge_version, recalibrate_dimensions, "
-                              "drifted_dimensions from calibration_history where period = 'month' and "
-                              "(len(recalibrate_dimensions) > 0 or len(drifted_dimensions) > 0) order by 1, 2").fetchall()
+        history = rebuild_history(con)
         charts = section_charts(calibration_section, con)
+    rows, flagged = history.periods, history.needs_attention
     context.log.info(f"calibration_history: {', '.join(f'{n} {p} row(s) {lo}..{hi}' for p, n, lo, hi in rows)}")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": sum(n for _, n, _, _ in rows), **{f"{p}_rows": n for p, n, _, _ in rows},
@@ -191,7 +180,7 @@ def calibration_forecast(context: dg.AssetExecutionContext, config: ForecastConf
     """Per candidate with offline scores only, dimension and metric: the predicted online effect from the latest
     calibration fit, with a prediction interval, and the users per arm an experiment needs to detect it."""
     metrics = load_metrics(source.root() / "metrics.yaml")
-    version = judge_version(judge.model, judge.load_rubric(), TEMPLATE_VERSION)
+    version = judge.version()
     with warehouse.connect() as con:
         rows = forecast_rows(con, version, load_scores(con, version), config.baseline, metrics)
         store_forecast(con, version, rows)

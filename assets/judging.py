@@ -9,7 +9,7 @@ from pipeline.judge_prompt import TEMPLATE_VERSION
 from pipeline.judge_report import (estimate_line, estimate_metadata, length_bias_table, pairwise_metadata, regression_metadata,
                                    score_metadata)
 from pipeline.experiment_samples import sample_month
-from pipeline.candidate_scores import score_candidates, source_topics
+from pipeline.candidate_scores import mean_scores_table, score_candidates, source_topics
 from pipeline.judge_scores import import_judgments, score_items
 from pipeline.partitions import monthly, window_dates
 from pipeline.generation import generate, load_candidates_yaml
@@ -122,23 +122,17 @@ def candidate_scores(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     """Rubric scores of every candidate response (cached), with the item's topic: what the release gate and the
     forecasts compare."""
     topics = source_topics(source.root() / "candidate_responses")
+    rubric = judge.load_rubric()
     with warehouse.connect() as con:
-        version, run = score_candidates(con, judge.settings(), judge.load_rubric(),
+        version, run = score_candidates(con, judge.settings(), rubric,
                                         warehouse.path.parent / "judge-journal" / "candidates.jsonl", topics,
                                         max_cost_usd=judge.max_cost_usd or None,
                                         progress=ProgressLog("candidate_scores", context.log.info, unit="judgments"))
-        means = con.execute("select variant, dimension, round(avg(score), 2) from candidate_scores where judge_version = $v "
-                            "group by all order by all", {"v": version}).fetchall()
-    by_variant: dict[str, dict[str, float]] = {}
-    for variant, dimension, mean in means:
-        by_variant.setdefault(variant, {})[dimension] = mean
-    dims = sorted({d for _, d, _ in means})
+        means = mean_scores_table(con, version)
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(run.results) * len(dims), "judge_version": version, "cache_hits": run.cache_hits,
+        "dagster/row_count": len(run.results) * len(rubric.names), "responses": len(run.results), "judge_version": version, "cache_hits": run.cache_hits,
         "new_judgments": len(run.results) - run.cache_hits, "cost_usd": round(sum(r.cost_usd or 0 for r in run.results), 6),
-        "mean_scores": dg.MetadataValue.md("\n".join(
-            ["| variant | " + " | ".join(dims) + " |", "|---|" + "---|" * len(dims)]
-            + [f"| {v} | " + " | ".join(f"{m.get(d, '')}" for d in dims) + " |" for v, m in by_variant.items()]))})
+        "mean_scores": dg.MetadataValue.md(means)})
 
 
 class PairwiseConfig(dg.Config):

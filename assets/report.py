@@ -3,10 +3,8 @@
 import dagster as dg
 
 from assets.logs import DUCKDB_POOL
-from pipeline.judge_prompt import TEMPLATE_VERSION
 from pipeline.report import build_report, write_report
 from pipeline.resources import JudgeResource, WarehouseResource
-from pipeline.rubric import judge_version
 
 
 class ReportConfig(dg.Config):
@@ -19,7 +17,7 @@ class ReportConfig(dg.Config):
 def report(context: dg.AssetExecutionContext, config: ReportConfig, warehouse: WarehouseResource,
            judge: JudgeResource) -> dg.MaterializeResult:
     """Calibration trend, offline vs online, experiments, ratings and Pareto, eval set and slices, outputs to read."""
-    version = judge_version(judge.model, judge.load_rubric(), TEMPLATE_VERSION)
+    version = judge.version()
     with warehouse.connect(read_only=True) as con:
         built = build_report(con, version, baseline=config.baseline)
     path = write_report(built, warehouse.path.parent / "report")

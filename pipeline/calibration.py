@@ -201,3 +201,25 @@ def agreement_table(rows: list[dict], limit: int = 40) -> str:
         lines.append(f"| {str(r['month'])[:7]} | {r['judge_version']} | {r['dimension']} | {r['n_items']} | {fmt(agree)} "
                      f"| {fmt(r.get('kappa_quadratic'))} | {fmt(r.get('human_human_kappa'))} | {r['status']} |")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class History:
+    periods: list[tuple[str, int, dt.date, dt.date]]  # (month | quarter, rows, first, last)
+    needs_attention: list[tuple[str, str, list[str], list[str]]]  # (month, judge version, recalibrate, drifted)
+
+
+def rebuild_history(con: duckdb.DuckDBPyConnection) -> History:
+    """Replace calibration_history whole from the calibration tables (so re-runs and backfills
+    never duplicate a period); returns what it holds and the months that need attention."""
+    con.execute("begin")
+    try:
+        con.execute("delete from calibration_history")
+        con.execute(statement("calibration/history"))
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    periods = con.execute("select period, count(*), min(period_start), max(period_start) from calibration_history "
+                          "group by period order by period").fetchall()
+    return History(periods, con.execute(statement("calibration/needs_attention")).fetchall())

@@ -67,3 +67,17 @@ def load_scores(con: duckdb.DuckDBPyConnection, version: str) -> dict[tuple[str,
             {"v": version}).fetchall():
         scores[(variant, dimension)][item] = score
     return scores
+
+
+def mean_scores_table(con: duckdb.DuckDBPyConnection, version: str) -> str:
+    """Mean score per variant and dimension, as a markdown table (for the asset's metadata)."""
+    rows = con.execute("select variant, dimension, round(avg(score), 2) from candidate_scores where judge_version = $v "
+                       "group by all order by all", {"v": version}).fetchall()
+    if not rows:
+        return "none"
+    dims = sorted({d for _, d, _ in rows})
+    by_variant: dict[str, dict[str, float]] = defaultdict(dict)
+    for variant, dimension, mean in rows:
+        by_variant[variant][dimension] = mean
+    return "\n".join(["| variant | " + " | ".join(dims) + " |", "|---|" + "---|" * len(dims)]
+                     + [f"| {v} | " + " | ".join(f"{m.get(d, '')}" for d in dims) + " |" for v, m in by_variant.items()])

@@ -228,17 +228,24 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 # ---- report ------------------------------------------------------------------------------
 
-def cmd_report(args: argparse.Namespace) -> int:
+def _judge_version(args: argparse.Namespace) -> str:
+    """The version of the judge whose scores a command reads: --judge-model, else
+    EVALFUNNEL_JUDGE_MODEL, else the local judge (as pipeline.definitions configures it)."""
     from pipeline.judge_prompt import TEMPLATE_VERSION
-    from pipeline.report import build_report, write_report
     from pipeline.rubric import judge_version, load_rubric
+
+    model = args.judge_model or os.environ.get("EVALFUNNEL_JUDGE_MODEL") or "evalfunnel/heuristic"
+    return judge_version(model, load_rubric(args.rubric), TEMPLATE_VERSION)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.report import build_report, write_report
     from pipeline.warehouse import connect
 
     home = environment.prepare(Path(args.home) if args.home else None)
     if not home.warehouse.exists():
         raise UsageError(f"no warehouse at {home.warehouse}", "run `evalfunnel run --source DIR` (or `make demo`) first")
-    model = args.judge_model or os.environ.get("EVALFUNNEL_JUDGE_MODEL") or "evalfunnel/heuristic"
-    version = judge_version(model, load_rubric(args.rubric), TEMPLATE_VERSION)
+    version = _judge_version(args)
     from tqdm import tqdm
 
     with tqdm(total=2, desc="report", unit="step", disable=None) as bar:
@@ -256,8 +263,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_gate(args: argparse.Namespace) -> int:
     """Exit 0 when the candidate may replace the baseline, 1 when a check fails (2 on errors)."""
     from pipeline.gate import GateConfig, GateError, evaluate, render
-    from pipeline.judge_prompt import TEMPLATE_VERSION
-    from pipeline.rubric import judge_version, load_rubric
     from pipeline.warehouse import connect
 
     home = environment.prepare(Path(args.home) if args.home else None)
@@ -274,8 +279,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         config.pareto_tolerance = args.pareto_tolerance
     if args.slice:
         config.high_stakes_slices = {"topic": [s.split("=", 1)[-1] for s in args.slice]}
-    model = args.judge_model or os.environ.get("EVALFUNNEL_JUDGE_MODEL") or "evalfunnel/heuristic"
-    version = judge_version(model, load_rubric(args.rubric), TEMPLATE_VERSION)
+    version = _judge_version(args)
     try:
         with connect(home.warehouse, read_only=True) as con:
             result = evaluate(con, args.candidate, args.baseline, version, config)

@@ -205,3 +205,10 @@ def drift_table(rows: list[dict], limit: int = 40) -> str:
         lines.append(f"| {str(r['month'])[:7]} | {r['judge_version']} | {r['dimension']} | {r['method']} | "
                      f"{r['shift']:+.2f} | {ci} | {p} | {'yes' if r['drifted'] else ''} |")
     return "\n".join(lines)
+
+
+def drifted_in(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> list[str]:
+    """The drifted rows of months in [start, end), one readable line each."""
+    rows = con.execute("select strftime(month, '%Y-%m'), judge_version, dimension, method, shift from judge_drift "
+                       "where month >= $s and month < $e and drifted order by all", {"s": start, "e": end}).fetchall()
+    return [f"{month} {v} {d} ({m}): {shift:+.2f}" for month, v, d, m, shift in rows]

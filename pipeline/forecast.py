@@ -22,8 +22,7 @@ import numpy as np
 from scipy import stats
 
 from pipeline.correlation import Fit, sample_size_per_arm
-from pipeline.experiment_analysis import load_moments
-from pipeline.experiment_stats import arm_estimate
+from pipeline.experiment_stats import Moments, arm_estimate
 from pipeline.warehouse import statement
 
 
@@ -58,8 +57,8 @@ def forecast_rows(con: duckdb.DuckDBPyConnection, version: str, scores: dict[tup
         x = np.array(pairs[(d, m)], dtype=float)
         if v == version and len(x) == n:
             fits[(d, m)] = (Fit(n, intercept, slope, sd, float(x.mean()), float(((x - x.mean()) ** 2).sum())), status, n)
-    reference = {m: (eid, mean) for m, eid, mean, _ in con.execute(statement("calibration/metric_reference")).fetchall()}
-    moments = load_moments(con)
+    reference = {m: (eid, mean, Moments(int(n), *(float(v or 0.0) for v in sums)))
+                 for m, eid, mean, n, *sums in con.execute(statement("calibration/metric_reference")).fetchall()}
     variants = sorted({v for v, _ in scores} - {baseline})
     out = []
     for variant in variants:
@@ -76,23 +75,13 @@ def forecast_rows(con: duckdb.DuckDBPyConnection, version: str, scores: dict[tup
                    "prediction_low": predicted.low, "prediction_high": predicted.high, "reference_experiment": None,
                    "control_mean": None, "unit_sd": None, "required_n_per_arm": None}
             if metric in reference and metric in metrics:
-                eid, mean = reference[metric]
-                control = moments.get((eid, metric), {}).get((None, None), {})
-                spec_control = _control_of(con, eid)
-                if spec_control in control:
-                    unit = arm_estimate(control[spec_control], metrics[metric].is_ratio).unit_var
-                    sd = math.sqrt(unit) if unit and not math.isnan(unit) else math.nan
-                    effect = abs(predicted.estimate * mean)
-                    row.update(reference_experiment=eid, control_mean=mean, unit_sd=sd,
-                               required_n_per_arm=sample_size_per_arm(effect, sd))
+                eid, mean, control = reference[metric]
+                unit = arm_estimate(control, metrics[metric].is_ratio).unit_var
+                sd = math.sqrt(unit) if unit and not math.isnan(unit) else math.nan
+                row.update(reference_experiment=eid, control_mean=mean, unit_sd=sd,
+                           required_n_per_arm=sample_size_per_arm(abs(predicted.estimate * mean), sd))
             out.append({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
     return out
-
-
-def _control_of(con: duckdb.DuckDBPyConnection, experiment_id: str) -> str | None:
-    row = con.execute("select any_value(control) from experiment_results where experiment_id = $e",
-                      {"e": experiment_id}).fetchone()
-    return row[0] if row else None
 
 
 COLUMNS = ("judge_version", "candidate", "baseline", "dimension", "n_items", "judge_delta", "judge_ci_low",

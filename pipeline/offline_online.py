@@ -80,6 +80,12 @@ def build_offline_online(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt
     return con.execute("select count(*) from offline_online where quarter = $q", {"q": start}).fetchone()[0]
 
 
+def experiment_counts(con: duckdb.DuckDBPyConnection, quarters: list[dt.date]) -> tuple[int, int]:
+    """(experiments, SRM-invalid experiments) in offline_online for these quarters."""
+    return con.execute("select count(distinct experiment_id), count(distinct experiment_id) filter (srm_invalid) "
+                       "from offline_online where list_contains($q, quarter)", {"q": quarters}).fetchone()
+
+
 def mismatches(pairs: list[tuple[str, str, float, float, bool]], metric: str, limit: int = MISMATCHES) -> list[str]:
     """Pairs (experiment, variant, judge delta, online_better, both significant) where the judge
     and the users disagree in sign and both effects are significant (the judge's clustered

@@ -94,3 +94,10 @@ class JudgeResource(dg.ConfigurableResource):
 
     def load_rubric(self) -> Rubric:
         return load_rubric(self.rubric or None)
+
+    def version(self) -> str:
+        """The judge version (model, rubric and prompt template) this resource's scores carry."""
+        from pipeline.judge_prompt import TEMPLATE_VERSION
+        from pipeline.rubric import judge_version
+
+        return judge_version(self.model, self.load_rubric(), TEMPLATE_VERSION)
