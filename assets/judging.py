@@ -173,4 +173,7 @@ def regression_results(config: PairwiseConfig, warehouse: WarehouseResource, jud
     with warehouse.connect() as con:
         run = evaluate(con, judge.settings(), judge.load_rubric(), config.baseline,
                        warehouse.path.parent / "judge-journal" / "regression.jsonl")
-    return dg.MaterializeResult(metadata={"dagster/row_count": len(run.results), **regression_metadata(run)})
+    why_empty = {} if run.results else {"note": dg.MetadataValue.text(
+        "nothing to check: no candidate response answers a current regression case "
+        "(candidate_responses.item_id must equal a regression_set case_id)")}
+    return dg.MaterializeResult(metadata={"dagster/row_count": len(run.results), **regression_metadata(run), **why_empty})

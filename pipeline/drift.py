@@ -31,7 +31,7 @@ from pipeline.calibration import MIN_ITEMS, Item, pointwise_items
 from pipeline.judge_prompt import TEMPLATE_VERSION, pointwise_messages
 from pipeline.judging import JudgeTask, judge_with_cache, task_key
 from pipeline.rubric import judge_version
-from pipeline.warehouse import statement
+from pipeline.warehouse import insert_rows, statement
 
 THRESHOLD = 0.5
 
@@ -185,7 +185,8 @@ def rescored_rows(con: duckdb.DuckDBPyConnection, month: dt.date, settings, rubr
     scores = [(version, month, r.task.meta["item_id"], r.task.meta["variant"], d, r.verdict.scores[d])
               for r in run.results if r.verdict for d in rubric.names]
     con.execute("delete from judge_anchor_scores where judge_version = $v and month = $m", {"v": version, "m": month})
-    con.executemany("insert into judge_anchor_scores values (?, ?, ?, ?, ?, ?, now())", scores)
+    if not insert_rows(con, "insert into judge_anchor_scores values (?, ?, ?, ?, ?, ?, now())", scores):
+        log(f"judge_drift {month:%Y-%m}: none of the {len(tasks)} anchor verdicts parsed; no rescored drift this month")
     log(f"judge_drift {month:%Y-%m}: {len(tasks)} anchor item(s) re-scored, {run.cache_hits} from the cache")
     out = []
     for dimension in rubric.names:

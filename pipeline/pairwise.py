@@ -25,7 +25,7 @@ from pipeline.judge_prompt import TEMPLATE_VERSION, pairwise_messages
 from pipeline.judging import CachedRun, JudgeTask, judge_with_cache, task_key
 from pipeline.llm_client import LLMSettings
 from pipeline.rubric import Rubric, judge_version
-from pipeline.warehouse import statement
+from pipeline.warehouse import insert_rows, statement
 
 _CANDIDATE_SCHEMA = {"item_id": pl.String, "variant": pl.String,
                      "messages": pl.List(pl.Struct({"role": pl.String, "content": pl.String})),
@@ -133,21 +133,21 @@ def judge_pairs(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: R
             verdicts.append(ratings.Verdict(m["item_id"], m["variant_a"], m["variant_b"], m["position"], winner,
                                             m["length_a"], m["length_b"]))
     con.execute("delete from pairwise_judgments where judge_version = $v and origin = 'pipeline'", {"v": version})
-    con.executemany("insert into pairwise_judgments values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pipeline', now())", rows)
+    insert_rows(con, "insert into pairwise_judgments values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pipeline', now())", rows)
     comparisons, result.consistency = ratings.combine_orders(verdicts)
     if comparisons:
         for controlled in (False, True):
             result.ratings += ratings.bradley_terry(comparisons, baseline, length_controlled=controlled,
                                                     resamples=resamples, seed=seed)
     con.execute("delete from variant_ratings where judge_version = $v", {"v": version})
-    con.executemany("insert into variant_ratings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+    insert_rows(con, "insert into variant_ratings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
                     [(version, r.variant, r.baseline, r.rating, r.ci_low, r.ci_high, r.win_rate_vs_baseline,
                       r.n_comparisons, r.length_controlled, result.consistency.rate if result.consistency.pairs else None)
                      for r in result.ratings])
     costs = {v: (c, p50, p95) for v, c, p50, p95 in con.execute(statement("judging/variant_costs")).fetchall()}
     result.frontier = pareto([r for r in result.ratings if not r.length_controlled], costs)
     con.execute("delete from pareto_frontier where judge_version = $v", {"v": version})
-    con.executemany("insert into pareto_frontier values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+    insert_rows(con, "insert into pareto_frontier values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
                     [(version, f["variant"], f["quality"], f["ci_low"], f["ci_high"], f["cost_per_request"],
                       f["latency_p50_ms"], f["latency_p95_ms"], f["on_frontier"]) for f in result.frontier])
     return result

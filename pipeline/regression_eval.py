@@ -20,7 +20,7 @@ from pipeline.judge_prompt import TEMPLATE_VERSION, pointwise_messages
 from pipeline.judging import JudgeTask, judge_with_cache, task_key
 from pipeline.llm_client import LLMSettings
 from pipeline.rubric import Rubric, judge_version
-from pipeline.warehouse import statement
+from pipeline.warehouse import insert_rows, statement
 
 JUDGE_PASS_CORRECTNESS = 4
 
@@ -90,6 +90,6 @@ def evaluate(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: Rubr
                    else None if passed else f"judge: {result.status} {result.error or ''}".strip())
             run.results.append((variant, case_id, case_hash, passed, "judge", why))
     con.execute("delete from regression_results")
-    con.executemany("insert into regression_results values (?, ?, ?, ?, ?, ?, ?, now())",
-                    [(*r, run.judge_version if r[4] == "judge" else None) for r in run.results])
+    insert_rows(con, "insert into regression_results values (?, ?, ?, ?, ?, ?, ?, now())",
+                [(*r, run.judge_version if r[4] == "judge" else None) for r in run.results])
     return run

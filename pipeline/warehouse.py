@@ -62,8 +62,9 @@ def connect(path: str | Path, *, read_only: bool = False, memory_limit: str | No
     con = duckdb.connect(str(path), read_only=read_only)
     try:
         _configure(con)
-        con.execute(f"set memory_limit = '{memory_limit or os.environ.get('EVALFUNNEL_DUCKDB_MEMORY', '1GB')}'")
-        con.execute(f"set temp_directory = '{path.parent / (path.name + '.tmp')}'")
+        # values as parameters: a home path may hold any character (a quote in `--home` once broke every command)
+        con.execute("set memory_limit = $v", {"v": memory_limit or os.environ.get("EVALFUNNEL_DUCKDB_MEMORY", "1GB")})
+        con.execute("set temp_directory = $v", {"v": str(path.parent / (path.name + ".tmp"))})
         if not read_only:
             for table in SCHEMA:
                 con.execute(statement(f"schema/{table}"))
@@ -81,3 +82,11 @@ def table_counts(path: str | Path, tables: tuple[str, ...]) -> dict[str, int | N
             # identifiers come from the caller's constant tuple, never from data
             counts[t] = con.execute(f'select count(*) from "{t}"').fetchone()[0] if t in existing else None
     return counts
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, sql: str, rows: list) -> int:
+    """`executemany` that accepts an empty list (DuckDB refuses one): a stage with nothing to
+    write still succeeds. Returns the number of rows inserted."""
+    if rows:
+        con.executemany(sql, rows)
+    return len(rows)
