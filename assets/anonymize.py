@@ -1,10 +1,12 @@
 """Anonymization: clean_logs per day, and the blocking PII residue check."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
 
 from assets.logs import DUCKDB_POOL
 from pipeline import cleaning_report
-from pipeline.cleaning import clean_window, residue_in_window
+from pipeline.cleaning import clean_window, purge_raw, residue_in_window, retention_days
 from pipeline.partitions import daily, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.resources import PiiResource, WarehouseResource
@@ -18,8 +20,12 @@ def clean_logs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     with warehouse.connect() as con:
         result = clean_window(con, pii.anonymizer(), start, end,
                               progress=ProgressLog("clean_logs", context.log.info, unit="days"))
-    context.log.info(f"cleaned {result.rows:,} rows of {start}..{end}, {sum(result.replaced.values()):,} PII values replaced")
-    return dg.MaterializeResult(metadata={"dagster/row_count": result.rows, **cleaning_report.clean_metadata(result)})
+        # raw text is kept only as long as the retention says, and only once it has been cleaned
+        purge = purge_raw(con, datetime.now(UTC).date(), retention_days())
+    context.log.info(f"cleaned {result.rows:,} rows of {start}..{end}, {sum(result.replaced.values()):,} PII values replaced"
+                     + (f"; purged the raw rows of {purge.days} day(s) before {purge.cutoff}" if purge.days else ""))
+    return dg.MaterializeResult(metadata={"dagster/row_count": result.rows, **cleaning_report.clean_metadata(result),
+                                          **cleaning_report.purge_metadata(purge)})
 
 
 @dg.asset_check(asset=clean_logs, blocking=True, partitions_def=daily, pool=DUCKDB_POOL,

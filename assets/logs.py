@@ -8,7 +8,7 @@ from pipeline.contracts import validate_raw_logs_window
 from pipeline.ingest import ingest_window
 from pipeline.partitions import daily, window_dates
 from pipeline.progress import ProgressLog
-from pipeline.resources import SourceResource, WarehouseResource
+from pipeline.resources import PiiResource, SourceResource, WarehouseResource
 
 DUCKDB_POOL = "duckdb_writer"
 
@@ -22,15 +22,18 @@ DUCKDB_POOL = "duckdb_writer"
     ],
     partitions_def=daily, backfill_policy=dg.BackfillPolicy.single_run(), pool=DUCKDB_POOL, can_subset=False,
 )
-def ingested_logs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: SourceResource):
+def ingested_logs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: SourceResource,
+                  pii: PiiResource):
     """Read logs/ for the window, type and validate every record, replace the window's rows."""
     start, end = window_dates(context.partition_time_window)
+    anonymizer = pii.anonymizer()  # rejects are read by people: their text is scrubbed like clean_logs
     with warehouse.connect() as con:
-        result = ingest_window(con, source.root(), start, end, progress=ProgressLog("ingest", context.log.info))
+        result = ingest_window(con, source.root(), start, end, progress=ProgressLog("ingest", context.log.info),
+                               scrub=lambda frame, columns: anonymizer.scrub(frame, columns)[0])
     totals = result.totals
     context.log.info(f"ingested {start}..{end}: {totals}")
     for file, error in result.file_errors:
-        context.log.warning(f"unreadable file {file}: {error}")
+        context.log.warning(f"no valid record in {file}: {error}")
     yield dg.MaterializeResult(asset_key="raw_logs", metadata={
         "dagster/row_count": totals["loaded"], **ingest_report.window_metadata(result)})
     yield dg.MaterializeResult(asset_key="log_rejects", metadata={

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pipeline.cleaning import CleanResult, ResidueReport
+from pipeline.cleaning import RETENTION_VAR, CleanResult, Purge, ResidueReport
 
 
 def _type_table(counts: Counter | dict, header: str) -> str:
@@ -20,6 +20,17 @@ def clean_metadata(result: CleanResult) -> dict[str, object]:
         "replaced_by_type": _type_table(result.replaced, "replaced"),
         "seconds": round(result.seconds, 2),
         "rows_per_second": round(result.rows / result.seconds) if result.seconds else 0,
+        "days_kept_after_purge": result.kept_purged,
+    }
+
+
+def purge_metadata(purge: Purge) -> dict[str, object]:
+    return {
+        "raw_retention": (f"raw text kept until {purge.cutoff} ({RETENTION_VAR})" if purge.cutoff
+                          else f"raw text kept forever ({RETENTION_VAR}=0)"),
+        "raw_days_purged": purge.days,
+        "raw_rows_purged": purge.raw_rows,
+        "reject_rows_purged": purge.reject_rows,
     }
 
 

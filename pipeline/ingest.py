@@ -9,15 +9,16 @@ read = loaded + rejected + duplicates.
 
 from __future__ import annotations
 
+import codecs
 import csv
-import gzip
+import os
 import queue
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -38,12 +39,39 @@ FORMATS = {
 }
 MAX_RAW_CHARS = 2000
 READ_CHUNK_BYTES = 8 << 20
+# Plausible values (the input contract): a number outside its range is a reject, never a NULL
+# or an infinity that reaches a statistic. Latency up to a day, cost up to $10,000 a request,
+# up to 100M tokens (the largest context windows are around 10M).
+NUMBER_LIMITS = {"latency_ms": 86_400_000.0, "cost_usd": 10_000.0, "input_tokens": 1e8, "output_tokens": 1e8}
+# Timestamps before EVALFUNNEL_LOGS_SINCE (default 2020-01-01: no LLM product logged earlier)
+# or more than a day after the ingestion (clock skew) are rejects: one record dated 1970 must
+# not stretch the partitions over 20,000 days.
+LOGS_SINCE_VAR = "EVALFUNNEL_LOGS_SINCE"
+DEFAULT_LOGS_SINCE = "2020-01-01"
+FUTURE_TOLERANCE = timedelta(days=1)
 LINE_SCHEMA = pa.schema([("source_file", pa.string()), ("line_no", pa.int64()),
                          ("text", pa.large_string()), ("read_error", pa.string())])
 
 
 class SourceError(RuntimeError):
     """The source directory itself is unusable (missing, not a folder, no logs/)."""
+
+
+def accepted_time_range(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[since, until]: the timestamps a log record may carry (see LOGS_SINCE_VAR)."""
+    raw = os.environ.get(LOGS_SINCE_VAR, "").strip() or DEFAULT_LOGS_SINCE
+    try:
+        since = datetime.combine(date.fromisoformat(raw), datetime.min.time(), tzinfo=UTC)
+    except ValueError as exc:
+        raise SourceError(f"{LOGS_SINCE_VAR}={raw!r} is not a date (YYYY-MM-DD)") from exc
+    return since, (now or datetime.now(UTC)) + FUTURE_TOLERANCE
+
+
+def parse_params(max_raw_chars: int = MAX_RAW_CHARS) -> dict:
+    """The named parameters of sql/logs/parse_lines.sql."""
+    since, until = accepted_time_range()
+    return {"max_raw_chars": max_raw_chars, "known_fields": list(KNOWN_FIELDS), "ts_min": since, "ts_max": until,
+            **{f"max_{k}": v for k, v in NUMBER_LIMITS.items()}}
 
 
 @dataclass(frozen=True)
@@ -153,26 +181,59 @@ def _block_table(relpath: str, first_line: int, block: bytes) -> pa.Table:
                      text, pa.nulls(n, pa.string())], schema=LINE_SCHEMA)
 
 
-def _byte_chunks(f: SourceFile) -> Iterator[bytes]:
+class FileLevelError(ValueError):
+    """The file as a whole cannot be read in its format (not gzip, not Parquet): one reject
+    at line 0, and the file's `log_files.error`."""
+
+
+def _raw_chunks(f: SourceFile) -> Iterator[bytes]:
     """The file's bytes, gunzipped as a stream when compressed.
 
     Decompressing by hand keeps everything before a break in a truncated upload, and reads
     multi-member gzip files (what log shippers append) to the end. Raises EOFError at a break.
     """
     with open(f.path, "rb") as fh:
-        if f.fmt != "jsonl.gz":
+        if not f.path.name.lower().endswith(".gz"):
             while chunk := fh.read(READ_CHUNK_BYTES):
                 yield chunk
             return
+        compressed = fh.read(READ_CHUNK_BYTES)
+        if compressed and not compressed.startswith(b"\x1f\x8b"):
+            raise FileLevelError(f"not a gzip file (it starts with {compressed[:8]!r}): "
+                                 "compress it, or drop the .gz from its name")
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        while compressed := fh.read(READ_CHUNK_BYTES):
+        while compressed:
             while compressed:
                 yield inflater.decompress(compressed)
                 compressed = inflater.unused_data
                 if inflater.eof and compressed:
                     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member
+            compressed = fh.read(READ_CHUNK_BYTES)
         if not inflater.eof:
             raise EOFError("the gzip stream ends before its end marker (truncated upload?)")
+
+
+def _byte_chunks(f: SourceFile) -> Iterator[bytes]:
+    """The file's text as UTF-8 bytes: a UTF-8 byte-order mark is dropped, and a UTF-16 file
+    (recognised by its byte-order mark, as Windows tools write it) is transcoded."""
+    chunks = _raw_chunks(f)
+    first = b""
+    for chunk in chunks:
+        first += chunk
+        if len(first) >= 4:
+            break
+    if first.startswith(codecs.BOM_UTF8):
+        first = first[len(codecs.BOM_UTF8):]
+    elif first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+        yield decoder.decode(first).encode("utf-8")
+        for chunk in chunks:
+            yield decoder.decode(chunk).encode("utf-8")
+        yield decoder.decode(b"", final=True).encode("utf-8")
+        return
+    if first:
+        yield first
+    yield from chunks
 
 
 def _jsonl_tables(f: SourceFile) -> Iterator[pa.Table]:
@@ -189,58 +250,135 @@ def _jsonl_tables(f: SourceFile) -> Iterator[pa.Table]:
         # keep every complete line before the break; the cut record is the reject
         lost = f"the file ends early ({exc}); nothing after line {next_line} could be read"
         reason = f"record cut off: {lost}" if pending.strip() else lost
-        yield pa.table([pa.array([f.relpath]), pa.array([next_line], pa.int64()),
-                        pa.array([pending.decode("utf-8", "replace")], pa.large_string()), pa.array([reason])], schema=LINE_SCHEMA)
+        yield _error_table(f, next_line, reason, pending.decode("utf-8", "replace"))
         return
     if pending.strip():
         yield _lines_table(f.relpath, next_line, [pending])
 
 
-def _csv_header(f: SourceFile) -> list[str]:
-    opener = gzip.open if f.path.name.endswith(".gz") else open
+def _error_table(f: SourceFile, line: int, reason: str, text: str = "") -> pa.Table:
+    return pa.table([pa.array([f.relpath]), pa.array([line], pa.int64()), pa.array([text], pa.large_string()),
+                     pa.array([reason])], schema=LINE_SCHEMA)
+
+
+def _physical_lines(f: SourceFile) -> Iterator[bytes]:
+    pending = b""
+    for chunk in _byte_chunks(f):
+        pending += chunk
+        lines = pending.split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            yield line + b"\n"
+    if pending:
+        yield pending
+
+
+def _csv_tables(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Iterator[pa.Table]:
+    """CSV rows as JSON texts, numbered by data row (1 = the first row after the header).
+
+    Python's csv module splits the rows (quoted newlines included), so a malformed row is one
+    reject with its own number and the rows after it keep theirs; DuckDB turns the row batches
+    into JSON. Empty cells are missing values, except `response`, where "" is an empty answer.
+    """
+    bad_lines: dict[int, str] = {}
+    physical = 0
+
+    def decoded() -> Iterator[str]:
+        nonlocal physical
+        for raw in _physical_lines(f):
+            physical += 1
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad_lines[physical] = (f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                                       "re-export the file as UTF-8")
+                yield raw.decode("utf-8", "replace")
+
+    reader = csv.reader(decoded(), strict=False)
     try:
-        with opener(f.path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
-            return next(csv.reader(fh), [])
-    except (OSError, EOFError, csv.Error):
-        return []
+        header = next(reader)
+    except StopIteration:
+        return
+    header = [h.strip() for h in header]
+    width = len(header)
+    columns: list[list] = [[] for _ in header]
+    numbers: list[int] = []
+    rejects: list[tuple[int, str, str]] = []
+
+    def flush() -> pa.Table:
+        table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
+        names = ", ".join(f'c{i} as "{h.replace(chr(34), chr(34) * 2)}"' for i, h in enumerate(header))
+        with con.cursor() as cur:
+            cur.register("csv_rows", table)
+            texts = cur.sql(f"select cast(to_json(t) as varchar) as text from (select {names} from csv_rows) t").fetch_arrow_table()
+        out = pa.table([pa.repeat(pa.scalar(f.relpath), len(numbers)), pa.array(numbers, pa.int64()),
+                        texts.column(0).cast(pa.large_string()), pa.nulls(len(numbers), pa.string())], schema=LINE_SCHEMA)
+        for col in columns:
+            col.clear()
+        numbers.clear()
+        return out
+
+    row_no, previous_end = 0, 1
+    try:
+        for row in reader:
+            start_line, previous_end = previous_end + 1, reader.line_num
+            if not row or row == [""]:
+                continue  # a blank line is not a record
+            row_no += 1
+            bad = next((bad_lines[n] for n in range(start_line, reader.line_num + 1) if n in bad_lines), None)
+            if bad or len(row) != width:
+                reason = bad or f"CSV row has {len(row)} fields where the header has {width}"
+                rejects.append((row_no, f"{reason} (file line {start_line})", ",".join(row)))
+                continue
+            numbers.append(row_no)
+            for i, value in enumerate(row):
+                columns[i].append(value if value != "" or header[i] == "response" else None)
+            if len(numbers) >= BATCH_LINES:
+                yield flush()
+    except csv.Error as exc:
+        rejects.append((row_no + 1, f"CSV cannot be parsed after file line {reader.line_num}: {exc}", ""))
+    except (EOFError, OSError, zlib.error) as exc:
+        rejects.append((row_no + 1, f"the file ends early ({exc}); nothing after data row {row_no} could be read", ""))
+    if numbers:
+        yield flush()
+    if rejects:
+        yield pa.table([pa.array([f.relpath] * len(rejects)), pa.array([r[0] for r in rejects], pa.int64()),
+                        pa.array([r[2] for r in rejects], pa.large_string()), pa.array([r[1] for r in rejects])],
+                       schema=LINE_SCHEMA)
 
 
-def _rows_as_json(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Iterator[pa.Table]:
-    """CSV and Parquet rows as JSON text, so one parser validates every format."""
-    path = str(f.path)
-    if f.fmt == "csv":
-        # an empty `response` cell is an empty answer (the contract allows ""), not a missing one
-        keep_empty = ", force_not_null = ['response']" if "response" in _csv_header(f) else ""
-        scan = f"read_csv($path, all_varchar = true, header = true, ignore_errors = true, store_rejects = true{keep_empty})"
-    else:
-        scan = "read_parquet($path)"
+def _parquet_tables(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Iterator[pa.Table]:
+    """Parquet rows as JSON text, so one parser validates every format."""
     # a cursor is its own connection: the scan streams while the caller keeps inserting
     with con.cursor() as cur:
-        reader = cur.sql(
-            f"select $rel as source_file, cast(row_number() over () as bigint) as line_no, "
-            f"cast(to_json(t) as varchar) as text, cast(null as varchar) as read_error from {scan} t",
-            params={"path": path, "rel": f.relpath}).to_arrow_reader(100_000)
+        try:
+            reader = cur.sql(
+                "select $rel as source_file, cast(row_number() over () as bigint) as line_no, "
+                "cast(to_json(t) as varchar) as text, cast(null as varchar) as read_error from read_parquet($path) t",
+                params={"path": str(f.path), "rel": f.relpath}).to_arrow_reader(100_000)
+        except duckdb.Error as exc:
+            raise FileLevelError(str(exc).splitlines()[0][:300]) from exc
         for batch in reader:
             yield pa.Table.from_batches([batch]).cast(LINE_SCHEMA)
-        if f.fmt == "csv":
-            bad = cur.execute("select line, error_type, error_message, csv_line from reject_errors").fetchall()
-            if bad:
-                yield pa.table([pa.array([f.relpath] * len(bad)), pa.array([int(r[0]) for r in bad], pa.int64()),
-                                pa.array([r[3] or "" for r in bad], pa.large_string()),
-                                pa.array([f"CSV {r[1].lower()} at line {r[0]}: {r[2]}" for r in bad])], schema=LINE_SCHEMA)
 
 
 def line_tables(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Iterator[pa.Table]:
-    """Batches of (source_file, line_no, text, read_error) for one file; never raises on bad data."""
+    """Batches of (source_file, line_no, text, read_error) for one file; never raises on bad data.
+
+    A file that cannot be read at all gives one reject at line 0 (it lands in log_files.error).
+    """
     try:
         if f.fmt.startswith("jsonl"):
             yield from _jsonl_tables(f)
+        elif f.fmt == "csv":
+            yield from _csv_tables(con, f)
         else:
-            yield from _rows_as_json(con, f)
-    except (duckdb.Error, OSError, ValueError) as exc:
-        msg = str(exc).splitlines()[0][:300]
-        yield pa.table([pa.array([f.relpath]), pa.array([0], pa.int64()), pa.array([""], pa.large_string()),
-                        pa.array([f"could not read the file as {f.fmt}: {msg}"])], schema=LINE_SCHEMA)
+            yield from _parquet_tables(con, f)
+    except FileLevelError as exc:
+        yield _error_table(f, 0, f"could not read the file as {f.fmt}: {exc}")
+    except (duckdb.Error, OSError, ValueError, EOFError, zlib.error) as exc:
+        msg = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        yield _error_table(f, 0, f"could not read the file as {f.fmt}: {msg}")
 
 
 BATCH_LINES = 100_000
@@ -303,7 +441,7 @@ class WindowResult:
     lines_read: int = 0
     seconds: float = 0.0
     reject_reasons: dict[str, int] = field(default_factory=dict)
-    # files that could not be read at all (also in log_rejects under their modification day)
+    # files that gave no valid record: unreadable as a whole, or every line rejected (log_files.error)
     file_errors: list[tuple[str, str]] = field(default_factory=list)
     reject_examples: list[tuple[str, int, str]] = field(default_factory=list)  # file, line, reason
 
@@ -314,11 +452,11 @@ class WindowResult:
 
 
 Progress = Callable[[int, int, int], None]  # files done, files total, lines so far
+Scrub = Callable[["pl.DataFrame", list[str]], "pl.DataFrame"]  # scrubs the named text columns
 
 
-def _files_to_read(con: duckdb.DuckDBPyConnection, files: list[SourceFile], start: date, end: date) -> list[SourceFile]:
+def _files_to_read(index: dict[str, tuple], files: list[SourceFile], start: date, end: date) -> list[SourceFile]:
     """Skip files whose indexed dates lie outside the window and that have not changed since."""
-    index = {r[0]: r[1:] for r in con.execute(statement("logs/file_index")).fetchall()}
     chosen = []
     for f in files:
         seen = index.get(f.relpath)
@@ -330,20 +468,22 @@ def _files_to_read(con: duckdb.DuckDBPyConnection, files: list[SourceFile], star
 
 
 def ingest_window(con: duckdb.DuckDBPyConnection, source_dir: str | Path, start: date, end: date,
-                  progress: Progress | None = None) -> WindowResult:
+                  progress: Progress | None = None, scrub: Scrub | None = None) -> WindowResult:
     """Load every record whose day falls in [start, end) into raw_logs and log_rejects.
 
     Idempotent: the window's rows in raw_logs, log_rejects and log_partitions are replaced in
-    one transaction. Rejects without a usable timestamp are filed under the day of the nearest
-    valid record in the same file (else the file's modification day).
+    one transaction. Rejects without a usable timestamp are dated as sql/logs/attribute_staged.sql
+    says. `scrub` (the anonymizer's, in the pipeline) is applied to each reject's raw text and
+    reason before they are stored: rejects are read by people and shown in the UI.
     """
     t0 = time.perf_counter()
     result = WindowResult(start, end)
     files, result.unsupported_files = discover(source_dir)
-    to_read = _files_to_read(con, files, start, end)
+    index = {r[0]: r[1:] for r in con.execute(statement("logs/file_index")).fetchall()}
+    to_read = _files_to_read(index, files, start, end)
     result.files_skipped_by_index = len(files) - len(to_read)
     parse = statement("logs/parse_lines")
-    params = {"max_raw_chars": MAX_RAW_CHARS, "known_fields": list(KNOWN_FIELDS)}
+    params = parse_params()
     con.register("lines", LINE_SCHEMA.empty_table())
     con.execute(f"create or replace temp table staged as {parse} limit 0", params)
     con.unregister("lines")
@@ -355,18 +495,56 @@ def ingest_window(con: duckdb.DuckDBPyConnection, source_dir: str | Path, start:
         if progress:
             progress(lines.column("file_index")[-1].as_py() + 1, len(to_read), result.lines_read)
     result.files_read = len(to_read)
-    _attribute_and_write(con, to_read, start, end, result)
+    _attribute_and_write(con, files, to_read, index, start, end, result, scrub)
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def _attribute_and_write(con: duckdb.DuckDBPyConnection, read: list[SourceFile], start: date, end: date,
-                         result: WindowResult) -> None:
+def _source_bounds(con: duckdb.DuckDBPyConnection, files: list[SourceFile], read: list[SourceFile],
+                   index: dict[str, tuple]) -> tuple[date | None, date | None]:
+    """First and last day with a valid record in the whole source: this run's records plus
+    what the index knows of the files it did not read."""
+    staged = con.execute("select min(ts_date), max(ts_date) from staged where reject_reason is null").fetchone()
+    read_names = {f.relpath for f in read}
+    days = [d for d in staged if d is not None]
+    for f in files:
+        seen = index.get(f.relpath)
+        if f.relpath not in read_names and seen and seen[2] is not None:
+            days += [seen[2], seen[3]]
+    return (min(days), max(days)) if days else (None, None)
+
+
+def _scrub_rejects(con: duckdb.DuckDBPyConnection, scrub: Scrub) -> None:
+    """Replace reject_days' raw text and reason with their scrubbed versions."""
+    import polars as pl
+
+    frame = pl.from_arrow(con.sql("select * from reject_days").to_arrow_table())
+    if not frame.height:
+        return
+    con.register("scrubbed_rejects", scrub(frame, ["raw", "reject_reason"]).to_arrow())
+    con.execute("create or replace temp table reject_days as select * from scrubbed_rejects")
+    con.unregister("scrubbed_rejects")
+
+
+def _attribute_and_write(con: duckdb.DuckDBPyConnection, files: list[SourceFile], read: list[SourceFile],
+                         index: dict[str, tuple], start: date, end: date, result: WindowResult,
+                         scrub: Scrub | None) -> None:
+    def indexed_day(f: SourceFile) -> date | None:
+        seen = index.get(f.relpath)
+        return seen[2] if seen and seen[0] == f.size and seen[1] == f.mtime_ns else None
+
     file_table = pa.table({
-        "source_file": [f.relpath for f in read], "size_bytes": [f.size for f in read],
-        "mtime_ns": [f.mtime_ns for f in read], "mtime_date": [f.mtime_date for f in read]})
+        "source_file": pa.array([f.relpath for f in read], pa.string()),
+        "size_bytes": pa.array([f.size for f in read], pa.int64()),
+        "mtime_ns": pa.array([f.mtime_ns for f in read], pa.int64()),
+        "mtime_date": pa.array([f.mtime_date for f in read], pa.date32()),
+        "indexed_day": pa.array([indexed_day(f) for f in read], pa.date32())})
     con.register("read_files", file_table)
-    for step in ("attribute_staged", "find_duplicates", "day_files"):
+    src_first, src_last = _source_bounds(con, files, read, index)
+    con.execute(statement("logs/attribute_staged"), {"src_first": src_first, "src_last": src_last})
+    if scrub is not None:
+        _scrub_rejects(con, scrub)
+    for step in ("find_duplicates", "day_files"):
         con.execute(statement(f"logs/{step}"))
     window = {"start": start, "end": end}
     con.execute("begin transaction")
@@ -393,7 +571,7 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, read: list[SourceFile],
 def file_days(f: SourceFile) -> set[date]:
     """The days of the records in one file, by the same parser the ingestion uses."""
     parse = statement("logs/parse_lines")
-    params = {"max_raw_chars": 1, "known_fields": list(KNOWN_FIELDS)}
+    params = parse_params(max_raw_chars=1)
     found: set[date] = set()
     with scratch() as con:
         for lines in line_tables(con, f):
@@ -409,13 +587,15 @@ def source_days(source_dir: str | Path) -> tuple[date, date] | None:
     Files DuckDB cannot scan directly (truncated, mis-encoded) fall back to the full parser.
     """
     files, _ = discover(source_dir)
+    since, until = accepted_time_range()
     bounds: list[date] = []
     by_format: dict[str, list[SourceFile]] = {}
     for f in files:
         by_format.setdefault(f.fmt.split(".")[0], []).append(f)
 
     def scan(con: duckdb.DuckDBPyConnection, fmt: str, group: list[SourceFile]) -> list[date]:
-        row = con.execute(statement(f"logs/day_range_{fmt}"), {"path": [str(f.path) for f in group]}).fetchone()
+        row = con.execute(statement(f"logs/day_range_{fmt}"),
+                          {"path": [str(f.path) for f in group], "ts_min": since, "ts_max": until}).fetchone()
         return [d for d in row if d is not None]
 
     with scratch() as con:

@@ -48,8 +48,9 @@ def contract_metadata(validations: list[PartitionValidation]) -> dict[str, objec
         for o in v.failures:
             lines.append(f"| {v.partition} | {o.expectation} | {o.column} | {o.unexpected_count:,} | {', '.join(o.sample)[:120]} |")
     return {
-        "partitions_validated": len(validations),
-        "partitions_failed": len(failed),
+        "partitions_validated": sum(v.days for v in validations),
+        "partitions_failed": sum(v.days for v in failed),
+        "validations_run": len(validations),  # one for the window; one per day when it fails
         "rows_validated": sum(v.rows for v in validations),
         "evaluated_expectations": int(evaluated),
         "successful_expectations": int(successful),

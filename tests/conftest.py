@@ -11,6 +11,13 @@ import pytest
 from pipeline.demo.generator import DemoConfig, generate
 
 
+@pytest.fixture(autouse=True)
+def keep_raw_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test data is months old, so the default retention would purge raw_logs right after
+    cleaning; tests about other things keep it (the retention tests set their own value)."""
+    monkeypatch.setenv("EVALFUNNEL_RAW_RETENTION_DAYS", "0")
+
+
 @pytest.fixture(scope="session")
 def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two months, 3,000 interactions: every part of the contract and every planted bad input."""

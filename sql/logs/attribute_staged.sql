@@ -1,9 +1,12 @@
--- Date the rejects: a reject without a usable timestamp belongs to the day of the nearest valid
--- record before it in the same file, else the nearest after it, else the file's modification
--- day. Only rejected rows and their neighbours are touched; valid rows keep their own day.
+-- Date the rejects: a reject without a usable timestamp (missing, unreadable or outside the
+-- accepted range) belongs to the day of the nearest valid record before it in the same file,
+-- else the nearest after it. A file without any valid record keeps the day the file index gave
+-- it when it was first read (while the file is unchanged), else its modification day moved
+-- into the source's days [$src_first, $src_last], so the day is one a run materializes.
+-- Only rejected rows and their neighbours are touched; valid rows keep their own day.
 create or replace temp table reject_days as
 with rejected as (
-    select source_file, line_no, ts_date, reject_field, reject_reason from staged where reject_reason is not null
+    select source_file, line_no, ts_date, reject_field, reject_reason, raw from staged where reject_reason is not null
 ),
 valid as (
     select source_file, line_no, ts_date from staged
@@ -17,8 +20,9 @@ after as (
     select r.source_file, r.line_no, v.ts_date as day_after
     from rejected r asof left join valid v on r.source_file = v.source_file and r.line_no <= v.line_no
 )
-select r.source_file, r.line_no, r.reject_field, r.reject_reason,
-       coalesce(r.ts_date, b.day_before, a.day_after, f.mtime_date) as log_date
+select r.source_file, r.line_no, r.reject_field, r.reject_reason, r.raw,
+       coalesce(r.ts_date, b.day_before, a.day_after, f.indexed_day,
+                greatest(least(f.mtime_date, coalesce($src_last, f.mtime_date)), coalesce($src_first, f.mtime_date))) as log_date
 from rejected r
 join before b using (source_file, line_no)
 join after a using (source_file, line_no)

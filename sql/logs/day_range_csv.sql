@@ -5,3 +5,5 @@ with parsed as (
     from read_csv($path, all_varchar = true, header = true, ignore_errors = true)
 )
 select cast(timezone('UTC', min(t)) as date), cast(timezone('UTC', max(t)) as date) from parsed
+-- timestamps outside the accepted range are rejects: they must not stretch the partitions
+where t between $ts_min and $ts_max

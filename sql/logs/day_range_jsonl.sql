@@ -8,3 +8,5 @@ with ts as (
     from ts
 )
 select cast(timezone('UTC', min(t)) as date), cast(timezone('UTC', max(t)) as date) from parsed
+-- timestamps outside the accepted range are rejects: they must not stretch the partitions
+where t between $ts_min and $ts_max

@@ -1,5 +1,5 @@
+-- The window's rejects, as dated and scrubbed (reject_days).
 insert into log_rejects
-select r.log_date, r.source_file, r.line_no, r.reject_field, r.reject_reason, s.raw, now()
-from reject_days r
-join staged s using (source_file, line_no)
-where r.log_date >= $start and r.log_date < $end
+select log_date, source_file, line_no, reject_field, reject_reason, raw, now()
+from reject_days
+where log_date >= $start and log_date < $end

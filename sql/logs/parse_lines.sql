@@ -75,6 +75,11 @@ typed_ts as (
         end as ts
     from typed
 ),
+ranged as (
+    -- a timestamp outside the accepted range is a reject, filed like an undated one
+    select *, ts is not null and (ts < $ts_min or ts > $ts_max) as ts_out_of_range
+    from typed_ts
+),
 checked as (
     select *,
         concat_ws('; ',
@@ -85,6 +90,9 @@ checked as (
                  case when coalesce(request_id_type, 'NULL') = 'NULL' then 'missing' else 'must be a non-empty string' end end,
             case when j_type = 'OBJECT' and ts is null then 'timestamp: ' ||
                  case when coalesce(ts_type, 'NULL') = 'NULL' then 'missing' else 'not RFC 3339 or epoch milliseconds: ' || left(ts_text, 40) end end,
+            case when ts_out_of_range then 'timestamp: ' || strftime(timezone('UTC', ts), '%Y-%m-%dT%H:%M:%SZ')
+                 || ' is outside the accepted range ' || strftime(timezone('UTC', $ts_min::timestamptz), '%Y-%m-%d') || ' to '
+                 || strftime(timezone('UTC', $ts_max::timestamptz), '%Y-%m-%d') || ' (EVALFUNNEL_LOGS_SINCE sets the start; the end is a day after ingestion)' end,
             case when j_type = 'OBJECT' and user_id is null then 'user_id: ' ||
                  case when coalesce(user_id_type, 'NULL') = 'NULL' then 'missing' else 'must be a non-empty string' end end,
             case when j_type = 'OBJECT' and coalesce(messages_j_type, 'NULL') <> 'NULL' and (
@@ -95,25 +103,30 @@ checked as (
                  then 'messages/query: one of them is required' end,
             case when j_type = 'OBJECT' and response is null then 'response: ' ||
                  case when coalesce(response_type, 'NULL') = 'NULL' then 'missing (use "" for an empty answer)' else 'must be a string' end end,
-            case when j_type = 'OBJECT' and latency_type <> 'NULL' and (latency_ms is null or latency_ms < 0)
-                 then 'latency_ms: must be a non-negative number, got ' || left(r.latency_ms, 40) end,
-            case when j_type = 'OBJECT' and cost_type <> 'NULL' and (cost_usd is null or cost_usd < 0)
-                 then 'cost_usd: must be a non-negative number, got ' || left(r.cost_usd, 40) end,
+            -- NaN, infinities and values beyond the contract's limits are rejects, never NULLs
+            case when j_type = 'OBJECT' and latency_type <> 'NULL'
+                      and (latency_ms is null or not isfinite(latency_ms) or latency_ms < 0 or latency_ms > $max_latency_ms)
+                 then 'latency_ms: must be a finite number from 0 to ' || $max_latency_ms::bigint || ', got ' || left(r.latency_ms, 40) end,
+            case when j_type = 'OBJECT' and cost_type <> 'NULL'
+                      and (cost_usd is null or not isfinite(cost_usd) or cost_usd < 0 or cost_usd > $max_cost_usd)
+                 then 'cost_usd: must be a finite number from 0 to ' || $max_cost_usd::bigint || ', got ' || left(r.cost_usd, 40) end,
             case when j_type = 'OBJECT' and input_tokens_type <> 'NULL'
-                      and (input_tokens_d is null or input_tokens_d < 0 or input_tokens_d <> floor(input_tokens_d))
-                 then 'input_tokens: must be a non-negative integer, got ' || left(r.input_tokens, 40) end,
+                      and (input_tokens_d is null or not isfinite(input_tokens_d) or input_tokens_d < 0
+                           or input_tokens_d > $max_input_tokens or input_tokens_d <> floor(input_tokens_d))
+                 then 'input_tokens: must be an integer from 0 to ' || $max_input_tokens::bigint || ', got ' || left(r.input_tokens, 40) end,
             case when j_type = 'OBJECT' and output_tokens_type <> 'NULL'
-                      and (output_tokens_d is null or output_tokens_d < 0 or output_tokens_d <> floor(output_tokens_d))
-                 then 'output_tokens: must be a non-negative integer, got ' || left(r.output_tokens, 40) end,
+                      and (output_tokens_d is null or not isfinite(output_tokens_d) or output_tokens_d < 0
+                           or output_tokens_d > $max_output_tokens or output_tokens_d <> floor(output_tokens_d))
+                 then 'output_tokens: must be an integer from 0 to ' || $max_output_tokens::bigint || ', got ' || left(r.output_tokens, 40) end,
             case when j_type = 'OBJECT' and fb_type is not null and fb_type not in ('OBJECT', 'NULL') then 'feedback: must be an object' end,
-            case when fb_type = 'OBJECT' and thumbs_type is not null and thumbs_type <> 'NULL' and (thumbs_d is null or thumbs_d not in (-1, 0, 1))
+            case when fb_type = 'OBJECT' and thumbs_type is not null and thumbs_type <> 'NULL' and (thumbs_d is null or isnan(thumbs_d) or thumbs_d not in (-1, 0, 1))
                  then 'feedback.thumbs: must be -1, 0, 1 or null, got ' || left(feedback_j ->> '$.thumbs', 40) end,
             case when fb_type = 'OBJECT' and regen_type is not null and regen_type not in ('BOOLEAN', 'NULL') then 'feedback.regenerated: must be true or false' end,
             case when fb_type = 'OBJECT' and copied_type is not null and copied_type not in ('BOOLEAN', 'NULL') then 'feedback.copied: must be true or false' end,
             case when fb_type = 'OBJECT' and edited_type is not null and edited_type not in ('VARCHAR', 'NULL') then 'feedback.edited_response: must be a string' end,
             case when j_type = 'OBJECT' and metadata_j is not null and json_type(metadata_j) not in ('OBJECT', 'NULL') then 'metadata: must be an object' end
         ) as problems
-    from typed_ts
+    from ranged
 )
 select
     source_file,
@@ -126,7 +139,7 @@ select
     case when problems <> '' then left(text, $max_raw_chars) end as raw,
     request_id,
     ts as "timestamp",
-    cast(timezone('UTC', ts) as date) as ts_date,
+    case when not ts_out_of_range then cast(timezone('UTC', ts) as date) end as ts_date,
     user_id,
     session_id,
     case when problems = '' then coalesce(messages_v, [{'role': 'user', 'content': query}]) end as messages,

@@ -11,13 +11,14 @@ from assets import logs
 from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.contracts import validate_raw_logs_window
 from pipeline.ingest_report import contract_metadata
-from pipeline.resources import SourceResource, WarehouseResource
+from pipeline.resources import PiiResource, SourceResource, WarehouseResource
 from pipeline.warehouse import connect
 
 
 @pytest.fixture
 def resources(demo_source, tmp_path):
-    return {"warehouse": WarehouseResource(home=str(tmp_path)), "source": SourceResource(source_dir=str(demo_source))}
+    return {"warehouse": WarehouseResource(home=str(tmp_path)), "source": SourceResource(source_dir=str(demo_source)),
+            "pii": PiiResource(salt="test-salt")}
 
 
 def _meta(result: dg.ExecuteInProcessResult, key: str, partitions: int = 1) -> dict:
@@ -56,7 +57,7 @@ def test_one_partition_then_the_contract_catches_tampering(resources, tmp_path):
     meta = contract_metadata(validations)
     assert meta["partitions_failed"] == 1 and meta["success_percent"] < 100
     failures = meta["failures"]
-    assert "request_id" in failures and "latency_ms" in failures and "timestamp" in failures
+    assert "request_id_in_day" in failures and "latency_ms" in failures and "seconds_into_day" in failures
 
 
 def test_rematerializing_gives_the_same_tables(resources, tmp_path):

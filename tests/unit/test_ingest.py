@@ -63,10 +63,17 @@ def test_missing_required_field_names_the_field(source, warehouse_path, missing,
 
 
 @pytest.mark.parametrize("override, field, fragment", [
-    ({"latency_ms": "fast"}, "latency_ms", "must be a non-negative number, got fast"),
-    ({"latency_ms": -3}, "latency_ms", "must be a non-negative number"),
-    ({"cost_usd": "free"}, "cost_usd", "must be a non-negative number"),
-    ({"input_tokens": 1.5}, "input_tokens", "must be a non-negative integer"),
+    ({"latency_ms": "fast"}, "latency_ms", "must be a finite number from 0 to 86400000, got fast"),
+    ({"latency_ms": -3}, "latency_ms", "must be a finite number from 0"),
+    ({"cost_usd": "free"}, "cost_usd", "must be a finite number from 0 to 10000"),
+    ({"input_tokens": 1.5}, "input_tokens", "must be an integer from 0 to 100000000"),
+    # non-finite and out-of-range numbers are rejects, not NULLs or infinities
+    ({"latency_ms": "inf"}, "latency_ms", "got inf"),
+    ({"latency_ms": "NaN"}, "latency_ms", "got NaN"),
+    ({"cost_usd": 1e400}, "cost_usd", "must be a finite number"),
+    ({"input_tokens": 1e30}, "input_tokens", "must be an integer from 0 to 100000000"),
+    ({"output_tokens": "Infinity"}, "output_tokens", "got Infinity"),
+    ({"latency_ms": 90_000_000}, "latency_ms", "from 0 to 86400000"),
     ({"feedback": {"thumbs": 5}}, "feedback.thumbs", "must be -1, 0, 1 or null, got 5"),
     ({"feedback": {"regenerated": "yes"}}, "feedback.regenerated", "must be true or false"),
     ({"feedback": "great"}, "feedback", "must be an object"),
@@ -87,7 +94,7 @@ def test_wrong_types_are_rejected_with_field_and_reason(source, warehouse_path, 
 def test_several_problems_are_all_listed(source, warehouse_path):
     write_jsonl(source / "logs" / "a.jsonl", [record("bad", user_id=None, latency_ms="slow")])
     _, rejects, _ = ingest(source, warehouse_path)
-    assert rejects[0][3] == "user_id: missing; latency_ms: must be a non-negative number, got slow"
+    assert rejects[0][3] == "user_id: missing; latency_ms: must be a finite number from 0 to 86400000, got slow"
 
 
 def test_record_that_is_not_an_object(source, warehouse_path):
