@@ -107,11 +107,26 @@ def file_format(path: Path) -> str | None:
     return None
 
 
+def _walk_files(top: Path) -> Iterator[Path]:
+    """Files under `top`, recursively, following directory links once each (a link back up the
+    tree, or two links to one folder, are read once, never looped)."""
+    seen: set[str] = set()
+    for folder, dirs, names in os.walk(top, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in names:
+            yield Path(folder) / name
+
+
 def discover(source_dir: str | Path) -> tuple[list[SourceFile], list[str]]:
     """Every log file under logs/ (recursively, sorted), and the names of files skipped."""
     root = Path(source_dir)
     files, skipped = [], []
-    for path in sorted(logs_dir(root).rglob("*")):
+    for path in sorted(_walk_files(logs_dir(root))):
         if not path.is_file() or path.name.startswith("."):
             continue
         fmt = file_format(path)
@@ -128,6 +143,8 @@ def discover(source_dir: str | Path) -> tuple[list[SourceFile], list[str]]:
 
 def _decode(raw_lines: list[bytes]) -> tuple[list[str], list[str | None]]:
     """UTF-8 decode a batch at once; fall back line by line only when the batch has bad bytes."""
+    if not raw_lines:
+        return [], []
     try:
         text = b"\n".join(raw_lines).decode("utf-8")
         return text.split("\n"), [None] * len(raw_lines)
