@@ -2,7 +2,9 @@
 
 It reads the same prompt a real judge gets (the delimited conversation, response and expected
 behaviour; the dimension list) and scores observable features. It is a labelled baseline, not a
-quality judge: every rationale starts with "heuristic baseline".
+quality judge: every rationale starts with "heuristic baseline". It reads the blocks as the
+prompt defines them (`judge_prompt.read_blocks`: only markers with the prompt's boundary, the
+kind from the system prompt), so text that imitates a marker stays part of the text it is in.
 
 - relevance: overlap of the response's content words with the user's words;
 - length: characters against what the question's type needs (short factual vs how-to vs writing);
@@ -20,9 +22,10 @@ import re
 import litellm
 from litellm import CustomLLM
 
+from pipeline.judge_prompt import read_blocks
+
 PROVIDER = "evalfunnel"
 MODEL = f"{PROVIDER}/heuristic"
-_BLOCK = re.compile(r"<<<BEGIN ([A-Z ]+)>>>\n(.*?)\n<<<END \1>>>", re.S)
 _WORD = re.compile(r"[a-zà-ÿ]{3,}")
 _STOP = set("the and for you your with that this what how can are was not but have from will about into out "
             "use get its it's does did any all there their them then than when which who why".split())
@@ -86,16 +89,16 @@ def score(conversation: str, response: str, expected: str | None) -> tuple[dict[
 
 
 def judge(messages: list[dict]) -> str:
-    """The JSON answer to a pointwise or pairwise prompt from pipeline.judge_prompt."""
+    """The JSON answer to a pointwise or pairwise prompt from pipeline.judge_prompt (a repair
+    request gets the answer to the prompt it follows)."""
     system = next((m["content"] for m in messages if m["role"] == "system"), "")
-    user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-    blocks = dict(_BLOCK.findall(user))
+    kind, blocks = read_blocks(messages)
     dims_line = re.search(r"Dimensions: (.*)", system)
     dims = [d.strip() for d in dims_line.group(1).split(",")] if dims_line else []
     conversation = blocks.get("CONVERSATION", "")
-    if "RESPONSE A" in blocks:
-        a, _ = score(conversation, blocks["RESPONSE A"], None)
-        b, _ = score(conversation, blocks["RESPONSE B"], None)
+    if kind == "pairwise":
+        a, _ = score(conversation, blocks.get("RESPONSE A", ""), None)
+        b, _ = score(conversation, blocks.get("RESPONSE B", ""), None)
         diff = sum(a.values()) - sum(b.values())
         winner = "tie" if abs(diff) <= 1 else ("a" if diff > 0 else "b")
         return json.dumps({"winner": winner, "rationale": f"heuristic baseline: total {sum(a.values())} vs {sum(b.values())}"})
