@@ -3,7 +3,9 @@ fonts or files fetched) built from the warehouse.
 
 Sections: calibration trend, offline versus online, experiments, variant ratings and the
 Pareto plot, the eval set and per-slice results with the regression set, and the outputs to
-read this week. Charts are drawn with matplotlib as SVG with text as paths.
+read this week. Charts are drawn with matplotlib as SVG with text as paths. Every label is drawn
+as the literal text it is: names come from data (a variant `on$\\foo$` is not math text, and
+never TeX).
 """
 
 from __future__ import annotations
@@ -23,21 +25,36 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 from pipeline.warehouse import statement  # noqa: E402
 
 plt.rcParams.update({"svg.fonttype": "path", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
                      "axes.grid": True, "grid.alpha": 0.3, "figure.dpi": 100, "svg.hashsalt": "evalfunnel"})
+# labels are data (variant, experiment, metric and topic names): `$...$` must not be parsed as math
+_LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
+plt.rcParams.update(_LITERAL_TEXT)
 AGREEMENT_FLOOR, KAPPA_FLOOR, DRIFT_THRESHOLD, SLICE_MARGIN = 0.8, 0.5, 0.5, 0.3
 SECTIONS = (("calibration", "Calibration trend"), ("offline-online", "Offline versus online"),
             ("experiments", "Experiments"), ("ratings", "Variant ratings and the Pareto frontier"),
             ("eval-set", "Eval set, slices and the regression set"), ("outputs", "Outputs to read this week"))
 
 
+def _save(fig, buf, **kwargs) -> None:
+    """Save with every text literal, whatever the process's rcParams became since the import."""
+    try:
+        with plt.rc_context(_LITERAL_TEXT):
+            for text in fig.findobj(Text):
+                text.set_parse_math(False)
+                text.set_usetex(False)
+            fig.savefig(buf, **kwargs)
+    finally:
+        plt.close(fig)
+
+
 def _inline_svg(fig) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
+    _save(fig, buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     return text[text.index("<svg"):]
 
@@ -55,8 +72,7 @@ def section_charts(section, *args, dpi: int = 70) -> list[str]:
 
     def as_png(fig) -> str:
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", bbox_inches="tight", dpi=dpi)
-        plt.close(fig)
+        _save(fig, buf, format="png", bbox_inches="tight", dpi=dpi)
         collected.append(f"![chart](data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()})")
         return ""
 
