@@ -38,4 +38,5 @@ def test_scrub_day_keeps_shape_and_nulls():
     assert second["feedback"] == {"thumbs": -1, "regenerated": True, "copied": None, "edited_response": email}
     assert json.loads(second["metadata"]) == {"topic": "billing", "note": f"ip {a.placeholder('IP_ADDRESS', '203.0.113.9')}"}
     assert first["user_id"] == a.pseudonym("u1", "user") and second["session_id"] == a.pseudonym("s1", "session")
-    assert counts == {"PERSON": 1, "EMAIL": 3, "PHONE": 1, "IP_ADDRESS": 1}
+    # the name counts twice: after its cue, and in the answer, where the name lists find it alone
+    assert counts == {"PERSON": 2, "EMAIL": 3, "PHONE": 1, "IP_ADDRESS": 1}
