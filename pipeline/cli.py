@@ -28,9 +28,15 @@ SUMMARY_TABLES = ("raw_logs", "log_rejects", "clean_logs", "regression_set", "ev
 class UsageError(Exception):
     """A problem the user can fix; printed without a traceback."""
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", code: int = 2) -> None:
         super().__init__(message)
         self.hint = hint
+        self.code = code
+
+
+# exit codes of run, demo and backfill besides 0 and 2 (a usage error)
+STEP_FAILED = 1  # a step failed (its line names the cause)
+CHECK_BLOCKED = 3  # a blocking check failed; the stages that depend on it did not run
 
 
 # ---- demo-data ---------------------------------------------------------------------------
@@ -58,8 +64,53 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 # ---- run ---------------------------------------------------------------------------------
 
-def _run_graph(home: environment.Home, source: Path) -> list:
-    """Materialize every job over every partition the source covers."""
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _source(args: argparse.Namespace, home: environment.Home, required: bool = True) -> Path:
+    """The source a command reads: --source, else EVALFUNNEL_SOURCE, else the demo's; checked
+    here so a missing folder is one line, not a failed step."""
+    from pipeline.ingest import SourceError, logs_dir
+
+    named = args.source or os.environ.get(environment.SOURCE_VAR)
+    source = Path(named or home.demo_source)
+    if required or named:
+        try:
+            logs_dir(source)
+        except SourceError as exc:
+            raise UsageError(str(exc), "pass --source DIR pointing at a folder with a logs/ subfolder") from exc
+    return source
+
+
+def _warn(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _report_stage(outcome, write=_say, warn=_warn) -> None:
+    """A stage's result: one line, then one line per failure, failed check and warning."""
+    write(f"  {'ok' if outcome.success else 'FAILED'} in {outcome.seconds:.1f}s")
+    for err in outcome.errors:
+        write(f"  - {err}")
+    for warning in outcome.warnings:
+        write(f"  ! {warning} (see its metadata in the UI)")
+    for line in outcome.log_warnings:
+        warn(f"evalfunnel: warning: {line}")
+
+
+def _start_runs(instance) -> None:
+    """Signal handling, and reclaiming what runs killed earlier left behind, before any run."""
+    from pipeline import runs
+
+    runs.install_interrupt_support(runs.STOPPER, on_wait=_say)
+    runs.wait_for_slots(instance, _say, runs.STOPPER)
+
+
+def _run_graph(home: environment.Home, source: Path, debug: bool = False) -> list:
+    """Materialize every job over every partition the source covers, stage by stage.
+
+    A stage whose assets depend on an asset that failed, or whose blocking check failed, in an
+    earlier stage does not run (Dagster blocks within a run; each stage is its own run)."""
     from pipeline.ingest import SourceError, logs_dir, source_days
 
     try:
@@ -77,11 +128,15 @@ def _run_graph(home: environment.Home, source: Path) -> list:
     # Dagster and the definitions load only now, after the partition start date is settled
     import dagster as dg
 
+    from pipeline import runs
     from pipeline.definitions import defs
-    from pipeline.jobs import STAGES, partition_range, run_range
+    from pipeline.jobs import STAGES, blocked_assets, new_roots, partition_range, run_range, stage_assets
 
     instance = dg.DagsterInstance.get()
-    outcomes = []
+    _start_runs(instance)
+    graph = defs.resolve_asset_graph()
+    roots: dict = {}  # asset key -> why what depends on it must not run
+    outcomes, skipped = [], []
     from tqdm import tqdm
 
     # a bar over the stages on a terminal; the lines below are the log either way
@@ -94,17 +149,46 @@ def _run_graph(home: environment.Home, source: Path) -> list:
                 bar.write(f"skipping {stage.label}: no complete partition covers {first_day}..{last_day} yet")
                 bar.update()
                 continue
-            bar.write(f"running {stage.label}" + (f" for {keys[0]}..{keys[1]}" if keys[0] else "") + " ...")
-            outcome = run_range(defs, job.name, keys[0], keys[1], instance, stage.assets)
-            bar.write(f"  {'ok' if outcome.success else 'FAILED'} in {outcome.seconds:.1f}s")
-            for err in outcome.errors:
-                bar.write(f"  - {err}")
-            for warning in outcome.warnings:
-                bar.write(f"  ! {warning} (see its metadata in the UI)")
+            selected = stage_assets(stage, graph)
+            blocked = blocked_assets(graph, roots, selected)
+            reasons = sorted({r for rs in blocked.values() for r in rs})
+            assets = stage.assets
+            if blocked:
+                names = ", ".join(sorted(k.to_user_string() for k in blocked))
+                skipped.append((stage.label, reasons))
+                if len(blocked) == len(selected):
+                    bar.write(f"skipping {stage.label}: blocked, {'; '.join(reasons)}")
+                    bar.update()
+                    continue
+                assets = tuple(sorted(k.to_user_string() for k in selected if k not in blocked))
+                bar.write(f"not running {names} of {stage.job.name}: blocked, {'; '.join(reasons)}")
+            bar.write(f"running {stage.job.name}" + (f" ({', '.join(assets)})" if assets else "")
+                      + (f" for {keys[0]}..{keys[1]}" if keys[0] else "") + " ...")
+            runs.wait_for_slots(instance, bar.write, runs.STOPPER)
+            runs.STOPPER.where = stage.label
+            outcome = run_range(defs, job.name, keys[0], keys[1], instance, assets, debug=debug, stopper=runs.STOPPER)
+            _report_stage(outcome, bar.write, lambda line: bar.write(line, file=sys.stderr))
             outcomes.append(outcome)
+            if outcome.interrupted:
+                runs.STOPPER.last_run = outcome.run_id
+                raise KeyboardInterrupt
+            roots.update(new_roots(outcome))
             bar.update()
-    if not all(o.success for o in outcomes):
-        raise UsageError("the pipeline run failed (see above)", "open the run in the Dagster UI (`make dev`) for the logs")
+    failed_checks = [f"{check} on {asset}" for o in outcomes for asset, check in o.failed_checks]
+    if failed_checks:
+        stopped = ", ".join(dict.fromkeys(label for label, _ in skipped))
+        raise UsageError(f"blocking check {', '.join(dict.fromkeys(failed_checks))} failed"
+                         + (f"; not run: {stopped}" if stopped else ""),
+                         "the check's metadata in the UI (evalfunnel dev) says what it found; nothing that depends on "
+                         "the checked data was built from it", code=CHECK_BLOCKED)
+    failed = [o for o in outcomes if not o.success]
+    if failed:
+        steps = ", ".join(dict.fromkeys(e.split(":", 1)[0].split(" (", 1)[0] for o in failed for e in o.errors)) or (
+            ", ".join(o.job for o in failed))
+        raise UsageError(f"the pipeline run failed in {steps}" + (f"; not run: {', '.join(dict.fromkeys(l for l, _ in skipped))}"
+                                                               if skipped else ""),
+                         "each failure's line above has its cause; re-run with --debug for the tracebacks",
+                         code=STEP_FAILED)
     return outcomes
 
 
@@ -154,7 +238,7 @@ def _require_salt() -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     home = environment.prepare(Path(args.home) if args.home else None)
     t0 = time.perf_counter()
-    _run_graph(home, Path(args.source))
+    _run_graph(home, Path(args.source), args.debug)
     _summary(home)
     print(f"done in {time.perf_counter() - t0:.0f}s")
     return 0
@@ -179,7 +263,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"created a local pseudonymization key for the demo at {home.root / 'pii_salt'} "
               f"(for your own data set {environment.SALT_VAR} instead)")
     t0 = time.perf_counter()
-    _run_graph(home, source)
+    _run_graph(home, source, args.debug)
     _summary(home)
     print(f"demo done in {time.perf_counter() - t0:.0f}s (the source is {source})")
     return 0
@@ -191,9 +275,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     """One partitioned job over a range of partitions, in a single run on this home's instance
     (what the UI's "Materialize" over a partition range does)."""
     home = environment.prepare(Path(args.home) if args.home else None)
-    source = Path(args.source or os.environ.get(environment.SOURCE_VAR) or home.demo_source)
     if not home.warehouse.exists():
         raise UsageError(f"no warehouse at {home.warehouse}", "run `evalfunnel run --source DIR` (or `make demo`) first")
+    source = _source(args, home)
     if (home.root / "pii_salt").exists():
         environment.demo_salt(home)  # the demo home's key, unless EVALFUNNEL_PII_SALT is set
     _require_salt()
@@ -214,15 +298,24 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if keys is None:
         raise UsageError(f"no complete {args.job} partition overlaps {first}..{last}",
                          "partitions end with the last complete day, month or quarter")
+    from pipeline import runs
+
+    instance = dg.DagsterInstance.get()
+    _start_runs(instance)
     print(f"backfilling {args.job} for {keys[0]}..{keys[1]} in one run ...", flush=True)
-    outcome = run_range(defs, args.job, keys[0], keys[1], dg.DagsterInstance.get())
-    print(f"  {'ok' if outcome.success else 'FAILED'} in {outcome.seconds:.1f}s", flush=True)
-    for err in outcome.errors:
-        print(f"  - {err}")
-    for warning in outcome.warnings:
-        print(f"  ! {warning} (see its metadata in the UI)")
+    runs.STOPPER.where = args.job
+    outcome = run_range(defs, args.job, keys[0], keys[1], instance, debug=args.debug, stopper=runs.STOPPER)
+    _report_stage(outcome)
+    if outcome.interrupted:
+        runs.STOPPER.last_run = outcome.run_id
+        raise KeyboardInterrupt
+    if outcome.failed_checks:
+        raise UsageError("blocking check " + ", ".join(f"{c} on {a}" for a, c in outcome.failed_checks) + " failed",
+                         "the check's metadata in the UI (evalfunnel dev) says what it found", code=CHECK_BLOCKED)
     if not outcome.success:
-        raise UsageError("the backfill failed (see above)", "open the run in the Dagster UI (`make dev`) for the logs")
+        raise UsageError("the backfill failed in " + (", ".join(e.split(":", 1)[0].split(" (", 1)[0] for e in outcome.errors) or args.job),
+                         "the failure's line above has its cause; re-run with --debug for the traceback",
+                         code=STEP_FAILED)
     return 0
 
 
@@ -266,9 +359,9 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from pipeline.warehouse import connect
 
     home = environment.prepare(Path(args.home) if args.home else None)
-    source = Path(args.source or os.environ.get(environment.SOURCE_VAR) or home.demo_source)
     if not home.warehouse.exists():
         raise UsageError(f"no warehouse at {home.warehouse}", "run `evalfunnel run --source DIR` (or `make demo`) first")
+    source = _source(args, home, required=False)
     try:
         config = GateConfig.load(source / "gate.yaml")
     except GateError as exc:
@@ -296,10 +389,10 @@ def cmd_regression_add(args: argparse.Namespace) -> int:
     from pipeline.warehouse import connect, statement
 
     home = environment.prepare(Path(args.home) if args.home else None)
-    source = Path(args.source or os.environ.get(environment.SOURCE_VAR) or home.demo_source)
-    target = source / "regression_set.jsonl"
     if not home.warehouse.exists():
         raise UsageError(f"no warehouse at {home.warehouse}", "run `evalfunnel run --source DIR` (or `make demo`) first")
+    source = _source(args, home)
+    target = source / "regression_set.jsonl"
     with connect(home.warehouse, read_only=True) as con:
         row = con.execute(statement("evalsets/logged_request"), {"request_id": args.request_id}).fetchone()
     if row is None:
@@ -321,6 +414,9 @@ def cmd_regression_add(args: argparse.Namespace) -> int:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     home = environment.prepare(Path(args.home) if args.home else None)
+    args.source = None
+    if os.environ.get(environment.SOURCE_VAR):
+        _source(args, home)  # a source that was named must exist
     os.environ.setdefault(environment.SOURCE_VAR, str(home.demo_source))
     if (home.root / "pii_salt").exists():
         environment.demo_salt(home)  # the demo home's key, unless EVALFUNNEL_PII_SALT is set
@@ -404,6 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # the stage lines arrive as they happen, also through a pipe
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
     # partitioned asset checks (preview) and backfill policies on assets (beta): relied on knowingly
     warnings.filterwarnings("ignore", message=".*currently in (preview|beta).*")
     try:
@@ -414,10 +513,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evalfunnel: error: {exc}", file=sys.stderr)
         if exc.hint:
             print(f"  hint: {exc.hint}", file=sys.stderr)
-        return 2
+        return exc.code
     except KeyboardInterrupt:
-        print("evalfunnel: interrupted", file=sys.stderr)
-        return 130
+        if args.debug:
+            traceback.print_exc()
+        runs = sys.modules.get("pipeline.runs")
+        if runs is None:  # before any run started: nothing to say about runs
+            print("evalfunnel: interrupted", file=sys.stderr)
+            return 130
+        stopper = runs.STOPPER
+        where = f" during {stopper.where}" if stopper.where else ""
+        run = f"; run {stopper.last_run[:8]} is marked failed" if stopper.last_run else ""
+        print(f"evalfunnel: stopped by {stopper.signal_name}{where}{run}", file=sys.stderr)
+        print("  hint: run the same command again to finish; what was done is kept", file=sys.stderr)
+        if argv is None:  # the `evalfunnel` program itself (in-process callers pass their argv)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # the run is marked failed and its slots are free; tearing the interpreter down (thread
+            # pools, a reader thread still in DuckDB) can take seconds, and a stop should not
+            os._exit(stopper.exit_code)
+        return stopper.exit_code
     except Exception as exc:  # noqa: BLE001  (the last line of defence: one readable line)
         if args.debug:
             traceback.print_exc()
