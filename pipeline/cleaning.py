@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from pipeline.anonymize import Anonymizer, scan_for_residue
-from pipeline.warehouse import insert_rows, statement
+from pipeline.warehouse import insert_rows, statement, transaction
 
 
 @dataclass
@@ -207,15 +207,11 @@ def purge_raw(con: duckdb.DuckDBPyConnection, today: date, keep_days: int) -> Pu
     if not purge.num_rows:
         return Purge(cutoff, 0, 0, 0)
     con.register("purge", purge)
-    con.execute("begin transaction")
     try:
-        con.execute("delete from raw_logs where log_date in (select log_date from purge)")
-        con.execute("delete from log_rejects where log_date in (select log_date from purge)")
-        con.execute(statement("logs/purge_days"))
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+        with transaction(con):
+            con.execute("delete from raw_logs where log_date in (select log_date from purge)")
+            con.execute("delete from log_rejects where log_date in (select log_date from purge)")
+            con.execute(statement("logs/purge_days"))
     finally:
         con.unregister("purge")
     return Purge(cutoff, purge.num_rows, sum(purge.column("raw_rows").to_pylist()),

@@ -90,3 +90,15 @@ def insert_rows(con: duckdb.DuckDBPyConnection, sql: str, rows: list) -> int:
     if rows:
         con.executemany(sql, rows)
     return len(rows)
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Everything inside commits together or not at all."""
+    con.execute("begin transaction")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
