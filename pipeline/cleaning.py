@@ -146,8 +146,7 @@ def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: 
     kept = {r[0] for r in con.execute(statement("anonymize/purged_days"), window).fetchall()}
     days = [d for d in (start + timedelta(days=i) for i in range((end - start).days)) if d not in kept]
     result.kept_purged = len(kept)
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute(statement("anonymize/delete_clean_logs_window"), {**window, "kept": sorted(kept)})
         con.execute(statement("anonymize/delete_pii_replacements_window"), {**window, "kept": sorted(kept)})
         for i, day in enumerate(days, 1):
@@ -164,10 +163,6 @@ def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: 
             result.days += 1
             if progress:
                 progress(i, len(days), result.rows)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     result.seconds = time.perf_counter() - t0
     return result
 
