@@ -153,7 +153,14 @@ def test_kill_9_during_ingest_and_during_judging_then_a_rerun_gives_the_same_tab
     # 1. killed while ingesting: the run stays STARTED and keeps the duckdb_writer slot
     first = Cli(*args, env=cli_env(judge), cwd=tmp_path)
     first.wait_for_line("running daily_ingest")
-    time.sleep(3)
+
+    def ingesting() -> bool:
+        time.sleep(0.3)
+        runs, holders = instance_state(home)
+        return ("daily_ingest", "STARTED") in runs and bool(holders)
+
+    first.wait_for(ingesting, what="the ingest run to start and claim its slot")
+    time.sleep(1)
     first.proc.send_signal(signal.SIGKILL)
     assert first.finish() == -signal.SIGKILL
     runs, holders = instance_state(home)
