@@ -57,6 +57,12 @@ _IBAN_COUNTRIES = ("ad|ae|al|at|az|ba|be|bg|bh|br|by|ch|cr|cy|cz|de|dk|do|ee|eg|
                    "|hu|ie|il|iq|is|it|jo|kw|kz|lb|lc|li|lt|lu|lv|ly|mc|md|me|mk|mr|mt|mu|nl|no|pk|pl|ps|pt|qa|ro"
                    "|rs|sa|sc|se|si|sk|sm|st|sv|tl|tn|tr|ua|va|vg|xk")
 
+# letters of internationalized email addresses (RFC 6531): Latin, Greek, Cyrillic, kana, CJK,
+# Hangul, as explicit ranges (a Unicode class would slow the combined regex, as above)
+_MAIL_LETTERS = "A-Za-zÀ-ÖØ-öø-ɏͰ-ӿ぀-ヿ一-鿿가-힯"
+_MAIL = "0-9" + _MAIL_LETTERS
+_EMAIL = rf"[{_MAIL}._%+-]+@[{_MAIL}-]+(?:\.[{_MAIL}-]+)*\.[{_MAIL_LETTERS}]{{2,}}"
+
 # name, pattern (Rust regex syntax: no look-around); order is priority
 _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     ("PLACEHOLDER", r"<[A-Z_]+_[0-9a-f]{8}>"),
@@ -65,7 +71,7 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     # (metadata, unknown fields) can be scrubbed as it is and stays valid JSON
     ("URL_CREDENTIALS", r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@\"]+:[^\s/@\"]+@[^\s\"]*[^\s.,;:!?)\]'\"]"),
     ("URL_TOKEN", r"https?://[^\s?#\"]+\?[^\s#\"]*[^\s.,;:!?)\]'\"#]"),
-    ("EMAIL", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+    ("EMAIL", _EMAIL),
     ("SECRET", r"(?:sk-(?:proj-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
                r"|xox[abprs]-[A-Za-z0-9-]{10,}|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"
                r"|[Bb]earer [A-Za-z0-9._~+/-]{19,}[A-Za-z0-9_~+/-]=*)"),
@@ -108,7 +114,7 @@ _CLASSIFIERS = [(name, re.compile(pattern.replace("(?s:.*?)", "(?s:.*)"))) for n
 _MARKED = MARK_OPEN + r"([^\x02]*)" + MARK_CLOSE
 _QUERY_KEY = re.compile(r"(?i)(?:^|[?&])(?:token|sig|signature|key|api_key|apikey|access_token|auth|code|secret|password|pwd|session)=")
 _CUE = re.compile(rf"(?:(?P<strong>{_CUE_STRONG})|(?P<title>{_CUE_TITLE})|(?P<greeting>{_CUE_GREETING}))[,!]? ")
-_EMAIL_TAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_EMAIL_TAIL = re.compile(_EMAIL + "$")
 _BEARER_TAIL = re.compile(r"[Bb]earer [A-Za-z0-9._~+/-]{19,}[A-Za-z0-9_~+/-]=*$")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?(?:-[^\W\d_]+)*")
 _PARTICLES = set(_PARTICLE.strip("(?:)").split("|"))

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 import pytest
 
 from pipeline.local_llm_server import Faults, LocalLLMServer
@@ -236,27 +235,30 @@ def test_sigterm_stops_a_waiting_run_and_a_judging_run_within_seconds_and_the_ne
 
 # ---- blocking checks across stages ---------------------------------------------------------
 
-RESIDUE_CANDIDATES = ("write to josé@example.com please", "mail me at zoë.ng@example.org", "jörg@example.net is mine")
-
-
-def residue_the_anonymizer_misses() -> str | None:
-    """A text clean_logs keeps but the independent residue scan flags: real PII the scrubber
-    misses today (the two are written separately on purpose). None once every candidate is caught."""
-    from pipeline.anonymize import Anonymizer, scan_for_residue
-
-    scrubbed, _ = Anonymizer(SALT.encode()).scrub(pl.DataFrame({"t": list(RESIDUE_CANDIDATES)}), ["t"])
-    return next((raw for raw, text in zip(RESIDUE_CANDIDATES, scrubbed["t"]) if scan_for_residue([text])), None)
+def residue_hook(tmp_path: Path, module: str, function: str, report: str) -> Path:
+    """A sitecustomize the CLI process loads: the residue scan named finds one e-mail address
+    more than it does. The scrubber catches what the separately written scan knows, so a real
+    input that fails the check would be a scrubber bug; everything else is the real pipeline."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "from collections import Counter\n"
+        f"import {module} as target\n"
+        f"_scan = target.{function}\n"
+        f"def {function}(*args):\n"
+        "    found = _scan(*args)\n"
+        f"    return {report}\n"
+        f"target.{function} = {function}\n")
+    return hook
 
 
 def test_pii_residue_in_clean_logs_stops_every_stage_that_depends_on_it(tmp_path):
-    text = residue_the_anonymizer_misses()
-    if text is None:
-        pytest.skip("the anonymizer now catches every candidate; the eval_set test below covers the blocking")
+    hook = residue_hook(tmp_path, "pipeline.cleaning", "residue_in_window",
+                        "type(found)(found.texts, found.residue + Counter(EMAIL=1), found.replaced)")
     source = tmp_path / "src"
-    write_jsonl(source / "logs" / "day.jsonl", [record(f"r{i}", ts=f"2026-05-0{1 + i % 3}T10:00:00Z") for i in range(20)]
-                + [record("leak", query=text)])
+    write_jsonl(source / "logs" / "day.jsonl", [record(f"r{i}", ts=f"2026-05-0{1 + i % 3}T10:00:00Z") for i in range(21)])
     home = tmp_path / "home"
-    done = run_cli("run", "--source", str(source), "--home", str(home), env=cli_env(), cwd=tmp_path)
+    done = run_cli("run", "--source", str(source), "--home", str(home), env=cli_env(PYTHONPATH=str(hook)), cwd=tmp_path)
     assert done.proc.returncode == 3, done.stdout + done.stderr[-3000:]
     assert "  - check no_pii_residue on clean_logs failed" in done.stdout
     for stage in ("quarterly_eval_rebuild (eval_set)", "monthly_experiment_samples", "judge_eval_set", "rate_candidates",
@@ -277,16 +279,7 @@ def test_a_failed_eval_set_pii_check_keeps_its_text_from_the_judge(tmp_path, dem
     """The issue's case: no_pii_residue on eval_set fails. The residue scan is made to find one
     e-mail address in every eval set (a sitecustomize the CLI process loads), since the demo's
     eval set is clean; everything else is the real pipeline."""
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(
-        "from collections import Counter\n"
-        "import pipeline.evalsets as evalsets\n"
-        "_scan = evalsets.eval_set_residue\n"
-        "def eval_set_residue(con, quarter):\n"
-        "    texts, found = _scan(con, quarter)\n"
-        "    return texts, found + Counter(EMAIL=1)\n"
-        "evalsets.eval_set_residue = eval_set_residue\n")
+    hook = residue_hook(tmp_path, "pipeline.evalsets", "eval_set_residue", "found[0], found[1] + Counter(EMAIL=1)")
     home = tmp_path / "home"
     judge.faults.latency_ms = 0
     calls_before = judge.total_calls
