@@ -75,11 +75,14 @@ def _source(args: argparse.Namespace, home: environment.Home, required: bool = T
 
     named = args.source or os.environ.get(environment.SOURCE_VAR)
     source = Path(named or home.demo_source)
-    if required or named:
+    if required:
         try:
             logs_dir(source)
         except SourceError as exc:
             raise UsageError(str(exc), "pass --source DIR pointing at a folder with a logs/ subfolder") from exc
+    elif named and not source.is_dir():
+        # a command that reads only a file of the source (gate.yaml, regression_set.jsonl)
+        raise UsageError(f"source directory {source} does not exist", "pass --source DIR (or set EVALFUNNEL_SOURCE)")
     return source
 
 
