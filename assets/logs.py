@@ -33,7 +33,7 @@ def ingested_logs(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     totals = result.totals
     context.log.info(f"ingested {start}..{end}: {totals}")
     for file, error in result.file_errors:
-        context.log.warning(f"no valid record in {file}: {error}")
+        context.log.warning(f"{file}: {error}")
     yield dg.MaterializeResult(asset_key="raw_logs", metadata={
         "dagster/row_count": totals["loaded"], **ingest_report.window_metadata(result)})
     yield dg.MaterializeResult(asset_key="log_rejects", metadata={

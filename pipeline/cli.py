@@ -13,7 +13,7 @@ import sys
 import time
 import traceback
 import warnings
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from pipeline import environment
@@ -114,7 +114,7 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False) -> lis
 
     A stage whose assets depend on an asset that failed, or whose blocking check failed, in an
     earlier stage does not run (Dagster blocks within a run; each stage is its own run)."""
-    from pipeline.ingest import SourceError, logs_dir, source_days
+    from pipeline.ingest import SourceError, last_complete_day, logs_dir, source_days
 
     try:
         logs_dir(source)
@@ -127,6 +127,10 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False) -> lis
         raise UsageError(f"no log record with a readable timestamp under {source / 'logs'}",
                          "check the files' format (JSONL, JSONL.gz, CSV, Parquet) and the timestamp field")
     first_day, last_day = covered
+    if last_day > last_complete_day():
+        # not lost: the day's partition exists once the day is over, and the next run loads it
+        _say(f"records dated {last_complete_day() + timedelta(days=1)} or later wait until their day is over: "
+             "the first run after that ingests them")
     environment.record_start_date(home, first_day.replace(day=1).isoformat())
     # Dagster and the definitions load only now, after the partition start date is settled
     import dagster as dg

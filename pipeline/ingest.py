@@ -519,8 +519,9 @@ def ingest_window(con: duckdb.DuckDBPyConnection, source_dir: str | Path, start:
 
 def _source_bounds(con: duckdb.DuckDBPyConnection, files: list[SourceFile], read: list[SourceFile],
                    index: dict[str, tuple]) -> tuple[date | None, date | None]:
-    """First and last day with a valid record in the whole source: this run's records plus
-    what the index knows of the files it did not read."""
+    """First and last day with a valid record in the whole source (this run's records plus what
+    the index knows of the files it did not read), capped at yesterday: days end complete, so
+    the last daily partition is yesterday's, and a reject filed later would wait unseen."""
     staged = con.execute("select min(ts_date), max(ts_date) from staged where reject_reason is null").fetchone()
     read_names = {f.relpath for f in read}
     days = [d for d in staged if d is not None]
@@ -528,7 +529,15 @@ def _source_bounds(con: duckdb.DuckDBPyConnection, files: list[SourceFile], read
         seen = index.get(f.relpath)
         if f.relpath not in read_names and seen and seen[2] is not None:
             days += [seen[2], seen[3]]
-    return (min(days), max(days)) if days else (None, None)
+    if not days:
+        return None, None
+    last_complete = last_complete_day()
+    return min(min(days), last_complete), min(max(days), last_complete)
+
+
+def last_complete_day() -> date:
+    """Yesterday (UTC): days are ingested once complete, so the last daily partition."""
+    return datetime.now(UTC).date() - timedelta(days=1)
 
 
 def _scrub_rejects(con: duckdb.DuckDBPyConnection, scrub: Scrub) -> None:
@@ -558,7 +567,8 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, files: list[SourceFile]
         "indexed_day": pa.array([indexed_day(f) for f in read], pa.date32())})
     con.register("read_files", file_table)
     src_first, src_last = _source_bounds(con, files, read, index)
-    con.execute(statement("logs/attribute_staged"), {"src_first": src_first, "src_last": src_last})
+    con.execute(statement("logs/attribute_staged"),
+                {"src_first": src_first, "src_last": src_last, "last_complete": last_complete_day()})
     if scrub is not None:
         _scrub_rejects(con, scrub)
     for step in ("find_duplicates", "day_files"):

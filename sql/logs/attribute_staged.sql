@@ -2,7 +2,8 @@
 -- accepted range) belongs to the day of the nearest valid record before it in the same file,
 -- else the nearest after it. A file without any valid record keeps the day the file index gave
 -- it when it was first read (while the file is unchanged), else its modification day moved
--- into the source's days [$src_first, $src_last], so the day is one a run materializes.
+-- into the source's days [$src_first, $src_last] and never past $last_complete (yesterday, the
+-- last daily partition), so the day is one a run materializes.
 -- Only rejected rows and their neighbours are touched; valid rows keep their own day.
 create or replace temp table reject_days as
 with rejected as (
@@ -22,7 +23,8 @@ after as (
 )
 select r.source_file, r.line_no, r.reject_field, r.reject_reason, r.raw,
        coalesce(r.ts_date, b.day_before, a.day_after, f.indexed_day,
-                greatest(least(f.mtime_date, coalesce($src_last, f.mtime_date)), coalesce($src_first, f.mtime_date))) as log_date
+                least(greatest(least(f.mtime_date, coalesce($src_last, f.mtime_date)), coalesce($src_first, f.mtime_date)),
+                      $last_complete)) as log_date
 from rejected r
 join before b using (source_file, line_no)
 join after a using (source_file, line_no)
