@@ -224,3 +224,18 @@ def test_retention_purges_cleaned_days_only_and_keeps_their_clean_rows(source, w
         # the counts stay, so read = loaded + rejected + duplicates still holds
         assert con.execute("select sum(read), sum(loaded), sum(rejected) from log_partitions").fetchone() == (5, 4, 1)
         assert purge_raw(con, today=date(2026, 6, 10), keep_days=0).days == 0  # 0 keeps raw text forever
+
+
+def test_logs_that_reach_today_file_rejects_on_a_day_that_exists(source, warehouse_path):
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    stamps = [(now + timedelta(days=d)).strftime("%Y-%m-%dT00:30:00Z") for d in (-2, -1, 0, 1)]
+    (source / "logs" / "a.jsonl").write_bytes(_jsonl([record(f"t{i}", ts=ts) for i, ts in enumerate(stamps)]))
+    (source / "logs" / "corrupt.parquet").write_bytes(b"PAR1garbagePAR1")  # modified today
+    yesterday = now.date() - timedelta(days=1)
+    with connect(warehouse_path) as con:
+        ingest_window(con, source, now.date() - timedelta(days=2), now.date())  # the partitions that exist
+        days = con.execute("select log_date from log_rejects").fetchall()
+    # the file's reject is filed on yesterday, the last daily partition, not on today
+    assert days == [(yesterday,)]
