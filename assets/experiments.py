@@ -26,7 +26,11 @@ def user_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     with warehouse.connect() as con:
         run = build_user_metrics(con, loaded.experiments, metrics, source.root(), pii.anonymizer().hmac_pads(),
                                  log=context.log.info)
+    for path, problem in run.unreadable_files:
+        context.log.warning(f"{path}: could not be read, skipped ({problem}); see assignment_issues")
     for issue, users in run.issues.items():
+        if issue == "unreadable_file":
+            continue  # said above, file by file
         context.log.warning(f"assignments: {users:,} user(s) with issue {issue} (see assignment_issues)")
     return dg.MaterializeResult(metadata=user_metrics_metadata(run, loaded.rejects))
 

@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -31,7 +31,7 @@ from pipeline.experiment_stats import (
     srm_p_value,
 )
 from pipeline.experiments import ExperimentSpec, MetricSpec
-from pipeline.warehouse import statement
+from pipeline.warehouse import insert_rows, statement
 
 SRM_THRESHOLD = 0.001
 REBUILT = ("experiment_users", "user_metrics", "user_segments", "assignment_issues")
@@ -45,6 +45,7 @@ class UserMetricsRun:
     rows: int
     issues: dict[str, int]
     seconds: dict[str, float]  # per SQL step
+    unreadable_files: list[tuple[str, str]] = field(default_factory=list)  # skipped, with why
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict], schema: dict) -> None:
@@ -75,9 +76,11 @@ def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpe
                        source: Path, hmac_pads: dict[str, bytes], log=lambda message: None) -> UserMetricsRun:
     """Rebuild experiment_users, user_metrics, user_segments and assignment_issues."""
     register_specs(con, specs, metrics)
-    n_assign = register_source(con, "assignments", source / "assignments")
-    n_events = register_source(con, "events", source / "events")
+    n_assign, bad_assign = register_source(con, "assignments", source / "assignments")
+    n_events, bad_events = register_source(con, "events", source / "events")
     log(f"user_metrics: {len(specs)} experiment(s), {n_assign} assignment file(s), {n_events} event file(s)")
+    unreadable = [(str(Path(path).relative_to(source)) if Path(path).is_relative_to(source) else path, problem)
+                  for path, problem in bad_assign + bad_events]
     timings: dict[str, float] = {}
 
     def step(name: str, params: dict | None = None) -> None:
@@ -92,6 +95,8 @@ def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpe
         step("assigned")
         step("experiment_users_raw", hmac_pads)
         step("assignment_issues")
+        insert_rows(con, "insert into assignment_issues values ('?', 'unreadable_file', 0, ?)",
+                    [(f"{path}: {problem}",) for path, problem in unreadable])
         step("insert_experiment_users")
         users = con.execute("select count(*) from experiment_users_raw").fetchone()[0]
         log(f"user_metrics: {users:,} users assigned; computing event metrics")
@@ -105,7 +110,7 @@ def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpe
         raise
     rows = con.execute("select count(*) from user_metrics").fetchone()[0]
     issues = dict(con.execute("select issue, sum(users)::bigint from assignment_issues group by issue").fetchall())
-    return UserMetricsRun(n_assign, n_events, users, rows, issues, timings)
+    return UserMetricsRun(n_assign, n_events, users, rows, issues, timings, unreadable)
 
 
 MomentsByGroup = dict[tuple[str, str], dict[tuple[str | None, str | None], dict[str, Moments]]]

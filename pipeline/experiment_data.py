@@ -33,20 +33,44 @@ def source_files(folder: Path) -> dict[str, list[str]]:
     return found
 
 
-def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> int:
-    """Create the temp view `src_<name>` over every file in `folder`; returns the file count.
-    An empty folder gives an empty view with the same columns."""
+def _scan(con: duckdb.DuckDBPyConnection, fmt: str, paths: list[str], columns: dict[str, str]) -> duckdb.DuckDBPyRelation:
+    if fmt == "parquet":
+        return con.read_parquet(paths, filename=True, union_by_name=True)
+    if fmt == "csv":
+        return con.read_csv(paths, header=True, all_varchar=True, filename=True, union_by_name=True)
+    return con.read_json(paths, format="newline_delimited", filename=True, union_by_name=True,
+                         columns={c: "VARCHAR" for c in columns})
+
+
+def _readable(con: duckdb.DuckDBPyConnection, fmt: str, paths: list[str], columns: dict[str, str]
+              ) -> tuple[list[str], list[tuple[str, str]]]:
+    """The files DuckDB can open (a first row read), and the others with the reason. One file
+    that is not what its name says (an empty or cut Parquet file) must not fail the rest."""
+    good, bad = [], []
+    for path in paths:
+        if Path(path).stat().st_size == 0:
+            continue  # an empty file holds no rows: nothing to read, nothing wrong
+        try:
+            _scan(con, fmt, [path], columns).limit(1).fetchall()
+            good.append(path)
+        except duckdb.Error as exc:
+            bad.append((path, str(exc).strip().splitlines()[0][:300]))
+    return good, bad
+
+
+def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> tuple[int, list[tuple[str, str]]]:
+    """Create the temp view `src_<name>` over every readable file in `folder`; returns the file
+    count and the files that could not be read, with why. An empty folder gives an empty view
+    with the same columns."""
     columns, required = (ASSIGNMENTS, REQUIRED[name]) if name == "assignments" else (EVENTS, REQUIRED[name])
     files = source_files(folder)
-    parts = []
-    for fmt, paths in files.items():
-        if fmt == "parquet":
-            rel = con.read_parquet(paths, filename=True, union_by_name=True)
-        elif fmt == "csv":
-            rel = con.read_csv(paths, header=True, all_varchar=True, filename=True, union_by_name=True)
-        else:
-            rel = con.read_json(paths, format="newline_delimited", filename=True, union_by_name=True,
-                                columns={c: "VARCHAR" for c in columns})
+    parts, unreadable = [], []
+    for fmt, all_paths in files.items():
+        paths, bad = _readable(con, fmt, all_paths, columns)
+        unreadable += bad
+        if not paths:
+            continue
+        rel = _scan(con, fmt, paths, columns)
         present = set(rel.columns)
         exprs = [f'try_cast("{c}" as {t}) as "{c}"' if c in present else f'null::{t} as "{c}"' for c, t in columns.items()]
         exprs.append('"filename" as source_file')
@@ -66,4 +90,4 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> 
         empty = ", ".join(f'null::{t} as "{c}"' for c, t in columns.items())
         con.sql(f"select {empty}, null::varchar as source_file, null::varchar as problem, true as valid "
                 "where false").create_view(f"src_{name}", replace=True)
-    return sum(len(p) for p in files.values())
+    return sum(len(p) for p in files.values()), unreadable

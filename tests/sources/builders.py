@@ -76,7 +76,9 @@ def write_experiments(root: Path, empty: bool = False) -> None:
     """A pre-registration, assignments (CSV) and events (CSV), or the three folders empty."""
     for folder in ("experiments", "assignments", "events"):
         (root / folder).mkdir(parents=True, exist_ok=True)
-    if empty:
+    if empty:  # as exports come out empty: a header-only CSV, a 0-byte Parquet file
+        (root / "assignments" / "none.csv").write_text("experiment_id,user_id,variant,assigned_at\n")
+        (root / "events" / "none.parquet").write_bytes(b"")
         return
     (root / "experiments" / "short.yaml").write_text(
         "experiment_id: exp-short-answers\nhypothesis: Short answers lower thumbs-down.\nstart: 2026-06-02\n"

@@ -239,3 +239,20 @@ def test_logs_that_reach_today_file_rejects_on_a_day_that_exists(source, warehou
         days = con.execute("select log_date from log_rejects").fetchall()
     # the file's reject is filed on yesterday, the last daily partition, not on today
     assert days == [(yesterday,)]
+
+
+def test_an_unreadable_assignment_or_event_file_is_skipped_with_its_reason(tmp_path):
+    from pipeline.experiment_data import register_source
+    from pipeline.warehouse import scratch
+
+    folder = tmp_path / "assignments"
+    folder.mkdir()
+    (folder / "good.csv").write_text("experiment_id,user_id,variant,assigned_at\ne1,u1,control,2026-05-01T00:00:00Z\n")
+    (folder / "empty.parquet").write_bytes(b"")  # present but empty: nothing to read, nothing wrong
+    (folder / "cut.parquet").write_bytes(b"PAR1" + b"\0" * 20)
+    (folder / "header-only.csv").write_text("experiment_id,user_id,variant,assigned_at\n")
+    with scratch() as con:
+        files, unreadable = register_source(con, "assignments", folder)
+        rows = con.execute("select experiment_id, user_id, valid from src_assignments").fetchall()
+    assert files == 4 and rows == [("e1", "u1", True)]
+    assert [(Path(p).name, "parquet" in why.lower() or "footer" in why.lower()) for p, why in unreadable] == [("cut.parquet", True)]
