@@ -82,7 +82,8 @@ def _source(args: argparse.Namespace, home: environment.Home, required: bool = T
             raise UsageError(str(exc), "pass --source DIR pointing at a folder with a logs/ subfolder") from exc
     elif named and not source.is_dir():
         # a command that reads only a file of the source (gate.yaml, regression_set.jsonl)
-        raise UsageError(f"source directory {source} does not exist", "pass --source DIR (or set EVALFUNNEL_SOURCE)")
+        raise UsageError(f"source directory {source} does not exist (set EVALFUNNEL_SOURCE or pass --source)",
+                         "pass --source DIR pointing at the folder that holds gate.yaml")
     return source
 
 
