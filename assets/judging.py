@@ -94,18 +94,20 @@ def judge_self_preference(source: SourceResource, judge: JudgeResource) -> dg.As
         "advice": "judge these candidates with a model of another family" if same else "no shared family"})
 
 
-@dg.asset(deps=["eval_set"], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL)
+@dg.asset(deps=["eval_set", "regression_set"], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL)
 def candidate_responses(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                         source: SourceResource) -> dg.MaterializeResult:
     """Offline responses of candidate variants: imported from candidate_responses/, generated from candidates.yaml."""
     frame, rejects = load_candidates(source.root() / "candidate_responses")
     candidates = load_candidates_yaml(source.root() / "candidates.yaml")
     with warehouse.connect() as con:
-        store_candidates(con, frame)
+        rejects += store_candidates(con, frame)
         generated = generate(con, candidates) if candidates else None
         per_variant = con.execute("select variant, origin, count(*) from candidate_responses group by 1, 2 order by 1, 2").fetchall()
     for error in (generated.errors if generated else [])[:5]:
         context.log.warning(f"generation failed: {error}")
+    for file, line, reason in rejects[:20]:
+        context.log.warning(f"{file}:{line}: {reason}")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": sum(n for *_, n in per_variant), "imported_items": frame.get_column("item_id").n_unique(),
         "per_variant": "| variant | origin | responses |\n|---|---|---|\n" + "\n".join(f"| {v} | {o} | {n} |" for v, o, n in per_variant)

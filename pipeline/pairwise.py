@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from pipeline import ratings
 from pipeline.judge_prompt import TEMPLATE_VERSION, pairwise_messages
 from pipeline.judging import CachedRun, JudgeTask, judge_with_cache, task_key
 from pipeline.llm_client import LLMSettings
+from pipeline.records import iter_records
 from pipeline.rubric import Rubric, judge_version
 from pipeline.warehouse import insert_rows, statement
 
@@ -31,42 +33,81 @@ _CANDIDATE_SCHEMA = {"item_id": pl.String, "variant": pl.String,
                      "messages": pl.List(pl.Struct({"role": pl.String, "content": pl.String})),
                      "response": pl.String, "latency_ms": pl.Float64, "cost_usd": pl.Float64,
                      "input_tokens": pl.Int64, "output_tokens": pl.Int64}
+_WHERE_FROM = {"source_file": pl.String, "source_line": pl.Int64}
+
+
+def _number(doc: dict, key: str, integer: bool = False) -> float | int | None:
+    """An optional non-negative number (CSV cells arrive as text)."""
+    value = doc.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not math.isfinite(number) or number < 0 or (integer and number != int(number)):
+        raise ValueError(f"{key}: must be a non-negative {'integer' if integer else 'number'}, got {value!r}")
+    return int(number) if integer else number
+
+
+def _messages(doc: dict) -> list[dict] | None:
+    messages = doc.get("messages")
+    if isinstance(messages, str) and messages.strip():
+        try:
+            messages = json.loads(messages)  # a CSV cell holds the list as JSON text
+        except json.JSONDecodeError:
+            raise ValueError("messages: not valid JSON") from None
+    if messages not in (None, "", []):
+        if not isinstance(messages, list) or not all(
+                isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in messages):
+            raise ValueError("messages: must be a list of {role, content}")
+        return [{"role": m["role"], "content": m["content"]} for m in messages]
+    query = doc.get("query")
+    return [{"role": "user", "content": query}] if isinstance(query, str) and query else None
 
 
 def load_candidates(folder: Path) -> tuple[pl.DataFrame, list[tuple[str, int, str]]]:
-    """Candidate responses from JSONL files under `folder`, and the rejected lines."""
+    """Candidate responses from the files under `folder` (JSONL, CSV or Parquet, optionally
+    gzipped), and the rejected rows. `messages` is null where the row gives no prompt: it is
+    taken from the eval set or the regression set when the rows are stored."""
     rows, rejects = [], []
-    for path in sorted(folder.rglob("*.jsonl")) if folder.is_dir() else []:
-        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line)
-                if not isinstance(doc, dict):
-                    raise ValueError("not a JSON object")
-                for key in ("item_id", "variant"):
-                    if not isinstance(doc.get(key), str) or not doc[key]:
-                        raise ValueError(f"{key}: missing or not a string")
-                if not isinstance(doc.get("response"), str):
-                    raise ValueError("response: missing or not a string")
-                messages = doc.get("messages") or ([{"role": "user", "content": doc["query"]}] if isinstance(doc.get("query"), str) else None)
-                if not messages:
-                    raise ValueError("messages/query: one of them is required for a candidate item")
-                rows.append({"item_id": doc["item_id"], "variant": doc["variant"], "messages": messages,
-                             "response": doc["response"], "latency_ms": doc.get("latency_ms"), "cost_usd": doc.get("cost_usd"),
-                             "input_tokens": doc.get("input_tokens"), "output_tokens": doc.get("output_tokens")})
-            except json.JSONDecodeError:
-                rejects.append((str(path.relative_to(folder.parent)), n, "not valid JSON"))
-            except (ValueError, TypeError) as exc:
-                rejects.append((str(path.relative_to(folder.parent)), n, str(exc)))
-    return pl.DataFrame(rows, schema=_CANDIDATE_SCHEMA), rejects
+    for name, line, doc, problem in iter_records(folder):
+        if problem:
+            rejects.append((name, line, problem))
+            continue
+        try:
+            for key in ("item_id", "variant"):
+                if not isinstance(doc.get(key), str) or not doc[key]:
+                    raise ValueError(f"{key}: missing or not a string")
+            if not isinstance(doc.get("response"), str):
+                raise ValueError("response: missing or not a string")
+            rows.append({"item_id": doc["item_id"], "variant": doc["variant"], "messages": _messages(doc),
+                         "response": doc["response"], "latency_ms": _number(doc, "latency_ms"),
+                         "cost_usd": _number(doc, "cost_usd"), "input_tokens": _number(doc, "input_tokens", True),
+                         "output_tokens": _number(doc, "output_tokens", True), "source_file": name, "source_line": line})
+        except (ValueError, TypeError) as exc:
+            rejects.append((name, line, str(exc)))
+    return pl.DataFrame(rows, schema=_CANDIDATE_SCHEMA | _WHERE_FROM), rejects
 
 
-def store_candidates(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
+def store_candidates(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> list[tuple[str, int, str]]:
+    """Replace the imported candidate responses; a row without a prompt takes its item's from the
+    eval set or the regression set. Returns the rows rejected because their item has neither."""
+    missing = frame.filter(pl.col("messages").is_null())
+    if missing.height:
+        known = {item: messages for item, messages in con.execute(statement("judging/known_prompts")).fetchall()}
+        prompts = pl.Series([known.get(i) for i in missing.get_column("item_id")], dtype=_CANDIDATE_SCHEMA["messages"])
+        frame = pl.concat([frame.filter(pl.col("messages").is_not_null()),
+                           missing.with_columns(prompts.alias("messages"))])
+    unknown = frame.filter(pl.col("messages").is_null())
+    rejects = [(f, n, f"messages/query: required, since item {i!r} is neither an eval-set item nor a regression case")
+               for i, f, n in unknown.select("item_id", "source_file", "source_line").iter_rows()]
+    kept = frame.filter(pl.col("messages").is_not_null()).drop(list(_WHERE_FROM))
     con.execute("delete from candidate_responses where origin = 'imported'")
-    con.register("candidates", frame.with_columns(pl.lit("imported").alias("origin")).to_arrow())
+    con.register("candidates", kept.with_columns(pl.lit("imported").alias("origin")).to_arrow())
     con.execute("insert into candidate_responses select *, now() from candidates")
     con.unregister("candidates")
+    return rejects
 
 
 def pairwise_tasks(candidates: pl.DataFrame, baseline: str, rubric: Rubric, version: str,

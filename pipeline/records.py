@@ -1,34 +1,43 @@
-"""Reading a source folder of small record files (JSONL or CSV, recursively) one record at a
-time, so that a bad record is rejected with its file and line and the rest still load."""
+"""Reading a source folder of small record files (JSONL, CSV or Parquet, optionally gzipped,
+recursively) one record at a time, so that a bad record is rejected with its file and line and
+the rest still load. Used for human_labels/, judgments/ and candidate_responses/."""
 
 from __future__ import annotations
 
+import datetime as dt
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 
-SUFFIXES = (".jsonl", ".csv")
+FORMATS = {".jsonl": "json", ".ndjson": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+SUPPORTED = "JSONL, CSV or Parquet, optionally .gz"
 
 
-def iter_records(folder: Path) -> Iterator[tuple[str, int, dict | None, str | None]]:
-    """(file relative to the folder's parent, line or row number, record, problem): exactly
-    one of record and problem is set. CSV values arrive as strings."""
-    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-        if path.suffix not in SUFFIXES:
-            continue
-        name = str(path.relative_to(folder.parent))
-        if path.suffix == ".csv":
-            try:
-                rows = pl.read_csv(path, infer_schema=False).to_dicts()
-            except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-                yield name, 0, None, f"unreadable CSV: {str(exc).splitlines()[0]}"
-                continue
-            for n, row in enumerate(rows, 2):  # row 1 is the header
-                yield name, n, row, None
-            continue
-        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+def record_format(path: Path) -> str | None:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+        return FORMATS.get(suffixes[-1]) if suffixes and suffixes[-1] != ".parquet" else None
+    return FORMATS.get(suffixes[-1]) if suffixes else None
+
+
+def _plain(value):
+    """Parquet values as the JSON and CSV readers give them: timestamps as RFC 3339 text."""
+    if isinstance(value, dt.datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _json_records(path: Path, name: str) -> Iterator[tuple[str, int, dict | None, str | None]]:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
+        for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
@@ -40,3 +49,31 @@ def iter_records(folder: Path) -> Iterator[tuple[str, int, dict | None, str | No
                 yield name, n, doc, None
             else:
                 yield name, n, None, "not a JSON object"
+
+
+def iter_records(folder: Path) -> Iterator[tuple[str, int, dict | None, str | None]]:
+    """(file relative to the folder's parent, line or row number, record, problem): exactly
+    one of record and problem is set. CSV values arrive as strings; a file in another format,
+    or one that cannot be read at all, is one problem at line 0."""
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        name = str(path.relative_to(folder.parent))
+        fmt = record_format(path)
+        if fmt is None:
+            yield name, 0, None, f"not a supported format ({SUPPORTED}): skipped"
+            continue
+        try:
+            if fmt == "json":
+                yield from _json_records(path, name)
+            elif path.stat().st_size == 0:
+                continue  # an empty export holds no records
+            elif fmt == "csv":
+                rows = pl.read_csv(path, infer_schema=False).to_dicts()
+                for n, row in enumerate(rows, 2):  # row 1 is the header
+                    yield name, n, row, None
+            else:
+                for n, row in enumerate(pl.read_parquet(path).to_dicts(), 1):
+                    yield name, n, {k: _plain(v) for k, v in row.items()}, None
+        except (OSError, EOFError, UnicodeDecodeError, pl.exceptions.PolarsError) as exc:
+            yield name, 0, None, f"unreadable {fmt} file: {str(exc).strip().splitlines()[0][:200]}"

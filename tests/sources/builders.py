@@ -1,17 +1,20 @@
 """Tiny hand-written sources: the contract's minimum (logs/) and each optional input on its own.
 
 Nothing here comes from the demo generator: the records are written field by field, in the
-shapes a team exports them (JSONL for logs and labels, CSV for assignments and events), so the
+shapes a team exports them (JSONL, CSV, Parquet and gzipped JSONL, one of each per input), so the
 graph is exercised on inputs the project did not produce for itself.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+import polars as pl
 
 # June 2026: a complete month at the end of a complete quarter (Q2), so every partitioned job has
 # a partition to run; one month keeps each run of the matrix short
@@ -105,7 +108,12 @@ def write_pointwise_labels(root: Path, empty: bool = False) -> None:
         {"kind": "pointwise", "item_id": f"rq-{n:04d}", "annotator_id": f"ann-{a}", "dimension": dim,
          "score": 1 + (n + a) % 5, "labeled_at": "2026-06-20T12:00:00Z"}
         for n in range(60, 100) for a in (1, 2) for dim in ("correctness", "relevance")]
-    _write_jsonl(root / "human_labels" / "pointwise.jsonl", rows)
+    # Parquet, as a labelling tool's export; labeled_at a real timestamp column
+    frame = pl.DataFrame(rows, schema={"kind": pl.String, "item_id": pl.String, "annotator_id": pl.String,
+                                       "dimension": pl.String, "score": pl.Int64, "labeled_at": pl.String})
+    (root / "human_labels").mkdir(parents=True, exist_ok=True)
+    frame.with_columns(pl.col("labeled_at").str.to_datetime(time_zone="UTC")).write_parquet(
+        root / "human_labels" / "pointwise.parquet")
 
 
 def write_pairwise_labels(root: Path, empty: bool = False) -> None:
@@ -130,7 +138,9 @@ def write_pairwise_judgments(root: Path, empty: bool = False) -> None:
          "judge_model": "openai/gpt-4o-2024-08-06", "rubric_version": "rubric-v1", "position": pos,
          "winner": "ab"[n % 2], "judged_at": "2026-06-22T09:00:00Z"}
         for n in range(60, 90) for pos in ("ab", "ba")]
-    _write_jsonl(root / "judgments" / "pairwise.jsonl", rows)
+    path = root / "judgments" / "pairwise.jsonl.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
 
 
 def write_candidate_responses(root: Path, empty: bool = False) -> None:
@@ -139,12 +149,11 @@ def write_candidate_responses(root: Path, empty: bool = False) -> None:
          "response": ANSWERS[topic] if variant == "baseline" else ANSWERS[topic] + " Ask me for details.",
          "latency_ms": 900 + i, "cost_usd": 0.0004}
         for i, topic in enumerate(TOPICS * 4) for variant in ("baseline", "candidate-x")]
-    if rows:  # answers to the regression case, for when the source has one
-        rows += [{"item_id": "reverse-list", "variant": "baseline", "query": "How do I reverse a list in Python?",
-                  "response": "items[::-1] returns a reversed copy."},
-                 {"item_id": "reverse-list", "variant": "candidate-x", "query": "How do I reverse a list in Python?",
-                  "response": "Sort it in reverse with items.sort(reverse=True)."}]
     _write_jsonl(root / "candidate_responses" / "offline.jsonl", rows)
+    # answers to the regression case, in CSV, without its prompt (the regression set holds it)
+    _write_csv(root / "candidate_responses" / "regression" / "answers.csv", ["item_id", "variant", "response"],
+               [] if empty else [["reverse-list", "baseline", "items[::-1] returns a reversed copy."],
+                                 ["reverse-list", "candidate-x", "Sort it in reverse with items.sort(reverse=True)."]])
 
 
 def write_regression_set(root: Path, empty: bool = False) -> None:
