@@ -22,7 +22,7 @@ import re
 import litellm
 from litellm import CustomLLM
 
-from pipeline.judge_prompt import read_blocks
+from pipeline.judge_prompt import conversation_turns, read_blocks
 
 PROVIDER = "evalfunnel"
 MODEL = f"{PROVIDER}/heuristic"
@@ -52,10 +52,11 @@ def _ideal_length(query: str) -> tuple[int, int]:
     return 60, 400
 
 
-def score(conversation: str, response: str, expected: str | None) -> tuple[dict[str, int], str]:
+def score(turns: list[tuple[str, str]], response: str, expected: str | None) -> tuple[dict[str, int], str]:
     """Scores 1-5 per default dimension, and a rationale naming the features used."""
-    user_text = "\n".join(line[7:] for line in conversation.splitlines() if line.startswith("[user] "))
-    query = user_text.splitlines()[-1] if user_text else conversation
+    user_turns = [content for role, content in turns if role == "user"]
+    user_text = "\n".join(user_turns)
+    query = user_turns[-1] if user_turns else ""
     if not response.strip():
         return dict.fromkeys(("correctness", "relevance", "clarity", "calibration", "length"), 1), \
             "heuristic baseline: empty response"
@@ -95,7 +96,7 @@ def judge(messages: list[dict]) -> str:
     kind, blocks = read_blocks(messages)
     dims_line = re.search(r"Dimensions: (.*)", system)
     dims = [d.strip() for d in dims_line.group(1).split(",")] if dims_line else []
-    conversation = blocks.get("CONVERSATION", "")
+    conversation = conversation_turns(messages)
     if kind == "pairwise":
         a, _ = score(conversation, blocks.get("RESPONSE A", ""), None)
         b, _ = score(conversation, blocks.get("RESPONSE B", ""), None)
