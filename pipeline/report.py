@@ -15,6 +15,7 @@ import datetime as dt
 import html
 import io
 import json
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,10 @@ SECTIONS = (("calibration", "Calibration trend"), ("offline-online", "Offline ve
 def _save(fig, buf, **kwargs) -> None:
     """Save with every text literal, whatever the process's rcParams became since the import."""
     try:
-        with plt.rc_context(_LITERAL_TEXT):
+        with plt.rc_context(_LITERAL_TEXT), warnings.catch_warnings():
+            # a name in a script the bundled font lacks (CJK, emoji) draws as boxes in a chart;
+            # the report's tables show it as written, so the warning is noise on the console
+            warnings.filterwarnings("ignore", message="Glyph .* missing from font")
             for text in fig.findobj(Text):
                 text.set_parse_math(False)
                 text.set_usetex(False)

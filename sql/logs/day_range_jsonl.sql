@@ -4,6 +4,7 @@ with ts as (
     from read_ndjson($path, columns = {'timestamp': 'VARCHAR'}, ignore_errors = true)
 ), parsed as (
     select case when regexp_full_match(t, '\d{13}') then make_timestamp(t::bigint * 1000)::timestamptz
+                when regexp_full_match(t, '\d{10}') then make_timestamp(t::bigint * 1000000)::timestamptz
                 else try_cast(t as timestamptz) end as t
     from ts
 )

@@ -68,7 +68,10 @@ typed as (
 typed_ts as (
     select *,
         case
-            when ts_type in ('BIGINT', 'UBIGINT', 'DOUBLE') then try_cast(make_timestamp(try_cast(try_cast(ts_text as double) * 1000 as bigint)) as timestamptz)
+            -- epoch numbers: below 10^11 seconds (10 digits), else milliseconds, as for digits in text
+            when ts_type in ('BIGINT', 'UBIGINT', 'DOUBLE') then try_cast(make_timestamp(try_cast(
+                try_cast(ts_text as double) * (case when abs(try_cast(ts_text as double)) < 1e11 then 1000000 else 1000 end)
+                as bigint)) as timestamptz)
             when ts_type = 'VARCHAR' and regexp_full_match(ts_text, '\d{10,13}') then
                 make_timestamp(case when length(ts_text) = 13 then ts_text::bigint * 1000 else ts_text::bigint * 1000000 end)::timestamptz
             when ts_type = 'VARCHAR' then try_cast(ts_text as timestamptz)

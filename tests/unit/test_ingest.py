@@ -290,3 +290,10 @@ def test_crlf_lines_load(source, warehouse_path):
     (source / "logs" / "windows.jsonl").write_bytes(body)
     _, rejects, rows = ingest(source, warehouse_path)
     assert set(rows) == {"r0", "r1", "r2"} and rejects == []
+
+
+@pytest.mark.parametrize("ts", [1777716000, "1777716000", 1777716000000, "1777716000000", 1777716000.5])
+def test_epoch_seconds_and_milliseconds_mean_the_same_instant_as_number_or_text(source, warehouse_path, ts):
+    write_jsonl(source / "logs" / "a.jsonl", [record("epoch", ts=ts)])
+    _, rejects, rows = ingest(source, warehouse_path)
+    assert rejects == [] and rows["epoch"][1].astimezone(UTC).replace(microsecond=0) == datetime(2026, 5, 2, 10, 0, tzinfo=UTC)
