@@ -96,3 +96,28 @@ def test_the_budget_stops_the_fan_out_cleanly():
     assert summary.by_status["ok"] + summary.by_status["skipped_budget"] == 30 and summary.by_status["skipped_budget"] > 10
     assert summary.cost_usd < before.cost_usd / 3 * 1.6  # stops at the budget (plus what was in flight)
     assert len({r.task.key for r in got}) == 30
+
+
+class Interrupted(BaseException):
+    """What Dagster raises on SIGTERM during a step: a BaseException, not an Exception."""
+
+
+def test_an_interruption_in_a_loop_callback_stops_the_fan_out_at_once():
+    # the stop request lands in one of the loop's callbacks (as under load it mostly does):
+    # asyncio would log it and judge on; the fan-out stops and re-raises it instead
+    with LocalLLMServer(Faults(latency_ms=300)) as server:
+        client = LLMClient(LLMSettings(model="openai/judge", api_base=server.base_url, api_key="local", concurrency=4))
+        batches: list[list] = []
+
+        async def interrupted_run():
+            def stop():
+                raise Interrupted()
+            asyncio.get_running_loop().call_later(1.5, stop)
+            return await judge_all(tasks(40), client, RUBRIC, batches.append, batch_size=1)
+
+        t0 = time.perf_counter()
+        with pytest.raises(Interrupted):
+            asyncio.run(interrupted_run())
+        took = time.perf_counter() - t0
+    # 40 tasks at 4 x 300 ms take 3 s or more; what finished before the stop is handed over
+    assert took < 2.5 and 0 < sum(len(b) for b in batches) < 40
