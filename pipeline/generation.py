@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from pipeline.judging import gather_interruptible
 from pipeline.llm_client import LLMClient, LLMConfigError, LLMSettings
 from pipeline.warehouse import statement
 
@@ -119,7 +120,7 @@ def generate(con: duckdb.DuckDBPyConnection, candidates: list[Candidate], *, con
                 flush()
 
         async def all_prompts() -> None:
-            await asyncio.gather(*(one(p) for p in todo))
+            await gather_interruptible(*(one(p) for p in todo))
 
         try:
             asyncio.run(all_prompts())
