@@ -215,7 +215,9 @@ def _raw_chunks(f: SourceFile) -> Iterator[bytes]:
                 yield chunk
             return
         compressed = fh.read(READ_CHUNK_BYTES)
-        if compressed and not compressed.startswith(b"\x1f\x8b"):
+        if not compressed:
+            return  # an empty file holds no records, compressed or not
+        if not compressed.startswith(b"\x1f\x8b"):
             raise FileLevelError(f"not a gzip file (it starts with {compressed[:8]!r}): "
                                  "compress it, or drop the .gz from its name")
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)

@@ -81,6 +81,7 @@ def write_corpus(logs: Path) -> dict[str, tuple[int, int]]:
     put("dup-a.jsonl", _jsonl([record("dup"), record("dup-other")]), 2)
     put("nested/dup-b.jsonl", _jsonl([record("dup")]), 1, duplicates=1)
     put("empty.jsonl", b"", 0)
+    put("empty.jsonl.gz", b"", 0)
     put("blank-lines.jsonl", b"\n\n   \n", 0)
     # a link back up the tree, and a second link to one folder: each file is read once
     os.symlink("..", logs / "nested" / "loop")
