@@ -3,8 +3,8 @@
 import dagster as dg
 
 from assets.logs import DUCKDB_POOL
-from pipeline.judge_checks import (MAX_PARSE_FAILURE_RATE, candidate_models, length_bias, model_family,
-                                   parse_failure_rate, self_preference)
+from pipeline.judge_checks import (MAX_PARSE_FAILURE_RATE, call_failure_rate, candidate_models, length_bias,
+                                   model_family, parse_failure_rate, self_preference)
 from pipeline.judge_prompt import TEMPLATE_VERSION
 from pipeline.judge_report import (estimate_line, estimate_metadata, length_bias_table, pairwise_metadata, regression_metadata,
                                    score_metadata)
@@ -72,15 +72,18 @@ def judge_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 
 
 @dg.asset_check(asset=judge_scores, pool=DUCKDB_POOL,
-                description=f"WARN when more than {MAX_PARSE_FAILURE_RATE:.0%} of the judge's answers break the format.")
+                description=f"WARN when more than {MAX_PARSE_FAILURE_RATE:.0%} of the judge's calls fail or of its "
+                            "answers break the format.")
 def judge_parse_failures(warehouse: WarehouseResource, judge: JudgeResource) -> dg.AssetCheckResult:
     rubric = judge.load_rubric()
     version = judge_version(judge.model, rubric, TEMPLATE_VERSION)
     with warehouse.connect(read_only=True) as con:
         rate, counts = parse_failure_rate(con, version, rubric.names[0])
-    return dg.AssetCheckResult(passed=rate <= MAX_PARSE_FAILURE_RATE, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={"parse_failure_rate": round(rate, 4), "threshold": MAX_PARSE_FAILURE_RATE,
-                                         "statuses": counts, "judge_version": version})
+    failed = call_failure_rate(counts)
+    return dg.AssetCheckResult(passed=max(rate, failed) <= MAX_PARSE_FAILURE_RATE, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"parse_failure_rate": round(rate, 4), "call_failure_rate": round(failed, 4),
+                                         "threshold": MAX_PARSE_FAILURE_RATE, "statuses": counts,
+                                         "judge_version": version})
 
 
 @dg.asset_check(asset="variant_ratings", description="WARN when a candidate's model family is the judge's (self-preference).")

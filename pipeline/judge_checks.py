@@ -48,6 +48,13 @@ def parse_failure_rate(con: duckdb.DuckDBPyConnection, judge_version: str, dimen
     return (counts.get("parse_failed", 0) / answered if answered else 0.0), counts
 
 
+def call_failure_rate(counts: dict[str, int]) -> float:
+    """The share of calls that got no answer at all (a wrong model string, an endpoint that is
+    down): they are not parse failures, and a judge that never answers must not look healthy."""
+    called = counts.get("ok", 0) + counts.get("parse_failed", 0) + counts.get("failed", 0)
+    return counts.get("failed", 0) / called if called else 0.0
+
+
 def length_bias(con: duckdb.DuckDBPyConnection, judge_version: str) -> dict[str, float]:
     """Spearman correlation of score with response length, per dimension (positive: longer scores higher)."""
     by_dim: dict[str, tuple[list[int], list[int]]] = {}

@@ -40,3 +40,19 @@ def test_a_judge_that_answers_garbage_lets_the_run_finish_with_the_warning(tmp_p
     assert drift == 0  # nothing parsed, so nothing to compare: an empty result, not a crash
     assert regression[0] > 0
 
+
+
+def test_a_judge_that_never_answers_is_reported_not_silent(tmp_path):
+    """A wrong model string or an endpoint that is down: every call fails. The run finishes (the
+    rest of the graph does not need the judge) and the WARN check says so."""
+    source = build_source(tmp_path / "src", ())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))}
+    env.update(EVALFUNNEL_PII_SALT="dead-judge", EVALFUNNEL_JUDGE_MODEL="openai/judge-down",
+               EVALFUNNEL_JUDGE_API_BASE="http://127.0.0.1:9/v1", OPENAI_API_KEY="local", EVALFUNNEL_RAW_RETENTION_DAYS="0")
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--source", str(source), "--home",
+                             str(tmp_path / "home")], env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "check judge_parse_failures on judge_scores warns" in result.stdout
+    with connect(tmp_path / "home" / "warehouse.duckdb", read_only=True) as con:
+        statuses = {r[0] for r in con.execute("select distinct status from judge_scores").fetchall()}
+    assert statuses == {"failed"}
