@@ -503,6 +503,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_dev)
+    # --debug is accepted after the command too (`evalfunnel run ... --debug`), as the hints say
+    for command in list(sub.choices.values()) + list(reg.choices.values()):
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return parser
 
 
@@ -546,7 +549,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"evalfunnel: error: {type(exc).__name__}: {first}", file=sys.stderr)
-        print("  hint: re-run with --debug for the traceback", file=sys.stderr)
+        if not args.debug:
+            print("  hint: re-run with --debug for the traceback", file=sys.stderr)
         return 1
 
 

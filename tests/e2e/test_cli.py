@@ -130,3 +130,12 @@ def test_report_and_gate_without_a_warehouse_are_one_readable_line(tmp_path):
         first, hint = result.stderr.strip().splitlines()
         assert first == f"evalfunnel: error: no warehouse at {tmp_path / 'empty' / 'warehouse.duckdb'}"
         assert hint.startswith("  hint: run `evalfunnel run --source DIR`")
+
+
+@pytest.mark.parametrize("argv, debug", [
+    (["run", "--source", "s", "--debug"], True), (["--debug", "run", "--source", "s"], True),
+    (["run", "--source", "s"], False), (["regression", "add", "r1", "--reason", "x", "--debug"], True)])
+def test_debug_is_accepted_before_or_after_the_command(argv, debug):
+    from pipeline.cli import build_parser
+
+    assert build_parser().parse_args(argv).debug is debug
