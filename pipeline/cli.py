@@ -102,6 +102,41 @@ def _report_stage(outcome, write=_say, warn=_warn) -> None:
         warn(f"evalfunnel: warning: {line}")
 
 
+_HOME_LOCKS: dict[Path, object] = {}  # home -> its open lock file, held until the process exits
+
+
+def _lock_home(home: environment.Home) -> None:
+    """One run-writing command per home at a time (run, demo, backfill): a second waits, says
+    for whom, and can be stopped with Ctrl-C. Without it, two commands started together race to
+    create the Dagster instance, and one's warehouse reads outside the writer pool collide with
+    the other's writes. The OS frees the lock when the process ends, however it ends."""
+    import fcntl
+
+    from pipeline import runs
+
+    if home.root in _HOME_LOCKS:
+        return
+    runs.STOPPER.install()  # Ctrl-C and SIGTERM stop the wait with the usual line and exit code
+    handle = open(home.root / ".evalfunnel.lock", "a+")  # noqa: SIM115  (held for the process's life)
+    told = False
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if not told:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                _say(f"waiting for another evalfunnel command on this home to finish ({holder}); Ctrl-C to stop")
+                told = True
+            time.sleep(0.2)
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}: evalfunnel {' '.join(sys.argv[1:])}"[:300])
+    handle.flush()
+    _HOME_LOCKS[home.root] = handle
+
+
 def _start_runs(instance) -> None:
     """Signal handling, and reclaiming what runs killed earlier left behind, before any run."""
     from pipeline import runs
@@ -140,6 +175,7 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False) -> lis
     from pipeline.definitions import defs
     from pipeline.jobs import STAGES, blocked_assets, new_roots, partition_range, run_range, stage_assets
 
+    _lock_home(home)
     instance = dg.DagsterInstance.get()
     _start_runs(instance)
     graph = defs.resolve_asset_graph()
@@ -308,6 +344,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                          "partitions end with the last complete day, month or quarter")
     from pipeline import runs
 
+    _lock_home(home)
     instance = dg.DagsterInstance.get()
     _start_runs(instance)
     print(f"backfilling {args.job} for {keys[0]}..{keys[1]} in one run ...", flush=True)

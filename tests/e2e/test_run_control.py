@@ -202,9 +202,9 @@ def test_sigterm_stops_a_waiting_run_and_a_judging_run_within_seconds_and_the_ne
     judging = Cli(*args, env=cli_env(judge), cwd=tmp_path)
     judging.wait_for(lambda: judge.total_calls - calls_before >= 50, what="50 judge calls")
 
-    # a second run on the same home waits for the pool, says so, and SIGTERM stops it
+    # a second command on the same home waits for the first, says so, and SIGTERM stops it
     waiting = Cli(*args, env=cli_env(judge), cwd=tmp_path)
-    waiting.wait_for_line("to free the duckdb_writer pool", timeout=120)
+    waiting.wait_for_line("waiting for another evalfunnel command on this home to finish (pid ", timeout=120)
     assert judging.proc.poll() is None  # the live run is never reclaimed
     t0 = time.monotonic()
     waiting.proc.send_signal(signal.SIGTERM)
