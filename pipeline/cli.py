@@ -68,7 +68,7 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def _source(args: argparse.Namespace, home: environment.Home, required: bool = True) -> Path:
+def _source(args: argparse.Namespace, home: environment.Home, required: bool = True, holds: str = "gate.yaml") -> Path:
     """The source a command reads: --source, else EVALFUNNEL_SOURCE, else the demo's; checked
     here so a missing folder is one line, not a failed step."""
     from pipeline.ingest import SourceError, logs_dir
@@ -83,7 +83,7 @@ def _source(args: argparse.Namespace, home: environment.Home, required: bool = T
     elif named and not source.is_dir():
         # a command that reads only a file of the source (gate.yaml, regression_set.jsonl)
         raise UsageError(f"source directory {source} does not exist (set EVALFUNNEL_SOURCE or pass --source)",
-                         "pass --source DIR pointing at the folder that holds gate.yaml")
+                         f"pass --source DIR pointing at the folder that holds {holds}")
     return source
 
 
@@ -436,7 +436,7 @@ def cmd_regression_add(args: argparse.Namespace) -> int:
     home = environment.prepare(Path(args.home) if args.home else None)
     if not home.warehouse.exists():
         raise UsageError(f"no warehouse at {home.warehouse}", "run `evalfunnel run --source DIR` (or `make demo`) first")
-    source = _source(args, home)
+    source = _source(args, home, required=False, holds="regression_set.jsonl")
     target = source / "regression_set.jsonl"
     with connect(home.warehouse, read_only=True) as con:
         row = con.execute(statement("evalsets/logged_request"), {"request_id": args.request_id}).fetchone()

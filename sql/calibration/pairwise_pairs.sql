@@ -8,3 +8,6 @@ join pairwise_judgments j on j.item_id = l.item_id
     and least(j.variant_a, j.variant_b) = l.variant_a and greatest(j.variant_a, j.variant_b) = l.variant_b
     and j.winner is not null
 where l.kind = 'pairwise' and l.labeled_at >= $start::timestamptz and l.labeled_at < $end::timestamptz
+
+-- a fixed order: the bootstrap resamples items by position, so the same data gives the same CIs
+order by l.item_id, l.variant_a, l.variant_b, l.annotator_id, j.judge_version, j.position

@@ -12,3 +12,6 @@ from human_labels l
 join judged j on j.item_id = l.item_id and j.variant is not distinct from l.variant and j.dimension = l.dimension
 left join clean_logs c on c.request_id = l.item_id
 where l.kind = 'pointwise' and l.labeled_at >= $start::timestamptz and l.labeled_at < $end::timestamptz
+
+-- a fixed order: the bootstrap resamples items by position, so the same data gives the same CIs
+order by l.item_id, variant, l.dimension, l.annotator_id, j.judge_version

@@ -331,8 +331,9 @@ LOGS_HINT = "  hint: pass --source DIR pointing at a folder with a logs/ subfold
 
 @pytest.mark.parametrize("command, hint", [
     (("backfill", "daily_ingest", "--from", "2026-05-01", "--to", "2026-05-02"), LOGS_HINT),
-    (("regression", "add", "r1", "--reason", "x"), LOGS_HINT),
-    # the gate reads only gate.yaml from the source: it needs no logs/
+    (("regression", "add", "r1", "--reason", "x"), "  hint: pass --source DIR pointing at the folder that holds "
+                                                     "regression_set.jsonl"),
+    # the gate and `regression add` read one file of the source: they need no logs/
     (("gate", "--candidate", "a", "--baseline", "b"), "  hint: pass --source DIR pointing at the folder that holds gate.yaml"),
 ])
 def test_a_missing_source_is_one_line_for_every_command_that_reads_one(tmp_path, command, hint):
