@@ -250,11 +250,18 @@ def _summary(home: environment.Home) -> None:
         decisions = con.execute(statement("experiments/decisions")).fetchall() if counts.get("experiment_summary") else []
         attention = (con.execute(statement("calibration/needs_attention")).fetchall()
                      if counts.get("calibration_history") else [])
+        has_purges = con.execute("select count(*) from information_schema.tables where table_name = 'raw_purges'").fetchone()[0]
+        purged = con.execute("select count(*), max(log_date) from raw_purges").fetchone() if has_purges else (0, None)
     print(f"\nrecords read {read:,} = loaded {loaded:,} + rejected {rejected:,} + duplicates {dups:,}")
     if replaced:
         print("PII replaced in clean_logs: " + ", ".join(f"{kind} {n:,}" for kind, n in replaced))
     if reasons:
         print("rejects by field: " + ", ".join(f"{f} {n}" for f, n in reasons) + "  (see table log_rejects)")
+    if purged[0]:
+        from pipeline.cleaning import RETENTION_VAR, retention_days
+
+        print(f"raw_logs and log_rejects no longer hold {purged[0]:,} day(s) up to {purged[1]}: purged after cleaning "
+              f"({RETENTION_VAR}={retention_days()}); their counts stay in log_partitions")
     if decisions:
         print("experiments: " + "; ".join(f"{eid} {decision}" for eid, decision in decisions) + "  (see experiment_summary)")
     by_version: dict[str, dict[str, list[str]]] = {}
