@@ -32,6 +32,8 @@ def user_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         if issue == "unreadable_file":
             continue  # said above, file by file
         context.log.warning(f"assignments: {users:,} user(s) with issue {issue} (see assignment_issues)")
+    for problem, events in run.event_rejects.items():
+        context.log.warning(f"events: {events:,} row(s) rejected: {problem} (see event_rejects)")
     return dg.MaterializeResult(metadata=user_metrics_metadata(run, loaded.rejects))
 
 

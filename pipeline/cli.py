@@ -252,6 +252,10 @@ def _summary(home: environment.Home) -> None:
                      if counts.get("calibration_history") else [])
         has_purges = con.execute("select count(*) from information_schema.tables where table_name = 'raw_purges'").fetchone()[0]
         purged = con.execute("select count(*), max(log_date) from raw_purges").fetchone() if has_purges else (0, None)
+        has_event_rejects = con.execute("select count(*) from information_schema.tables "
+                                        "where table_name = 'event_rejects'").fetchone()[0]
+        event_rejects = (con.execute("select problem, count(*) from event_rejects group by problem order by 2 desc")
+                         .fetchall() if has_event_rejects else [])
     print(f"\nrecords read {read:,} = loaded {loaded:,} + rejected {rejected:,} + duplicates {dups:,}")
     if replaced:
         print("PII replaced in clean_logs: " + ", ".join(f"{kind} {n:,}" for kind, n in replaced))
@@ -262,6 +266,9 @@ def _summary(home: environment.Home) -> None:
 
         print(f"raw_logs and log_rejects no longer hold {purged[0]:,} day(s) up to {purged[1]}: purged after cleaning "
               f"({RETENTION_VAR}={retention_days()}); their counts stay in log_partitions")
+    if event_rejects:
+        print("events rejected: " + ", ".join(f"{problem} {n:,}" for problem, n in event_rejects)
+              + "  (see table event_rejects)")
     if decisions:
         print("experiments: " + "; ".join(f"{eid} {decision}" for eid, decision in decisions) + "  (see experiment_summary)")
     by_version: dict[str, dict[str, list[str]]] = {}

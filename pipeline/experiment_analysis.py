@@ -34,7 +34,7 @@ from pipeline.experiments import ExperimentSpec, MetricSpec
 from pipeline.warehouse import insert_rows, statement
 
 SRM_THRESHOLD = 0.001
-REBUILT = ("experiment_users", "user_metrics", "user_segments", "assignment_issues")
+REBUILT = ("experiment_users", "user_metrics", "user_segments", "assignment_issues", "event_rejects")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class UserMetricsRun:
     issues: dict[str, int]
     seconds: dict[str, float]  # per SQL step
     unreadable_files: list[tuple[str, str]] = field(default_factory=list)  # skipped, with why
+    event_rejects: dict[str, int] = field(default_factory=dict)  # problem -> event rows kept in event_rejects
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict], schema: dict) -> None:
@@ -74,7 +75,7 @@ def register_specs(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpec], 
 
 def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpec], metrics: dict[str, MetricSpec],
                        source: Path, hmac_pads: dict[str, bytes], log=lambda message: None) -> UserMetricsRun:
-    """Rebuild experiment_users, user_metrics, user_segments and assignment_issues."""
+    """Rebuild experiment_users, user_metrics, user_segments, assignment_issues and event_rejects."""
     register_specs(con, specs, metrics)
     n_assign, bad_assign = register_source(con, "assignments", source / "assignments")
     n_events, bad_events = register_source(con, "events", source / "events")
@@ -98,6 +99,7 @@ def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpe
         insert_rows(con, "insert into assignment_issues values ('?', 'unreadable_file', 0, ?)",
                     [(f"{path}: {problem}",) for path, problem in unreadable])
         step("insert_experiment_users")
+        step("event_rejects")
         users = con.execute("select count(*) from experiment_users_raw").fetchone()[0]
         log(f"user_metrics: {users:,} users assigned; computing event metrics")
         step("event_metrics")
@@ -110,7 +112,8 @@ def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpe
         raise
     rows = con.execute("select count(*) from user_metrics").fetchone()[0]
     issues = dict(con.execute("select issue, sum(users)::bigint from assignment_issues group by issue").fetchall())
-    return UserMetricsRun(n_assign, n_events, users, rows, issues, timings, unreadable)
+    rejects = dict(con.execute("select problem, count(*) from event_rejects group by problem order by 2 desc").fetchall())
+    return UserMetricsRun(n_assign, n_events, users, rows, issues, timings, unreadable, rejects)
 
 
 MomentsByGroup = dict[tuple[str, str], dict[tuple[str | None, str | None], dict[str, Moments]]]
@@ -120,8 +123,11 @@ def load_moments(con: duckdb.DuckDBPyConnection) -> MomentsByGroup:
     """(experiment, metric) -> (dimension, segment) -> {variant: Moments}, from DuckDB's
     aggregation; (None, None) is the whole experiment, segments follow in SQL order."""
     out: MomentsByGroup = defaultdict(lambda: defaultdict(dict))
-    for eid, metric, variant, dim, seg, *sums in con.execute(statement("experiments/moments")).fetchall():
-        out[(eid, metric)][(dim, seg)][variant] = Moments(int(sums[0]), *(float(v or 0.0) for v in sums[1:]))
+    cursor = con.execute(statement("experiments/moments"))
+    names = [d[0] for d in cursor.description]
+    for row in cursor.fetchall():
+        r = dict(zip(names, row))
+        out[(r["experiment_id"], r["metric"])][(r["dimension"], r["segment"])][r["variant"]] = Moments.from_record(r)
     return out
 
 
@@ -137,7 +143,7 @@ def _row(spec: ExperimentSpec, metric: MetricSpec, treatment: str, analysis: str
            "chance_to_win": comp.chance_to_win, "expected_loss": comp.expected_loss, "variance_reduction": None,
            "ni_margin": None, "ni_p_value": None, "ni_passed": None, "heterogeneity_p": None,
            "achieved_mde_rel": None, "required_n_per_arm": None, "srm_invalid": srm_invalid,
-           "reason": comp.reason, "analyzed_at": now}
+           "reason": comp.reason, "analyzed_at": now, "excluded_values": 0}
     row.update(extra)
     return row
 
@@ -176,8 +182,8 @@ def analyze_experiment(spec: ExperimentSpec, metrics: dict[str, MetricSpec], mom
                 if ni.harmful:
                     verdicts[treatment]["harm"].append(name)
             seg_rows = _segments(spec, metric, treatment, groups, n_star, invalid, now)
-            het = heterogeneity([r["diff"] for r in seg_rows], [r.pop("_se") for r in seg_rows])
-            extra["heterogeneity_p"] = het.p_value if het else None
+            extra["heterogeneity_p"] = segment_heterogeneity(seg_rows)
+            extra["excluded_values"] = c_m.excluded + t_m.excluded
             row = _row(spec, metric, treatment, "sequential" if n_star else "overall", main, srm_invalid=invalid,
                        now=now, **extra)
             rows.append(row)
@@ -193,7 +199,8 @@ def analyze_experiment(spec: ExperimentSpec, metrics: dict[str, MetricSpec], mom
                                   sequential_n_star=n_star,
                                   method=f"cuped{' (linearized ratio)' if metric.is_ratio else ''} (theta={cup.theta:.4g})")
                     rows.append(_row(spec, metric, treatment, "cuped", adj, srm_invalid=invalid, now=now,
-                                     variance_reduction=cup.variance_reduction))
+                                     variance_reduction=cup.variance_reduction,
+                                     excluded_values=extra["excluded_values"]))
             rows.extend(seg_rows)
         # Holm across this treatment's primary metrics
         tested = [r for r in primary_rows if r["p_value"] is not None]
@@ -214,13 +221,31 @@ def _segments(spec, metric, treatment, groups, n_star, invalid, now) -> list[dic
     for (dim, seg), arms in groups.items():
         if dim is None:
             continue
-        c = arm_estimate(arms.get(spec.control, Moments(0, 0, 0)), metric.is_ratio)
-        t = arm_estimate(arms.get(treatment, Moments(0, 0, 0)), metric.is_ratio)
+        c_m, t_m = arms.get(spec.control, Moments(0, 0, 0)), arms.get(treatment, Moments(0, 0, 0))
+        c, t = arm_estimate(c_m, metric.is_ratio), arm_estimate(t_m, metric.is_ratio)
         comp = compare(c, t, alpha=spec.alpha, higher_is_better=metric.higher_is_better, welch=not metric.is_ratio,
                        sequential_n_star=n_star, method="segment")
         out.append(_row(spec, metric, treatment, "segment", comp, dim=dim, seg=seg, srm_invalid=invalid, now=now,
-                        _se=comp.se))
+                        excluded_values=c_m.excluded + t_m.excluded, _se=comp.se))
     return out
+
+
+def segment_heterogeneity(seg_rows: list[dict]) -> float | None:
+    """One Cochran's Q per segment dimension, written on that dimension's rows as heterogeneity_p;
+    returns the smallest Holm-adjusted p across the dimensions (for the overall row). The
+    dimensions partition the same users, so one Q over all of them at once double-counts them:
+    it is conservative under the null and loses power against an effect in one dimension."""
+    by_dimension: dict[str, list[dict]] = defaultdict(list)
+    for r in seg_rows:
+        by_dimension[r["segment_dimension"]].append(r)
+    p_values = []
+    for rows in by_dimension.values():
+        het = heterogeneity([r["diff"] for r in rows], [r.pop("_se") for r in rows])
+        for r in rows:
+            r["heterogeneity_p"] = het.p_value if het else None
+        if het:
+            p_values.append(het.p_value)
+    return min(holm(p_values)) if p_values else None
 
 
 def _summary(spec, counts, srm_p, invalid, verdicts, now) -> dict:

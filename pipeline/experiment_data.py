@@ -1,8 +1,10 @@
 """Assignments and events from the source folder, as DuckDB views typed by the contract.
 
 Files may be Parquet, CSV or JSONL (optionally gzipped), in any sub-folder. Each view has the
-contract's columns plus `valid`, `problem` and `source_file`: a row missing a required field or
-with an unreadable timestamp is kept with its problem (and counted), never silently dropped.
+contract's columns plus `valid`, `problem`, `source_file` and the typed columns as written
+(`raw_<column>`): a row missing a required field, with an unreadable timestamp, or with a value
+that is not a finite number (NaN, infinity, text) is kept with its problem (and counted: invalid
+assignments in assignment_issues, invalid events in event_rejects), never silently dropped.
 Parquet is read as it is typed (no text round trip), so 50M events scan at DuckDB's speed.
 """
 
@@ -74,11 +76,19 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> 
         present = set(rel.columns)
         exprs = [f'try_cast("{c}" as {t}) as "{c}"' if c in present else f'null::{t} as "{c}"' for c, t in columns.items()]
         exprs.append('"filename" as source_file')
+        # the typed columns as written, so a reject shows what was there
+        exprs += [f'"{c}"::varchar as "raw_{c}"' if c in present else f'null::varchar as "raw_{c}"'
+                  for c, t in columns.items() if t != "varchar"]
         raw_ts = [c for c, t in columns.items() if t == "timestamptz" and c in present]
         problems = [f"when true then 'missing column {c}'" for c in required if c not in present]
         problems += [f"when \"{c}\" is null then 'missing {c}'" for c in required if c in present and c not in raw_ts]
         problems += [f"when \"{c}\" is null then 'missing {c}' when try_cast(\"{c}\" as timestamptz) is null "
                      f"then 'unreadable {c}'" for c in raw_ts if c in required]
+        # an optional number that is there must be a finite one: NaN or "abc" summed into a metric
+        # would poison every moment of the arm (or count as 1)
+        problems += [f"when \"{c}\" is not null and try_cast(\"{c}\" as double) is null then 'unreadable {c}' "
+                     f"when not isfinite(try_cast(\"{c}\" as double)) then '{c} is not a finite number'"
+                     for c, t in columns.items() if t == "double" and c in present]
         exprs.append(f"case {' '.join(problems)} end as problem")
         parts.append(rel.select(", ".join(exprs)))
     if parts:
@@ -87,7 +97,8 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> 
             union = union.union(p)
         union.select("*, problem is null as valid").create_view(f"src_{name}", replace=True)
     else:
-        empty = ", ".join(f'null::{t} as "{c}"' for c, t in columns.items())
+        empty = ", ".join([f'null::{t} as "{c}"' for c, t in columns.items()]
+                          + [f'null::varchar as "raw_{c}"' for c, t in columns.items() if t != "varchar"])
         con.sql(f"select {empty}, null::varchar as source_file, null::varchar as problem, true as valid "
                 "where false").create_view(f"src_{name}", replace=True)
     return sum(len(p) for p in files.values()), unreadable

@@ -15,6 +15,9 @@ def user_metrics_metadata(run: UserMetricsRun, rejects: list[tuple[str, str]]) -
             "event_files": run.event_files, "assignment_issues": "| issue | users |\n|---|---|\n" + issues}
     if rejects:
         meta["rejected_experiment_files"] = "\n".join(f"- {problem}" for _, problem in rejects)
+    if run.event_rejects:
+        meta["event_rejects"] = "| problem | events |\n|---|---|\n" + "\n".join(
+            f"| {k} | {v:,} |" for k, v in run.event_rejects.items())
     if run.unreadable_files:
         meta["unreadable_files"] = "\n".join(f"- {path}: {problem}" for path, problem in run.unreadable_files)
     return meta

@@ -1,10 +1,13 @@
 """A/B statistics on sufficient statistics: no per-user rows ever reach Python.
 
 Each arm arrives as `Moments` (n and the sums, sums of squares and cross-products of the per-user
-value y, its denominator d and its pre-period covariate x), aggregated in DuckDB. Everything
-here is a pure function of those moments.
+value y, its denominator d and its pre-period covariate x, centred on a reference near the mean
+so that large values keep their precision), aggregated in DuckDB. Users with a non-finite value
+never enter a sum: they are counted in `Moments.excluded`. Everything here is a pure function
+of those moments.
 
-- Mean metrics: Welch's t (absolute difference), delta-method relative difference.
+- Mean metrics: Welch's t (absolute difference); the relative difference's interval is
+  Fieller's with the same critical value, so it excludes 0 exactly when the test rejects.
 - Ratio metrics (sum y / sum d over users, e.g. thumbs-down per request with the user as the
   randomization unit): the delta-method variance of the ratio, normal intervals.
 - CUPED: y - theta (x - mean x) with theta = cov(y, x) / var(x) pooled within arms; the variance
@@ -25,15 +28,29 @@ difference) gives a result carrying `reason`, never an exception.
 from __future__ import annotations
 
 import math
-from dataclasses import astuple, dataclass, replace
+from dataclasses import astuple, dataclass, fields, replace
 
 import numpy as np
 from scipy import stats
 
 
+VARIABLES = ("y", "d", "x", "z")
+# the second-order sums, each with the two variables it multiplies (field order = SQL column order)
+PRODUCTS = {"sum_y2": ("y", "y"), "sum_d2": ("d", "d"), "sum_yd": ("y", "d"), "sum_x2": ("x", "x"),
+            "sum_xy": ("x", "y"), "sum_z2": ("z", "z"), "sum_xz": ("x", "z"), "sum_yz": ("y", "z"),
+            "sum_dx": ("d", "x"), "sum_dz": ("d", "z")}
+
+
 @dataclass(frozen=True)
 class Moments:
-    """Sufficient statistics of one arm (or one arm within a segment)."""
+    """Sufficient statistics of one arm (or one arm within a segment), centred.
+
+    Every sum is of the values minus a reference (`ref_y`, ...; ideally near the mean): sums of
+    squares of raw values near 1e8 cancel catastrophically (a unit variance of 2.62 for a true
+    1.00), centred ones do not. Covariances are shift-invariant, so they come straight from the
+    centred sums; means and ratios add the reference back (`total`). Moments stay additive: `+`
+    re-centres the other operand on this one's reference first, exactly. `excluded` counts the
+    users left out because a value was not a finite number (NaN, infinity); it adds up too."""
 
     n: int
     sum_y: float
@@ -50,23 +67,63 @@ class Moments:
     sum_yz: float = 0.0
     sum_dx: float = 0.0
     sum_dz: float = 0.0
+    ref_y: float = 0.0  # the references the sums are centred on
+    ref_d: float = 0.0
+    ref_x: float = 0.0
+    ref_z: float = 0.0
+    excluded: int = 0
+
+    def total(self, v: str) -> float:
+        """The raw sum of variable v ("y", "d", "x" or "z")."""
+        return getattr(self, f"sum_{v}") + self.n * getattr(self, f"ref_{v}")
+
+    def recentred(self, ref: dict[str, float]) -> Moments:
+        """The same statistics centred on `ref` (a value per variable): with delta = old - new,
+        sum(a') = sum(a) + n delta_a and sum(a'b') = sum(ab) + delta_b sum(a) + delta_a sum(b) + n delta_a delta_b."""
+        delta = {v: getattr(self, f"ref_{v}") - ref[v] for v in VARIABLES}
+        if not any(delta.values()):
+            return self
+        first = {v: getattr(self, f"sum_{v}") for v in VARIABLES}
+        changes = {f"sum_{v}": first[v] + self.n * delta[v] for v in VARIABLES}
+        for name, (a, b) in PRODUCTS.items():
+            changes[name] = (getattr(self, name) + delta[b] * first[a] + delta[a] * first[b]
+                             + self.n * delta[a] * delta[b])
+        return replace(self, **changes, **{f"ref_{v}": ref[v] for v in VARIABLES})
 
     def __add__(self, other: Moments) -> Moments:
-        return Moments(*(a + b for a, b in zip(self.astuple(), other.astuple())))
+        if other.n == 0 and not other.excluded:
+            return self
+        if self.n == 0 and not self.excluded:
+            return other
+        other = other.recentred({v: getattr(self, f"ref_{v}") for v in VARIABLES})
+        summed = {f: getattr(self, f) + getattr(other, f) for f in ("n", "excluded", *(f"sum_{v}" for v in VARIABLES),
+                                                                     *PRODUCTS)}
+        return replace(self, **summed)
 
     def astuple(self) -> tuple:
-        return astuple(self)  # field order is the SQL column order in moments.sql
+        return astuple(self)
+
+    @classmethod
+    def from_record(cls, record: dict) -> Moments:
+        """From a SQL row by column name (n, sum_*, ref_*, excluded; a missing or null sum is 0)."""
+        values = {f.name: record.get(f.name) for f in fields(cls)}
+        return cls(**{k: (int(v or 0) if k in ("n", "excluded") else float(v or 0.0)) for k, v in values.items()})
 
 
 def ratio_moments(y: np.ndarray, d: np.ndarray, x: np.ndarray | None = None, z: np.ndarray | None = None) -> Moments:
-    """Moments of per-user numerators y, denominators d and their pre-period values x, z
-    (tests and small data; the pipeline aggregates in SQL with the same definitions)."""
+    """Moments of per-user numerators y, denominators d and their pre-period values x, z, centred
+    on their means (tests and small data; the pipeline aggregates in SQL with the same
+    definitions). Users with a non-finite value are left out and counted in `excluded`."""
     y, d = np.asarray(y, dtype=float), np.asarray(d, dtype=float)
     x = np.zeros_like(y) if x is None else np.asarray(x, dtype=float)
     z = np.zeros_like(y) if z is None else np.asarray(z, dtype=float)
-    return Moments(len(y), *(float(v) for v in (y.sum(), (y * y).sum(), d.sum(), (d * d).sum(), (y * d).sum(), x.sum(),
-                                                (x * x).sum(), (x * y).sum(), z.sum(), (z * z).sum(), (x * z).sum(),
-                                                (y * z).sum(), (d * x).sum(), (d * z).sum())))
+    keep = np.isfinite(y) & np.isfinite(d) & np.isfinite(x) & np.isfinite(z)
+    values = {"y": y[keep], "d": d[keep], "x": x[keep], "z": z[keep]}
+    ref = {v: float(values[v].mean()) if keep.any() else 0.0 for v in VARIABLES}
+    centred = {v: values[v] - ref[v] for v in VARIABLES}
+    sums = {f"sum_{v}": float(centred[v].sum()) for v in VARIABLES}
+    sums.update({name: float((centred[a] * centred[b]).sum()) for name, (a, b) in PRODUCTS.items()})
+    return Moments(int(keep.sum()), **sums, **{f"ref_{v}": ref[v] for v in VARIABLES}, excluded=int((~keep).sum()))
 
 
 def mean_moments(y: np.ndarray, x: np.ndarray | None = None) -> Moments:
@@ -90,15 +147,16 @@ class ArmEstimate:
 
 def arm_estimate(m: Moments, ratio: bool) -> ArmEstimate:
     """Mean (or ratio) of one arm and the variance of that estimate (NaN under 2 users)."""
+    total_y, total_d = m.total("y"), m.total("d")
     if m.n < 2:
-        mean = (m.sum_y / m.sum_d if m.sum_d else math.nan) if ratio else (m.sum_y / m.n if m.n else math.nan)
+        mean = (total_y / total_d if total_d else math.nan) if ratio else (total_y / m.n if m.n else math.nan)
         return ArmEstimate(m.n, mean, math.nan, math.nan)
     if not ratio:
         var = max(_cov(m.n, m.sum_y, m.sum_y, m.sum_y2), 0.0)
-        return ArmEstimate(m.n, m.sum_y / m.n, var / m.n, var)
-    if m.sum_d == 0:  # no denominator at all (no requests, no edited responses): nothing to estimate
+        return ArmEstimate(m.n, total_y / m.n, var / m.n, var)
+    if total_d == 0:  # no denominator at all (no requests, no edited responses): nothing to estimate
         return ArmEstimate(m.n, math.nan, math.nan, math.nan)
-    d_bar, r = m.sum_d / m.n, m.sum_y / m.sum_d
+    d_bar, r = total_d / m.n, total_y / total_d
     # delta method: var(ybar / dbar) = (s_y^2 - 2 r s_yd + r^2 s_d^2) / (n dbar^2)
     unit = (_cov(m.n, m.sum_y, m.sum_y, m.sum_y2) - 2 * r * _cov(m.n, m.sum_y, m.sum_d, m.sum_yd)
             + r * r * _cov(m.n, m.sum_d, m.sum_d, m.sum_d2)) / (d_bar * d_bar)
@@ -119,11 +177,12 @@ def _linearized(m: Moments, ratio: bool) -> tuple[float, float, float, float, fl
     For a mean metric (d = z = 1) these are plain var(y), cov(x, y), var(x)."""
     n = m.n
     if not ratio:
-        return (m.sum_y / n, m.sum_x / n, _cov(n, m.sum_y, m.sum_y, m.sum_y2), _cov(n, m.sum_x, m.sum_y, m.sum_xy),
+        return (m.total("y") / n, m.total("x") / n, _cov(n, m.sum_y, m.sum_y, m.sum_y2), _cov(n, m.sum_x, m.sum_y, m.sum_xy),
                 _cov(n, m.sum_x, m.sum_x, m.sum_x2))
-    if m.sum_d <= 0 or m.sum_z <= 0:
+    total_d, total_z = m.total("d"), m.total("z")
+    if total_d <= 0 or total_z <= 0:
         return None
-    r, rx, dbar, zbar = m.sum_y / m.sum_d, m.sum_x / m.sum_z, m.sum_d / n, m.sum_z / n
+    r, rx, dbar, zbar = m.total("y") / total_d, m.total("x") / total_z, total_d / n, total_z / n
     var_l = (_cov(n, m.sum_y, m.sum_y, m.sum_y2) - 2 * r * _cov(n, m.sum_y, m.sum_d, m.sum_yd)
              + r * r * _cov(n, m.sum_d, m.sum_d, m.sum_d2)) / (dbar * dbar)
     var_k = (_cov(n, m.sum_x, m.sum_x, m.sum_x2) - 2 * rx * _cov(n, m.sum_x, m.sum_z, m.sum_xz)
@@ -149,7 +208,7 @@ def cuped_theta(arms: list[Moments], ratio: bool = False) -> Cuped | None:
         return None
     theta = sxy / sxx
     reduction = 1 - (syy - 2 * theta * sxy + theta * theta * sxx) / syy
-    pooled = (sum(m.sum_x for m in arms) / (sum(m.sum_z for m in arms) if ratio else sum(m.n for m in arms)))
+    pooled = sum(m.total("x") for m in arms) / (sum(m.total("z") for m in arms) if ratio else sum(m.n for m in arms))
     return Cuped(theta, pooled, reduction)
 
 
@@ -215,13 +274,29 @@ def _sf(df: float | None, t: float) -> float:
     return float(stats.norm.sf(t) if df is None or math.isinf(df) else stats.t.sf(t, df))
 
 
+def fieller(c: float, var_c: float, t: float, var_t: float, q: float) -> tuple[float, float] | None:
+    """Fieller's interval for t / c from independent estimates: every R with
+    (t - R c)^2 <= q^2 (var_t + R^2 var_c). R = 1 lies inside exactly when |t - c| / se <= q, so
+    with the absolute test's critical value the relative interval excludes 0 exactly when the
+    test rejects (the delta method's symmetric interval does not, and undercovers at small n).
+    None when c is within q standard errors of 0: the set is then unbounded."""
+    a = c * c - q * q * var_c
+    if a <= 0:
+        return None
+    root = q * math.sqrt(var_t * c * c + var_c * t * t - q * q * var_t * var_c)
+    low, high = (t * c - root) / a, (t * c + root) / a
+    return (low, high)
+
+
 def compare(control: ArmEstimate, treatment: ArmEstimate, *, alpha: float = 0.05, higher_is_better: bool = True,
             welch: bool = True, sequential_n_star: float | None = None, method: str = "") -> Comparison:
     """Difference, relative difference, p-value and Bayesian summary of treatment - control.
 
     welch=True uses Welch-Satterthwaite degrees of freedom (mean metrics); otherwise normal
     quantiles (ratio and CUPED estimates). With sequential_n_star the interval is the
-    always-valid confidence sequence and the p-value its always-valid counterpart."""
+    always-valid confidence sequence and the p-value its always-valid counterpart. The relative
+    difference's interval is Fieller's with the same critical value as the absolute interval
+    (None when the control mean is indistinguishable from 0)."""
     c, t = control, treatment
     base = Comparison(c.n, t.n, method=method)
     for arm, name in ((c, "control"), (t, "treatment")):
@@ -241,17 +316,16 @@ def compare(control: ArmEstimate, treatment: ArmEstimate, *, alpha: float = 0.05
     if sequential_n_star:
         half = sequential_halfwidth(var, c.n + t.n, alpha, sequential_n_star)
         p = sequential_p_value(diff, var, c.n + t.n, alpha, sequential_n_star)
-        rel_scale = half / se  # the sequence's width in standard errors, used for the relative interval too
     else:
         half = _quantile(df, 1 - alpha / 2) * se
         p = 2 * _sf(df, abs(diff) / se)
-        rel_scale = float(stats.norm.ppf(1 - alpha / 2))
     rel = rel_low = rel_high = None
     if c.mean != 0:
         rel = t.mean / c.mean - 1
-        # delta method for independent arms: var(t/c) = var_t / c^2 + t^2 var_c / c^4
-        rel_se = math.sqrt(t.var_mean / c.mean ** 2 + t.mean ** 2 * c.var_mean / c.mean ** 4)
-        rel_low, rel_high = rel - rel_scale * rel_se, rel + rel_scale * rel_se
+        # the relative interval uses the absolute one's critical value (t, normal or the sequence's)
+        bounds = fieller(c.mean, c.var_mean, t.mean, t.var_mean, half / se)
+        if bounds is not None:
+            rel_low, rel_high = bounds[0] - 1, bounds[1] - 1
     good = diff if higher_is_better else -diff
     chance = float(stats.norm.cdf(good / se))
     loss = float(se * stats.norm.pdf(good / se) - good * stats.norm.cdf(-good / se))  # E[max(0, -good)]

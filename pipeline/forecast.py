@@ -57,8 +57,10 @@ def forecast_rows(con: duckdb.DuckDBPyConnection, version: str, scores: dict[tup
         x = np.array(pairs[(d, m)], dtype=float)
         if v == version and len(x) == n:
             fits[(d, m)] = (Fit(n, intercept, slope, sd, float(x.mean()), float(((x - x.mean()) ** 2).sum())), status, n)
-    reference = {m: (eid, mean, Moments(int(n), *(float(v or 0.0) for v in sums)))
-                 for m, eid, mean, n, *sums in con.execute(statement("calibration/metric_reference")).fetchall()}
+    cursor = con.execute(statement("calibration/metric_reference"))
+    names = [d[0] for d in cursor.description]
+    reference = {r["metric"]: (r["experiment_id"], r["mean_control"], Moments.from_record(r))
+                 for r in (dict(zip(names, row)) for row in cursor.fetchall())}
     variants = sorted({v for v, _ in scores} - {baseline})
     out = []
     for variant in variants:

@@ -31,7 +31,7 @@ SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files", "raw_purges"
           "regression_set", "regression_set_history", "eval_set", "eval_set_versions", "eval_set_changes",
           "judge_cache", "judge_scores", "judgment_rejects", "candidate_responses", "pairwise_judgments",
           "variant_ratings", "pareto_frontier", "experiment_samples", "regression_results",
-          "generation_cache", "experiment_users", "user_metrics", "user_segments", "assignment_issues",
+          "generation_cache", "experiment_users", "user_metrics", "user_segments", "assignment_issues", "event_rejects",
           "experiment_results", "experiment_summary", "human_labels", "label_rejects", "judge_human_agreement",
           "judge_drift", "judge_anchors", "judge_anchor_scores", "offline_online", "offline_online_correlation",
           "calibration_history", "calibration_forecast", "candidate_scores")

@@ -1,21 +1,45 @@
--- sufficient statistics per (experiment, metric, variant), overall and per segment value
+-- sufficient statistics per (experiment, metric, variant), overall and per segment value.
+-- Sums are centred on a reference per (experiment, metric): the mean over every arm, so that
+-- arms and segments share it and stay additive. Raw sums of squares of values near 1e8 lose
+-- the variance to cancellation; centred ones keep it (see experiment_stats.Moments).
+-- A user whose value is not a finite number (NaN, infinity) never enters a sum: all four
+-- values become null and the user is counted in `excluded`.
 with m as (
-    select experiment_id, metric, variant, user_id, value as y, denominator as d, pre_value as x,
-           pre_denominator as z
+    select experiment_id, metric, variant, user_id,
+           isfinite(value) and isfinite(denominator) and isfinite(pre_value) and isfinite(pre_denominator) as finite,
+           value, denominator, pre_value, pre_denominator
     from user_metrics
+),
+ref as (
+    select experiment_id, metric,
+           coalesce(avg(value) filter (where finite), 0) as ref_y,
+           coalesce(avg(denominator) filter (where finite), 0) as ref_d,
+           coalesce(avg(pre_value) filter (where finite), 0) as ref_x,
+           coalesce(avg(pre_denominator) filter (where finite), 0) as ref_z
+    from m
+    group by experiment_id, metric
+),
+c as (
+    select m.experiment_id, m.metric, m.variant, m.user_id, r.ref_y, r.ref_d, r.ref_x, r.ref_z,
+           case when finite then value - ref_y end as y, case when finite then denominator - ref_d end as d,
+           case when finite then pre_value - ref_x end as x, case when finite then pre_denominator - ref_z end as z
+    from m
+    join ref r on r.experiment_id = m.experiment_id and r.metric = m.metric
 )
 select experiment_id, metric, variant, null::varchar as dimension, null::varchar as segment,
-       count(*) as n, sum(y) as sum_y, sum(y * y) as sum_y2, sum(d) as sum_d, sum(d * d) as sum_d2,
+       count(y) as n, sum(y) as sum_y, sum(y * y) as sum_y2, sum(d) as sum_d, sum(d * d) as sum_d2,
        sum(y * d) as sum_yd, sum(x) as sum_x, sum(x * x) as sum_x2, sum(x * y) as sum_xy,
        sum(z) as sum_z, sum(z * z) as sum_z2, sum(x * z) as sum_xz, sum(y * z) as sum_yz, sum(d * x) as sum_dx,
-       sum(d * z) as sum_dz
-from m
+       sum(d * z) as sum_dz, any_value(ref_y) as ref_y, any_value(ref_d) as ref_d, any_value(ref_x) as ref_x,
+       any_value(ref_z) as ref_z, count(*) - count(y) as excluded
+from c
 group by experiment_id, metric, variant
 union all
-select m.experiment_id, m.metric, m.variant, s.dimension, s.value,
-       count(*), sum(y), sum(y * y), sum(d), sum(d * d), sum(y * d), sum(x), sum(x * x), sum(x * y),
-       sum(z), sum(z * z), sum(x * z), sum(y * z), sum(d * x), sum(d * z)
-from m
-join user_segments s on s.experiment_id = m.experiment_id and s.user_id = m.user_id
-group by m.experiment_id, m.metric, m.variant, s.dimension, s.value
+select c.experiment_id, c.metric, c.variant, s.dimension, s.value,
+       count(y), sum(y), sum(y * y), sum(d), sum(d * d), sum(y * d), sum(x), sum(x * x), sum(x * y),
+       sum(z), sum(z * z), sum(x * z), sum(y * z), sum(d * x), sum(d * z),
+       any_value(ref_y), any_value(ref_d), any_value(ref_x), any_value(ref_z), count(*) - count(y)
+from c
+join user_segments s on s.experiment_id = c.experiment_id and s.user_id = c.user_id
+group by c.experiment_id, c.metric, c.variant, s.dimension, s.value
 order by 1, 2, 4 nulls first, 5, 3

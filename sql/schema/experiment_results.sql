@@ -28,10 +28,12 @@ create table if not exists experiment_results (
     ni_margin double,
     ni_p_value double,
     ni_passed boolean,
-    heterogeneity_p double,
+    heterogeneity_p double,  -- Cochran's Q per segment dimension; on the overall row the smallest Holm-adjusted p
     achieved_mde_rel double,
     required_n_per_arm bigint,
     srm_invalid boolean not null,
     reason varchar,
     analyzed_at timestamptz not null
-)
+);
+-- added after the first release: existing warehouses get the column on connect
+alter table experiment_results add column if not exists excluded_values bigint;  -- users left out of this comparison: a value that is not a finite number (NaN, infinity)

@@ -117,3 +117,71 @@ def test_the_assets_materialize_and_flag_an_srm(tmp_path):
         decision, srm = con.execute("select decision, srm_invalid from experiment_summary").fetchone()
         flagged = con.execute("select bool_and(srm_invalid), count(*) from experiment_results").fetchone()
     assert decision == "invalid" and srm and flagged[0] and flagged[1] > 0
+
+
+def test_moments_from_duckdb_keep_precision_at_large_offsets_and_leave_out_non_finite_values(tmp_path):
+    import numpy as np
+    import pytest
+
+    from pipeline.experiment_analysis import load_moments
+    from pipeline.experiment_stats import arm_estimate
+
+    rng = np.random.default_rng(5)
+    values = {"control": 1e8 + rng.normal(0, 1, 5000), "treat": 1e8 + 0.5 + rng.normal(0, 1, 5000)}
+    rows = [("exp", f"{variant}{i}", variant, "2026-03-01T00:00:00Z", "big", float(v), 1.0, float(v) - 3.0, 1.0)
+            for variant, ys in values.items() for i, v in enumerate(ys)]
+    # user_metrics rows that are not finite (from any source): counted, never summed
+    rows += [("exp", "nan1", "control", "2026-03-01T00:00:00Z", "big", float("nan"), 1.0, 0.0, 1.0),
+             ("exp", "inf1", "treat", "2026-03-01T00:00:00Z", "big", 1.0, 1.0, float("inf"), 1.0)]
+    with connect(tmp_path / "w.duckdb") as con:
+        con.executemany("insert into user_metrics values (?, ?, ?, ?::timestamptz, ?, ?, ?, ?, ?)", rows)
+        con.execute("insert into user_segments select experiment_id, user_id, 'device', "
+                    "case when hash(user_id) % 2 = 0 then 'ios' else 'web' end from user_metrics")
+        moments = load_moments(con)
+    arms = moments[("exp", "big")][(None, None)]
+    for variant, ys in values.items():
+        m = arms[variant]
+        assert m.n == 5000 and m.excluded == 1
+        est = arm_estimate(m, False)
+        assert est.unit_var == pytest.approx(np.var(ys, ddof=1), rel=1e-9)  # raw sums gave 2.6 for 1.0
+        assert est.mean == pytest.approx(ys.mean(), rel=1e-15)
+    # segments share the reference: they add up to the arm exactly
+    segments = [v for (dim, _), v in moments[("exp", "big")].items() if dim == "device"]
+    total = segments[0]["control"] + segments[1]["control"]
+    assert total.n == 5000 and total.excluded == 1
+    assert arm_estimate(total, False).unit_var == pytest.approx(np.var(values["control"], ddof=1), rel=1e-9)
+
+
+def test_event_values_that_are_not_finite_numbers_are_rejected_with_their_reason(tmp_path):
+    source = write_source(tmp_path / "src")
+    metrics = dict(METRICS["metrics"], revenue={"kind": "sum", "event": "purchase", "window_days": 7,
+                                                 "higher_is_better": True})
+    (source / "metrics.yaml").write_text(yaml.safe_dump({"metrics": metrics}))
+    spec = dict(SPEC, secondary_metrics=["retained", "revenue"])
+    (source / "experiments" / "exp.yaml").write_text(yaml.safe_dump(spec))
+    (source / "events" / "2026" / "values.csv").write_text(
+        "user_id,timestamp,event,value\n"
+        "u2,2026-03-06T10:00:00Z,purchase,12.5\n"
+        "u2,2026-03-06T11:00:00Z,purchase,NaN\n"
+        "u2,2026-03-06T12:00:00Z,purchase,inf\n"
+        "u2,2026-03-06T13:00:00Z,purchase,-Infinity\n"
+        "u2,2026-03-06T14:00:00Z,purchase,twelve\n"
+        "u2,2026-03-06T16:00:00Z,purchase,\n")
+    metric_specs = load_metrics(source / "metrics.yaml")
+    loaded = load_experiments(source / "experiments", metric_specs)
+    anonymizer = Anonymizer(b"salt")
+    with connect(tmp_path / "w.duckdb") as con:
+        run = build_user_metrics(con, loaded.experiments, metric_specs, source, anonymizer.hmac_pads())
+        rejects = con.execute("select source_file, \"timestamp\", value, problem from event_rejects "
+                              "order by \"timestamp\"").fetchall()
+        revenue = con.execute("select value from user_metrics where metric = 'revenue' and user_id = $u",
+                              {"u": anonymizer.pseudonym("u2")}).fetchone()[0]
+        finite = con.execute("select bool_and(isfinite(value) and isfinite(pre_value)) from user_metrics").fetchone()[0]
+    problems = {ts[11:16]: (value, problem) for _, ts, value, problem in rejects}
+    assert problems == {"11:00": ("NaN", "value is not a finite number"), "12:00": ("inf", "value is not a finite number"),
+                        "13:00": ("-Infinity", "value is not a finite number"),
+                        "14:00": ("twelve", "unreadable value")}, rejects
+    assert all(f.endswith("values.csv") for f, *_ in rejects)
+    assert run.event_rejects == {"value is not a finite number": 3, "unreadable value": 1}
+    # the valid purchases: 12.5, and the row without a value, which counts 1 (the contract's default)
+    assert finite and revenue == 12.5 + 1.0

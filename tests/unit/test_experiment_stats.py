@@ -11,15 +11,16 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
+from scipy import integrate, optimize, stats
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats import proportion
 from statsmodels.stats.weightstats import ttest_ind as sm_ttest_ind
 
+from pipeline.experiment_analysis import segment_heterogeneity
 from pipeline.experiment_stats import (
-    arm_estimate, compare, cuped_estimate, cuped_theta, heterogeneity, holm, mean_moments, non_inferiority,
+    Moments, arm_estimate, compare, cuped_estimate, cuped_theta, heterogeneity, holm, mean_moments, non_inferiority,
     power_analysis, ratio_moments, sequential_halfwidth, srm_p_value,
 )
 
@@ -55,7 +56,7 @@ def test_holm_matches_statsmodels():
     assert holm(p) == pytest.approx(list(multipletests(p, method="holm")[1]), rel=1e-12)
 
 
-def test_delta_method_relative_ci_covers_the_true_lift_95_percent_of_the_time():
+def test_relative_ci_covers_the_true_lift_95_percent_of_the_time():
     rng = np.random.default_rng(3)
     sims, n, true_lift = 2000, 400, 0.05
     covered = 0
@@ -230,3 +231,173 @@ def test_degenerate_arms_give_a_reason_not_an_exception():
     assert non_inferiority(one, 0.1, higher_is_better=True).passed is None
     assert power_analysis(arm_estimate(mean_moments([1.0]), False), arm_estimate(mean_moments([1.0, 2.0]), False),
                           alpha=0.05, power=0.8, target_rel=0.1).reason == "an arm has fewer than 2 users"
+
+
+# --- relative interval: the same reference distribution as the absolute one (Fieller) ---
+
+def test_relative_ci_excludes_zero_exactly_when_welch_rejects_at_four_users_per_arm():
+    # the audit: with 4 users per arm a normal-quantile delta-method interval excluded 0 at p = 0.064
+    rng = np.random.default_rng(20)
+    disagreements_old, checked = 0, 0
+    for _ in range(3000):
+        a, b = rng.normal(10, 2, 4), rng.normal(11, 2, 4)
+        c = welch(a, b)
+        if c.rel_low is None:
+            continue
+        checked += 1
+        ref = stats.ttest_ind(b, a, equal_var=False)
+        assert c.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+        assert (c.rel_low > 0 or c.rel_high < 0) == (ref.pvalue < 0.05), (a, b)
+        # the delta method with a normal quantile, as before: disagrees with the test in places
+        rel_se = math.sqrt(b.var(ddof=1) / 4 / a.mean() ** 2 + b.mean() ** 2 * a.var(ddof=1) / 4 / a.mean() ** 4)
+        old_excludes = abs(c.rel) > stats.norm.ppf(0.975) * rel_se
+        disagreements_old += old_excludes != (ref.pvalue < 0.05)
+    assert checked > 2900 and disagreements_old > 10  # the old interval was wrong on these data
+
+
+def test_relative_ci_endpoints_match_a_numerical_inversion_with_scipy_welch_quantile():
+    rng = np.random.default_rng(21)
+    a, b = rng.normal(10, 3, 6), rng.normal(12, 3, 9)
+    c = welch(a, b)
+    ref = stats.ttest_ind(b, a, equal_var=False)
+    q = stats.t.ppf(0.975, ref.df)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+
+    def boundary(r):  # zero where (mean_b - r mean_a)^2 = q^2 (v_b + r^2 v_a)
+        return (b.mean() - r * a.mean()) ** 2 - q * q * (vb + r * r * va)
+
+    ratio = b.mean() / a.mean()
+    low = optimize.brentq(boundary, 1e-6, ratio)
+    high = optimize.brentq(boundary, ratio, 100)
+    assert (c.rel_low, c.rel_high) == pytest.approx((low - 1, high - 1), rel=1e-9)
+
+
+def test_relative_ci_covers_zero_95_percent_under_the_null_at_five_users_per_arm():
+    rng = np.random.default_rng(22)
+    sims, covered = 4000, 0
+    for _ in range(sims):
+        c = welch(rng.normal(5, 1, 5), rng.normal(5, 1, 5))
+        covered += c.rel_low is not None and c.rel_low <= 0 <= c.rel_high
+    se = math.sqrt(0.95 * 0.05 / sims)
+    # Welch's test is itself slightly conservative at n = 5 (about 0.955): allow 3 SE around 0.95 plus that
+    assert 0.95 - 3 * se < covered / sims < 0.962 + 3 * se, covered / sims
+
+
+def test_relative_ci_is_unbounded_when_the_control_mean_is_indistinguishable_from_zero():
+    c = welch(np.array([-1.0, 1.0, 0.5, -0.4]), np.array([2.0, 3.0, 2.5, 2.2]))
+    assert c.rel is not None and c.rel_low is None and c.rel_high is None and c.diff_low is not None
+
+
+# --- moments: large offsets, additivity, non-finite values ---
+
+def test_unit_variance_keeps_its_precision_at_an_offset_of_1e8():
+    rng = np.random.default_rng(23)
+    y = 1e8 + rng.normal(0, 1, 10_000)
+    est = arm_estimate(mean_moments(y), False)
+    assert est.unit_var == pytest.approx(np.var(y, ddof=1), rel=1e-9)
+    assert est.mean == pytest.approx(y.mean(), rel=1e-15)
+    # the raw-sum formula this replaces: off by far more than the variance itself
+    raw = (float((y * y).sum()) - float(y.sum()) ** 2 / len(y)) / (len(y) - 1)
+    assert abs(raw - np.var(y, ddof=1)) > 0.1
+    # a ratio metric whose numerators sit near 1e8, against the delta method computed in numpy on the
+    # linearized values (L = (y - r d) / mean d). Not covered: a ratio whose own relative spread is
+    # under about 1e-8 (y = 1e8 d + noise), where the delta method's three terms cancel in any order
+    d = rng.integers(1, 5, 10_000).astype(float)
+    num = 1e8 + rng.normal(0, 1, 10_000)
+    ratio = arm_estimate(ratio_moments(num, d), True)
+    r = num.sum() / d.sum()
+    linear = (num - r * d) / d.mean()
+    assert ratio.mean == pytest.approx(r, rel=1e-12)
+    assert ratio.unit_var == pytest.approx(np.var(linear, ddof=1), rel=1e-6)
+
+
+def test_cuped_theta_at_a_large_offset_matches_numpy():
+    rng = np.random.default_rng(24)
+    x = 5e7 + rng.normal(0, 2, 4000)
+    y = 1e8 + 0.7 * (x - 5e7) + rng.normal(0, 1, 4000)
+    arms = [mean_moments(y[:2000], x[:2000]), mean_moments(y[2000:] + 0.1, x[2000:])]
+    cup = cuped_theta(arms)
+    centred = [(x[:2000], y[:2000]), (x[2000:], y[2000:] + 0.1)]
+    sxy = sum(np.cov(xx, yy, ddof=1)[0, 1] * 1999 for xx, yy in centred)
+    sxx = sum(np.var(xx, ddof=1) * 1999 for xx, _ in centred)
+    assert cup.theta == pytest.approx(sxy / sxx, rel=1e-9)
+
+
+def test_moments_stay_additive_across_partitions_with_different_references():
+    rng = np.random.default_rng(25)
+    y, x = 3e8 + rng.normal(0, 2, 3000), 1e6 + rng.normal(0, 1, 3000)
+    d = rng.integers(1, 4, 3000).astype(float)
+    parts = [ratio_moments(y[i:i + 1000], d[i:i + 1000], x[i:i + 1000], np.ones(1000)) for i in (0, 1000, 2000)]
+    assert len({p.ref_y for p in parts}) == 3  # each centred on its own mean
+    summed = parts[0] + parts[1] + parts[2]
+    whole = ratio_moments(y, d, x, np.ones(3000))
+    assert summed.n == 3000
+    for ratio in (False, True):
+        a, b = arm_estimate(summed, ratio), arm_estimate(whole, ratio)
+        assert (a.mean, a.unit_var) == pytest.approx((b.mean, b.unit_var), rel=1e-9)
+    empty = Moments(0, 0, 0)
+    assert (empty + whole) is whole and (whole + empty) is whole
+
+
+def test_non_finite_values_never_reach_a_moment_and_are_counted():
+    y = np.array([1.0, 2.0, np.nan, 4.0, np.inf, 3.0])
+    m = mean_moments(y)
+    assert m.n == 4 and m.excluded == 2
+    assert arm_estimate(m, False).unit_var == pytest.approx(np.var([1, 2, 4, 3], ddof=1), rel=1e-12)
+    d = np.array([1.0, 1.0, 2.0, np.nan, 1.0, 1.0])
+    r = ratio_moments(np.array([1.0, 0, 1, 1, 0, 1]), d)
+    assert r.n == 5 and r.excluded == 1 and arm_estimate(r, True).mean == pytest.approx(3 / 6)
+    assert (m + mean_moments(np.array([np.nan, 1.0]))).excluded == 3
+
+
+# --- heterogeneity: one Cochran's Q per segment dimension ---
+
+def _simulated_segments(rng, n, device_effect):
+    """Users with a segment (3 values) and a device (2 values) that partition the same users
+    (and are correlated); the treatment effect differs by device only when device_effect."""
+    seg = rng.integers(0, 3, 2 * n)
+    device = (rng.random(2 * n) < 0.3 + 0.2 * seg).astype(int)
+    treated = np.arange(2 * n) >= n
+    y = rng.normal(0, 1, 2 * n) + treated * (0.05 + device_effect * device)
+    rows = []
+    for dim, values in (("segment", seg), ("device", device)):
+        for v in np.unique(values):
+            c = mean_moments(y[(values == v) & ~treated])
+            t = mean_moments(y[(values == v) & treated])
+            comp = compare(arm_estimate(c, False), arm_estimate(t, False))
+            rows.append({"segment_dimension": dim, "segment_value": str(v), "diff": comp.diff, "_se": comp.se})
+    return rows
+
+
+def test_heterogeneity_per_dimension_holds_its_size_and_beats_the_pooled_q():
+    rng = np.random.default_rng(26)
+    sims, n = 1500, 600
+    size = {"segment": 0, "device": 0}
+    for _ in range(sims):
+        rows = _simulated_segments(rng, n, 0.0)
+        segment_heterogeneity(rows)
+        for dim in size:
+            size[dim] += next(r for r in rows if r["segment_dimension"] == dim)["heterogeneity_p"] < 0.05
+    se = math.sqrt(0.05 * 0.95 / sims)
+    for dim, hits in size.items():
+        assert abs(hits / sims - 0.05) < 3 * se, (dim, hits / sims)
+    power_dim = power_pooled = 0
+    for _ in range(sims // 3):
+        rows = _simulated_segments(rng, n, 0.15)
+        pooled = heterogeneity([r["diff"] for r in rows], [r["_se"] for r in rows])
+        segment_heterogeneity(rows)
+        power_pooled += pooled.p_value < 0.05
+        power_dim += next(r for r in rows if r["segment_dimension"] == "device")["heterogeneity_p"] < 0.05
+    # tested alone the device dimension finds the effect clearly more often than one Q over both
+    assert power_dim > power_pooled + 0.1 * (sims // 3), (power_dim, power_pooled)
+
+
+def test_the_overall_row_gets_the_smallest_holm_adjusted_dimension_p():
+    rows = [{"segment_dimension": "a", "diff": 0.1, "_se": 0.02}, {"segment_dimension": "a", "diff": 0.0, "_se": 0.02},
+            {"segment_dimension": "b", "diff": 0.05, "_se": 0.02}, {"segment_dimension": "b", "diff": 0.04, "_se": 0.02}]
+    p_a = heterogeneity([0.1, 0.0], [0.02, 0.02]).p_value
+    p_b = heterogeneity([0.05, 0.04], [0.02, 0.02]).p_value
+    overall = segment_heterogeneity(rows)
+    assert [r["heterogeneity_p"] for r in rows] == pytest.approx([p_a, p_a, p_b, p_b], rel=1e-12)
+    assert overall == pytest.approx(min(multipletests([p_a, p_b], method="holm")[1]), rel=1e-12)
+    assert all("_se" not in r for r in rows)
