@@ -117,7 +117,7 @@ def offline_online(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     with warehouse.connect() as con:
         for key in context.partition_keys:
             start, end = window_dates(quarterly.time_window_for_partition_key(key))
-            written[key] = build_offline_online(con, start, end)
+            written[key] = build_offline_online(con, start, end, log=context.log.warning)
             quarters.append(start)
             context.log.info(f"offline_online {key}: {written[key]} row(s)")
         experiments = experiment_counts(con, quarters)

@@ -23,17 +23,37 @@ class Delta:
     se: float  # cluster-robust (CR1, as statsmodels' cov_type="cluster")
     low: float
     high: float
+    reason: str | None = None  # why se and the interval are NaN; None when they are defined
 
 
 def clustered_difference(y: np.ndarray, treated: np.ndarray, cluster: np.ndarray, level: float = 0.95) -> Delta:
     """OLS of y on [1, treated] with standard errors clustered by `cluster` (CR1 with the
-    G/(G-1) * (N-1)/(N-K) correction); the interval uses t with G-1 degrees of freedom."""
+    G/(G-1) * (N-1)/(N-K) correction); the interval uses t with G-1 degrees of freedom.
+
+    Never raises on a small experiment: the standard error and interval are NaN, with the
+    reason, when an arm is empty, when CR1 is undefined (one cluster: G-1 = 0; two responses:
+    N-K = 0), or when an arm's responses all come from one cluster: that arm's residuals then
+    sum to zero inside the cluster, its variance drops out of the sandwich, and the standard
+    error would be too small (zero when the arms are one cluster each)."""
     y, t = np.asarray(y, dtype=float), np.asarray(treated, dtype=float)
-    groups = np.unique(np.asarray(cluster), return_inverse=True)[1]
+    groups = np.unique(np.asarray(cluster), return_inverse=True)[1].reshape(-1)
     n, g = len(y), int(groups.max()) + 1 if len(y) else 0
     n_t = int(t.sum())
     if n_t < 1 or n - n_t < 1:
-        return Delta(n - n_t, n_t, g, math.nan, math.nan, math.nan, math.nan)
+        return Delta(n - n_t, n_t, g, math.nan, math.nan, math.nan, math.nan,
+                     "no treatment responses" if n_t < 1 else "no control responses")
+    diff = float(y[t == 1].mean() - y[t == 0].mean())  # the OLS slope on a 0/1 regressor
+
+    def undefined(reason: str) -> Delta:
+        return Delta(n - n_t, n_t, g, diff, math.nan, math.nan, math.nan, reason)
+
+    if g < 2:
+        return undefined("one cluster: the CR1 factor G/(G-1) is undefined")
+    if n <= 2:
+        return undefined("two responses: the CR1 factor (N-1)/(N-K) is undefined")
+    for arm, name in ((0, "control"), (1, "treatment")):
+        if len(np.unique(groups[t == arm])) < 2:
+            return undefined(f"the {name} responses all come from one cluster: its variance cannot be estimated")
     x = np.column_stack([np.ones(n), t])
     xtx_inv = np.linalg.inv(x.T @ x)
     beta = xtx_inv @ x.T @ y
@@ -41,8 +61,6 @@ def clustered_difference(y: np.ndarray, treated: np.ndarray, cluster: np.ndarray
     scores = np.zeros((g, 2))
     np.add.at(scores, groups, x * resid[:, None])
     meat = scores.T @ scores
-    if g < 2:
-        return Delta(n - n_t, n_t, g, float(beta[1]), math.nan, math.nan, math.nan)
     correction = g / (g - 1) * (n - 1) / (n - 2)
     se = math.sqrt(max((xtx_inv @ meat @ xtx_inv)[1, 1] * correction, 0.0))
     q = stats.t.ppf(0.5 + level / 2, g - 1)

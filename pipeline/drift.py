@@ -6,15 +6,19 @@
   part of the key), so a provider that silently changes the model behind the same name shows
   up, while re-running a month costs nothing. The month's scores are compared, item by item, with
   the anchor's first scores (the first month re-scored): mean paired shift with a t interval
-  and a Wilcoxon signed-rank p-value. Re-scoring happens when it runs, so a backfill of past
-  months gives baseline rows for this method, not history.
+  and a Wilcoxon signed-rank p-value (zero differences dropped; exact over the sign flips, ties
+  included, up to EXACT_MAX non-zero differences). Re-scoring happens when it runs, so a
+  backfill of past months gives baseline rows for this method, not history.
 - `residual` (every judge with human labels, imported judges included, and backfillable): the
   judge's residual against the human consensus (judge - median of the annotators) on the
   month's labelled items, against the residuals in the judge's anchor month: mean shift with a
-  Welch interval and a Mann-Whitney p-value.
+  Welch interval and a Mann-Whitney p-value (exact over the splits of the pooled items, ties
+  included, up to EXACT_MAX items).
 
-A row is `drifted` when the shift is at least `threshold` scale points (default 0.5) and its
-95% interval excludes zero.
+Under MIN_DRIFT_ITEMS pairs (rescored) or items on either side (residual) no interval or test is
+computed: the row keeps its means and shift, test `none` and the reason. A row is `drifted`
+when the shift is at least `threshold` scale points (default 0.5), its 95% interval excludes
+zero and the test's p is under ALPHA (0.05): never without a test.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ from pipeline.rubric import judge_version
 from pipeline.warehouse import insert_rows, statement
 
 THRESHOLD = 0.5
+ALPHA = 0.05  # the test's level; the intervals are the matching 95% ones
+MIN_DRIFT_ITEMS = 10  # per side (pairs for rescored; anchor and month residuals for residual)
+EXACT_MAX = 50  # exact null distributions up to this many ranked items (scipy's exact limit for the
+# signed-rank test), the normal approximation with the tie correction above
 
 
 @dataclass(frozen=True)
@@ -46,47 +54,116 @@ class Shift:
     low: float
     high: float
     p_value: float
-    test: str
+    test: str  # the test and how its p-value was found, or "none"
+    reason: str | None = None  # why no test was run (too few items); None when one was
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if len(x) else math.nan
+
+
+def _two_sided(dist: np.ndarray, observed: int) -> float:
+    """Two-sided p of an observed (integer) statistic under the null probabilities `dist`
+    (index = statistic): twice the smaller tail, each tail including the observed value."""
+    return float(min(1.0, 2 * min(dist[observed:].sum(), dist[:observed + 1].sum())))
+
+
+def signed_rank_test(diff: np.ndarray) -> tuple[float, str]:
+    """Two-sided Wilcoxon signed-rank p of paired differences. Zero differences are dropped
+    (Wilcoxon's own rule, scipy's zero_method="wilcox": an unchanged score says nothing about a
+    direction); tied |differences| get midranks. Up to EXACT_MAX non-zero differences the p is
+    exact: the statistic's distribution over all 2^m sign flips of the non-zero differences,
+    ties included (what scipy's permutation method enumerates); above, the normal
+    approximation with the tie correction. No non-zero difference: p = 1."""
+    d = np.asarray(diff, dtype=float)
+    d = d[d != 0]
+    if not len(d):
+        return 1.0, "wilcoxon signed-rank (exact)"
+    if len(d) > EXACT_MAX:
+        p = stats.wilcoxon(d, zero_method="wilcox", correction=False, method="asymptotic").pvalue
+        return float(p), "wilcoxon signed-rank (normal approximation)"
+    weights = np.rint(2 * stats.rankdata(np.abs(d))).astype(int)  # doubled midranks: integers
+    dist = np.zeros(int(weights.sum()) + 1)
+    dist[0] = 1.0
+    for w in weights:  # each rank is in the positive sum with probability 1/2
+        shifted = np.zeros_like(dist)
+        shifted[w:] = dist[:-w]
+        dist = 0.5 * (dist + shifted)
+    return _two_sided(dist, int(weights[d > 0].sum())), "wilcoxon signed-rank (exact)"
+
+
+def rank_sum_test(anchor: np.ndarray, month: np.ndarray) -> tuple[float, str]:
+    """Two-sided Mann-Whitney (Wilcoxon rank-sum) p of two samples, ties at midranks. Up to
+    EXACT_MAX items in all, the p is exact: the rank sum's distribution over every split of the
+    pooled items into groups of these sizes, ties included (scipy's method="exact" ignores ties;
+    its permutation method enumerates the same splits); above, scipy's normal approximation with
+    the tie correction. All items equal: p = 1."""
+    a, b = np.asarray(anchor, dtype=float), np.asarray(month, dtype=float)
+    pooled = np.concatenate([b, a])
+    if np.all(pooled == pooled[0]):
+        return 1.0, "mann-whitney (exact)"
+    if len(pooled) > EXACT_MAX:
+        return float(stats.mannwhitneyu(b, a, alternative="two-sided", method="asymptotic").pvalue), \
+            "mann-whitney (normal approximation)"
+    weights = np.rint(2 * stats.rankdata(pooled)).astype(int)
+    k = min(len(a), len(b))  # the statistic of the smaller group: a smaller table
+    observed = int((weights[:len(b)] if len(b) == k else weights[len(b):]).sum())
+    # ways[j, s]: subsets of j of the items seen so far whose doubled ranks sum to s
+    ways = np.zeros((k + 1, int(weights.sum()) + 1))
+    ways[0, 0] = 1.0
+    for w in weights:
+        ways[1:, w:] = ways[1:, w:] + ways[:-1, :-w]
+    return _two_sided(ways[k] / ways[k].sum(), observed), "mann-whitney (exact)"
+
+
+def _too_few(n_anchor: int, n_month: int, anchor_mean: float, month_mean: float, what: str) -> Shift:
+    return Shift(n_anchor, n_month, anchor_mean, month_mean, month_mean - anchor_mean, math.nan, math.nan, math.nan,
+                 "none", f"fewer than {MIN_DRIFT_ITEMS} {what}")
 
 
 def paired_shift(anchor: np.ndarray, month: np.ndarray) -> Shift:
-    """The same items scored at the anchor and now: mean difference, t CI, Wilcoxon p."""
+    """The same items scored at the anchor and now: mean difference, t CI, Wilcoxon signed-rank
+    p (`signed_rank_test`). Under MIN_DRIFT_ITEMS pairs: no interval and no test, with the
+    reason."""
     anchor, month = np.asarray(anchor, dtype=float), np.asarray(month, dtype=float)
     diff = month - anchor
     n = len(diff)
-    mean = float(diff.mean()) if n else math.nan
-    if n < 2 or np.all(diff == diff[0]):
+    if n < MIN_DRIFT_ITEMS:
+        return _too_few(n, n, _mean(anchor), _mean(month), f"paired items ({n})")
+    mean = float(diff.mean())
+    if np.all(diff == diff[0]):  # no spread: the t interval degenerates to the one value
         low = high = mean
-        p = 1.0 if n and mean == 0 else (0.0 if n >= 2 else math.nan)
     else:
-        ci = stats.ttest_1samp(diff, 0.0).confidence_interval(0.95)
+        ci = stats.ttest_1samp(diff, 0.0).confidence_interval(1 - ALPHA)
         low, high = float(ci.low), float(ci.high)
-        p = float(stats.wilcoxon(diff, zero_method="zsplit").pvalue)
-    return Shift(n, n, float(anchor.mean()) if n else math.nan, float(month.mean()) if n else math.nan, mean, low,
-                 high, p, "wilcoxon signed-rank")
+    p, test = signed_rank_test(diff)
+    return Shift(n, n, float(anchor.mean()), float(month.mean()), mean, low, high, p, test)
 
 
 def independent_shift(anchor: np.ndarray, month: np.ndarray) -> Shift:
-    """Two samples of residuals: mean difference (month - anchor), Welch CI, Mann-Whitney p."""
+    """Two samples of residuals: mean difference (month - anchor), Welch CI, Mann-Whitney p
+    (`rank_sum_test`). Under MIN_DRIFT_ITEMS on either side: no interval and no test, with the
+    reason."""
     anchor, month = np.asarray(anchor, dtype=float), np.asarray(month, dtype=float)
+    if min(len(anchor), len(month)) < MIN_DRIFT_ITEMS:
+        return _too_few(len(anchor), len(month), _mean(anchor), _mean(month),
+                        f"items on a side (anchor {len(anchor)}, month {len(month)})")
     shift = float(month.mean() - anchor.mean())
-    if len(anchor) < 2 or len(month) < 2:
-        return Shift(len(anchor), len(month), float(anchor.mean()), float(month.mean()), shift, math.nan, math.nan,
-                     math.nan, "mann-whitney")
-    if np.var(anchor) == 0 and np.var(month) == 0:
+    if np.var(anchor) == 0 and np.var(month) == 0:  # no spread: the Welch interval degenerates to the one value
         low = high = shift
     else:
-        ci = stats.ttest_ind(month, anchor, equal_var=False).confidence_interval(0.95)
+        ci = stats.ttest_ind(month, anchor, equal_var=False).confidence_interval(1 - ALPHA)
         low, high = float(ci.low), float(ci.high)
-    p = float(stats.mannwhitneyu(month, anchor, alternative="two-sided").pvalue) if shift or np.var(month) else 1.0
-    return Shift(len(anchor), len(month), float(anchor.mean()), float(month.mean()), shift, low, high, p,
-                 "mann-whitney")
+    p, test = rank_sum_test(anchor, month)
+    return Shift(len(anchor), len(month), float(anchor.mean()), float(month.mean()), shift, low, high, p, test)
 
 
-def drifted(s: Shift, threshold: float = THRESHOLD) -> bool:
-    if any(math.isnan(v) for v in (s.shift, s.low, s.high)):
+def drifted(s: Shift, threshold: float = THRESHOLD, alpha: float = ALPHA) -> bool:
+    """|shift| >= threshold, the interval excludes zero and the test rejects at `alpha`; never
+    without a test (too few items) or with an undefined value."""
+    if s.reason is not None or any(math.isnan(v) for v in (s.shift, s.low, s.high, s.p_value)):
         return False
-    return abs(s.shift) >= threshold and (s.low > 0 or s.high < 0)
+    return abs(s.shift) >= threshold and (s.low > 0 or s.high < 0) and s.p_value < alpha
 
 
 def _residuals(items: list[Item]) -> np.ndarray:
@@ -135,11 +212,12 @@ def _row(month, version, dimension, method, anchor_month, s: Shift, threshold) -
             "anchor_month": anchor_month, "n_anchor": s.n_anchor, "n_month": s.n_month,
             "anchor_mean": clean(s.anchor_mean), "month_mean": clean(s.month_mean), "shift": clean(s.shift),
             "shift_ci_low": clean(s.low), "shift_ci_high": clean(s.high), "test": s.test, "p_value": clean(s.p_value),
-            "threshold": threshold, "drifted": drifted(s, threshold)}
+            "threshold": threshold, "drifted": drifted(s, threshold), "reason": s.reason}
 
 
 COLUMNS = ("month", "judge_version", "dimension", "method", "anchor_month", "n_anchor", "n_month", "anchor_mean",
-           "month_mean", "shift", "shift_ci_low", "shift_ci_high", "test", "p_value", "threshold", "drifted")
+           "month_mean", "shift", "shift_ci_low", "shift_ci_high", "test", "p_value", "threshold", "drifted",
+           "reason")
 
 
 def store_drift(con: duckdb.DuckDBPyConnection, month: dt.date, rows: list[dict], methods: tuple[str, ...]) -> None:
@@ -198,13 +276,14 @@ def rescored_rows(con: duckdb.DuckDBPyConnection, month: dt.date, settings, rubr
 
 
 def drift_table(rows: list[dict], limit: int = 40) -> str:
-    """A markdown preview of drift rows, drifted ones first."""
+    """A markdown preview of drift rows, drifted ones first; a row without a test says why."""
     lines = ["| month | judge version | dimension | method | shift | 95% CI | p | drifted |", "|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (not r["drifted"], str(r["month"]), r["judge_version"], r["dimension"]))[:limit]:
+        shift = "" if r["shift"] is None else f"{r['shift']:+.2f}"
         ci = "" if r["shift_ci_low"] is None else f"[{r['shift_ci_low']:+.2f}, {r['shift_ci_high']:+.2f}]"
-        p = "" if r["p_value"] is None else f"{r['p_value']:.2g}"
+        p = f"no test: {r['reason']}" if r.get("reason") else "" if r["p_value"] is None else f"{r['p_value']:.2g}"
         lines.append(f"| {str(r['month'])[:7]} | {r['judge_version']} | {r['dimension']} | {r['method']} | "
-                     f"{r['shift']:+.2f} | {ci} | {p} | {'yes' if r['drifted'] else ''} |")
+                     f"{shift} | {ci} | {p} | {'yes' if r['drifted'] else ''} |")
     return "\n".join(lines)
 
 

@@ -2,9 +2,10 @@
 
 offline_online (per quarter, for experiments that ended in it): per experiment, treatment,
 judge version and dimension, the judge delta (treatment minus control mean score on the
-experiment's sampled responses, with a 95% interval clustered by user) joined in DuckDB with
-the online effect of every metric (the main row of experiment_results). `online_better` is the
-relative difference signed so that positive is better for users.
+experiment's sampled responses, with a 95% interval clustered by user, null with a logged reason
+when an arm has a single user or there are two responses) joined in DuckDB with the online
+effect of every metric (the main row of experiment_results). `online_better` is the relative
+difference signed so that positive is better for users.
 
 offline_online_correlation (per quarter, over every pair to date; SRM-invalid experiments never
 count): per judge version, dimension and metric, Pearson, Spearman and Kendall with bootstrap
@@ -38,8 +39,11 @@ MIN_REQUESTS, MIN_CLASS = 50, 10
 MISMATCHES = 3
 
 
-def judge_deltas(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> list[dict]:
-    """Judge delta per (experiment, treatment, judge version, dimension) for experiments ending in [start, end)."""
+def judge_deltas(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date,
+                 log=lambda message: None) -> list[dict]:
+    """Judge delta per (experiment, treatment, judge version, dimension) for experiments ending in [start, end).
+    A delta whose clustered interval is undefined (too few responses or users, see
+    `clustered_difference`) keeps its point estimate with a null interval, and `log` says why."""
     groups: dict[tuple, list[tuple]] = defaultdict(list)
     controls = {}
     for eid, control, variant, user, version, dimension, score in con.execute(
@@ -53,6 +57,8 @@ def judge_deltas(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -
             kept = [(v == treatment, u, s) for v, u, s in rows if v in (control, treatment)]
             d = clustered_difference(np.array([s for _, _, s in kept]), np.array([t for t, _, _ in kept]),
                                      np.array([u for _, u, _ in kept]))
+            if d.reason:
+                log(f"offline_online: {eid}/{treatment} {version} {dimension}: no judge interval ({d.reason})")
             out.append({"experiment_id": eid, "variant": treatment, "judge_version": version, "dimension": dimension,
                         "n_control": d.n_control, "n_treatment": d.n_treatment, "clusters": d.clusters,
                         "judge_delta": _num(d.diff), "judge_ci_low": _num(d.low), "judge_ci_high": _num(d.high)})
@@ -68,9 +74,10 @@ DELTA_SCHEMA = {"experiment_id": pl.String, "variant": pl.String, "judge_version
                 "judge_ci_low": pl.Float64, "judge_ci_high": pl.Float64}
 
 
-def build_offline_online(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> int:
+def build_offline_online(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date,
+                         log=lambda message: None) -> int:
     """Replace the quarter's offline_online rows; returns how many were written."""
-    deltas = judge_deltas(con, start, end)
+    deltas = judge_deltas(con, start, end, log)
     con.execute("delete from offline_online where quarter = $q", {"q": start})
     con.register("judge_deltas", pl.DataFrame(deltas, schema=DELTA_SCHEMA).to_arrow())
     try:

@@ -6,6 +6,9 @@ An eval set has three parts:
 - known failures: thumbs down, regenerated, heavily edited answers;
 - edge cases: long inputs, multi-turn, non-English, empty answers, refusals.
 Failure and edge quotas are shared evenly across their reasons, so no single reason fills them.
+A group short of candidates passes what it lacks on (its kind's other groups, then the head in
+proportion to production, then any group with candidates left), so the set has `size` items
+whenever the pool allows; what no group can fill is reported as the shortfall.
 
 Drawing is deterministic for a partition and seed: candidates are ranked by a seeded hash (in
 DuckDB), then walked in order, skipping near-duplicates (normalized text, then character-shingle
@@ -72,17 +75,24 @@ def allocate(total: int, mix: dict[str, float], minimum: int = 0) -> dict[str, i
     return {g: out.get(g, 0) for g in mix}
 
 
+def kind_quotas(config: EvalSetConfig) -> dict[str, int]:
+    """Items per kind: the failure and edge shares rounded, the head the rest of `size`."""
+    n_failure = round(config.size * config.failure_share)
+    n_edge = round(config.size * config.edge_share)
+    return {"known_failure": n_failure, "edge_case": n_edge, "head": config.size - n_failure - n_edge}
+
+
 def quotas(config: EvalSetConfig, production_mix: dict[str, float],
            available: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
     """Items to draw per (kind, group): head groups are strata, failure/edge groups are reasons.
-    Reasons without candidates give their share to the others of their kind."""
-    n_failure = round(config.size * config.failure_share)
-    n_edge = round(config.size * config.edge_share)
-    n_head = config.size - n_failure - n_edge
-    out = {("head", s): n for s, n in allocate(n_head, production_mix, config.min_per_stratum).items()}
-    for kind, n, reasons in (("known_failure", n_failure, FAILURE_REASONS), ("edge_case", n_edge, EDGE_REASONS)):
+    Reasons without candidates give their share to the others of their kind; a kind with no
+    group at all (no candidates, or no production mix) gets no entry here, and `draw` passes
+    its whole quota (`kind_quotas`) on."""
+    per_kind = kind_quotas(config)
+    out = {("head", s): n for s, n in allocate(per_kind["head"], production_mix, config.min_per_stratum).items()}
+    for kind, reasons in (("known_failure", FAILURE_REASONS), ("edge_case", EDGE_REASONS)):
         present = {r: 1.0 for r in reasons if available.get((kind, r), 0) > 0}
-        for reason, k in allocate(n, present).items():
+        for reason, k in allocate(per_kind[kind], present).items():
             out[(kind, reason)] = k
     return out
 
@@ -186,39 +196,59 @@ def draw(pool: pl.DataFrame, config: EvalSetConfig, production_mix: dict[str, fl
     user_text, ...): known failures first, then edge cases, then the head.
 
     An item is drawn once; near-duplicates of drawn items and of regression cases are skipped.
-    What a group cannot fill passes to the other groups of its kind, then to the head strata in
-    proportion to production; what is left after that is the shortfall.
+    Every kind keeps its share of `size` (`kind_quotas`) even when none of its groups has a
+    candidate. What a kind cannot fill from its own groups passes on, kind by kind: to its other
+    groups (head strata in order of production share), then (failures and edge cases) to the
+    head strata in proportion to production and to any head stratum left, then to every group
+    that still has candidates. `moved` counts the items each group took for others; what no
+    group could fill is the kind's shortfall, so the set has `size` items whenever the pool
+    allows.
     """
     available = {(k, g): n for k, g, n in pool.group_by("kind", "grp").len().iter_rows()}
     want = quotas(config, production_mix, available)
     result = Draw(pool.head(0), want)
     walk = _Walk(pool, config, regression_texts, result)
+    missing = {}
+    for kind, total in kind_quotas(config).items():  # own quotas first, in KINDS order
+        keys = sorted(key for key in want if key[0] == kind)
+        missing[kind] = total - sum(want[key] for key in keys) + sum(walk.take(key, want[key]) for key in keys)
+    by_production = sorted((key for key in walk.groups if key[0] == "head"),
+                           key=lambda key: (-production_mix.get(key[1], 0.0), key[1]))
     for kind in KINDS:
-        missing = sum(walk.take(key, n) for key, n in sorted(want.items()) if key[0] == kind)
-        donors = sorted(key for key in walk.groups if key[0] == kind)
-        if kind == "head":
-            donors = sorted(donors, key=lambda key: -production_mix.get(key[1], 0.0))
-        while missing and donors:
-            for key in list(donors):
-                if not missing:
-                    break
-                if walk.take(key, 1):
-                    donors.remove(key)  # exhausted
-                else:
-                    result.moved[key] = result.moved.get(key, 0) + 1
-                    missing -= 1
-        if missing and kind != "head":
-            want_head = allocate(missing, production_mix)
-            for stratum, n in want_head.items():
+        left = missing[kind]
+        own = by_production if kind == "head" else sorted(key for key in walk.groups if key[0] == kind)
+        left = _round_robin(walk, own, left)
+        if left and kind != "head":
+            for stratum, n in allocate(left, production_mix).items():
                 if n:
                     got = n - walk.take(("head", stratum), n)
-                    result.moved[("head", stratum)] = result.moved.get(("head", stratum), 0) + got
-                    missing -= got
-        if missing:
-            result.shortfall[(kind, "*")] = missing
+                    if got:
+                        result.moved[("head", stratum)] = result.moved.get(("head", stratum), 0) + got
+                    left -= got
+            left = _round_robin(walk, by_production, left)
+        others = sorted((key for key in walk.groups if key[0] not in (kind, "head")),
+                        key=lambda key: (KINDS.index(key[0]), key[1]))
+        left = _round_robin(walk, others, left)
+        if left:
+            result.shortfall[(kind, "*")] = left
     result.items = (pool.with_row_index("_i").filter(pl.col("_i").is_in(walk.chosen)).drop("_i")
                     .sort("kind_order", "grp", "rank"))
     return result
+
+
+def _round_robin(walk: _Walk, donors: list[tuple[str, str]], missing: int) -> int:
+    """One item at a time from each donor in turn until `missing` are found or all are exhausted."""
+    donors = list(donors)
+    while missing and donors:
+        for key in list(donors):
+            if not missing:
+                break
+            if walk.take(key, 1):
+                donors.remove(key)  # exhausted
+            else:
+                walk.result.moved[key] = walk.result.moved.get(key, 0) + 1
+                missing -= 1
+    return missing
 
 
 def total_variation(p: dict[str, float], q: dict[str, float]) -> float:

@@ -80,6 +80,49 @@ def test_a_group_short_of_candidates_passes_its_quota_on():
     assert drawn.moved == {("head", "a"): 8}
 
 
+MIX = {"coding": 0.6, "billing": 0.2, "writing": 0.1, "travel": 0.1}
+
+
+def test_no_failures_or_edge_cases_passes_their_quota_to_the_head():
+    # issue 13 item 7: a 100-item set came out with 70 items and no shortfall
+    pool = _pool({"coding": 300, "billing": 200, "writing": 100, "travel": 100})
+    config = EvalSetConfig(size=100)
+    drawn = draw(pool, config, MIX, [])
+    assert drawn.items.height == 100 and not drawn.shortfall
+    assert set(drawn.items["kind"]) == {"head"} and drawn.items["request_id"].n_unique() == 100
+    # the 15 + 15 go to the strata in proportion to production, on top of the head's own 70
+    assert drawn.moved == {("head", s): allocate(15, MIX)[s] * 2 for s in MIX}
+    head = dict(drawn.items.group_by("grp").len().iter_rows())
+    assert head == {s: allocate(70, MIX, config.min_per_stratum)[s] + drawn.moved[("head", s)] for s in MIX}
+
+
+def test_a_pool_too_small_reports_what_no_group_could_fill():
+    pool = _pool({"coding": 40, "billing": 20, "writing": 10, "travel": 10})
+    drawn = draw(pool, EvalSetConfig(size=100), MIX, [])
+    unique = pool.filter(pl.col("kind") == "head").height - drawn.skipped_near_duplicates
+    assert drawn.items.height == unique < 100  # every acceptable candidate is drawn
+    assert sum(drawn.shortfall.values()) == 100 - drawn.items.height
+    assert drawn.shortfall[("known_failure", "*")] == 15 and drawn.shortfall[("edge_case", "*")] == 15
+
+
+def test_a_short_head_takes_from_failures_and_edge_cases_left_over():
+    head = _pool({"a": 4})
+    extra = _pool({"b": 40}, kinds=("known_failure", "edge_case"))
+    pool = pl.concat([head, extra.with_columns(pl.col("request_id") + "-x")])
+    config = EvalSetConfig(size=20, head_share=0.5, failure_share=0.25, edge_share=0.25, min_per_stratum=0)
+    drawn = draw(pool, config, {"a": 1.0}, [])
+    assert drawn.items.height == 20 and not drawn.shortfall
+    kinds = dict(drawn.items.group_by("kind").len().iter_rows())
+    assert kinds == {"head": 4, "known_failure": 8, "edge_case": 8}
+    assert drawn.moved == {("known_failure", "thumbs_down"): 3, ("edge_case", "long_input"): 3}
+
+
+def test_no_production_at_all_passes_the_head_quota_on():
+    pool = _pool({"b": 40}, kinds=("known_failure",))
+    drawn = draw(pool, EvalSetConfig(size=20, head_share=0.5, failure_share=0.5, edge_share=0.0), {}, [])
+    assert drawn.items.height == 20 and drawn.moved == {("known_failure", "thumbs_down"): 10} and not drawn.shortfall
+
+
 def test_total_variation_distance():
     assert total_variation({"a": 0.6, "b": 0.4}, {"a": 0.6, "b": 0.4}) == 0
     assert total_variation({"a": 1.0}, {"b": 1.0}) == 1
