@@ -19,7 +19,9 @@ def sql_root() -> Path:
 
 @cache
 def statement(name: str) -> str:
-    """The text of `sql/<name>.sql`: one statement, named parameters, no string-built values."""
+    """The text of `sql/<name>.sql`: one statement, named parameters, no string-built values
+    (a `schema/` file may follow its create with `alter table ... add column if not exists`
+    statements, so warehouses made by an older version gain the new columns on connect)."""
     path = sql_root() / f"{name}.sql"
     if not path.exists():
         raise FileNotFoundError(f"missing SQL file {path}")
