@@ -45,14 +45,18 @@ def human_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 
 @dg.asset(partitions_def=monthly, deps=[human_labels, "judge_scores", "pairwise_judgments"], kinds={"duckdb", "scipy"},
           group_name="calibration", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
-def judge_human_agreement(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Per month, judge version and dimension (and topic): agreement, kappas, alpha, Spearman with CIs, and a status."""
+def judge_human_agreement(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                          judge: JudgeResource) -> dg.MaterializeResult:
+    """Per month, judge version and dimension (and topic): agreement, kappas (on the rubric's scale), alpha,
+    Spearman with CIs, and a status; pairwise: agreement with the human majority (combined and per order),
+    position consistency, annotator-pair and Fleiss' kappas."""
     all_rows, t0 = [], time.perf_counter()
     keys = context.partition_keys
+    rubric = judge.load_rubric()
     with warehouse.connect() as con:
         for n, key in enumerate(keys, 1):
             start, end = window_dates(monthly.time_window_for_partition_key(key))
-            rows = agreement_rows(con, start, end, log=context.log.debug)
+            rows = agreement_rows(con, start, end, scale=(rubric.low, rubric.high), log=context.log.debug)
             store_agreement(con, start, rows)
             all_rows += rows
             eta = (time.perf_counter() - t0) / n * (len(keys) - n)

@@ -1,8 +1,9 @@
 """Agreement statistics for judge calibration: Cohen's kappa (unweighted, linear, quadratic),
-Krippendorff's alpha (ordinal), mean pairwise annotator kappa, and item-resampling bootstrap CIs.
+Krippendorff's alpha (ordinal), annotator-pair kappas and their mean, Fleiss' kappa, and
+item-resampling bootstrap CIs.
 
-Pure functions on numpy arrays; tests check them against scikit-learn, the `krippendorff`
-package and simulated coverage.
+Pure functions on numpy arrays; tests check them against scikit-learn, statsmodels, the
+`krippendorff` package and simulated coverage.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from scipy import stats
 WEIGHTS = (None, "linear", "quadratic")
 
 
-def cohen_kappa(a: Sequence[int], b: Sequence[int], weights: str | None = None,
-                labels: Sequence[int] | None = None) -> float:
-    """Cohen's kappa of two raters on the same items; NaN when chance agreement is perfect
-    (both raters used one and the same category throughout)."""
+def cohen_kappa(a: Sequence, b: Sequence, weights: str | None = None, labels: Sequence | None = None) -> float:
+    """Cohen's kappa of two raters on the same items, on the categories `labels` (default: those
+    either rater used; weights are |i - j| or (i - j)^2 in positions of the sorted categories, as
+    scikit-learn's); NaN when chance agreement is perfect (both raters used one and the same
+    category throughout)."""
     a, b = np.asarray(a), np.asarray(b)
     if len(a) != len(b):
         raise ValueError("the two raters must rate the same items")
@@ -79,18 +81,65 @@ def krippendorff_alpha_ordinal(data: np.ndarray) -> float:
     return math.nan if expected == 0 else float(1 - observed / expected)
 
 
-def mean_pairwise_kappa(ratings: dict[str, dict[str, int]], weights: str | None = "quadratic",
-                        min_common: int = 5) -> tuple[float, int]:
-    """Mean Cohen's kappa over annotator pairs that rated at least `min_common` items in common
-    (the human-human ceiling); returns (mean, number of pairs), NaN with 0 pairs."""
-    values = []
-    for (_, x), (_, y) in itertools.combinations(sorted(ratings.items()), 2):
+def rating_scale(values) -> list:
+    """The categories a weighted kappa is built on when none are given: every integer from the
+    lowest to the highest value seen (so an unused middle point keeps the scale's spacing), or
+    the sorted distinct values when they are not all integers (labels such as a/b/tie)."""
+    seen = set(values)
+    if seen and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in seen):
+        return list(range(int(min(seen)), int(max(seen)) + 1))
+    return sorted(seen)
+
+
+@dataclass(frozen=True)
+class PairKappa:
+    annotator_a: str
+    annotator_b: str
+    n_items: int  # items both rated
+    kappa: float  # NaN when undefined (both used one and the same category throughout)
+
+
+def pairwise_kappas(ratings: dict[str, dict], weights: str | None = "quadratic", min_common: int = 5,
+                    labels: Sequence | None = None) -> list[PairKappa]:
+    """Cohen's kappa of every annotator pair that rated at least `min_common` items in common, on
+    the categories `labels` (default: `rating_scale` of every rating by every annotator, the
+    same categories for every pair; a pair's own categories would let annotators who used only
+    1, 2 and 5 count 2-vs-5 as one step)."""
+    if labels is None:
+        labels = rating_scale(v for scores in ratings.values() for v in scores.values())
+    out = []
+    for (name_x, x), (name_y, y) in itertools.combinations(sorted(ratings.items()), 2):
         common = sorted(set(x) & set(y))
         if len(common) >= min_common:
-            kappa = cohen_kappa([x[i] for i in common], [y[i] for i in common], weights)
-            if not math.isnan(kappa):
-                values.append(kappa)
+            kappa = cohen_kappa([x[i] for i in common], [y[i] for i in common], weights, labels)
+            out.append(PairKappa(name_x, name_y, len(common), kappa))
+    return out
+
+
+def mean_pairwise_kappa(ratings: dict[str, dict], weights: str | None = "quadratic", min_common: int = 5,
+                        labels: Sequence | None = None) -> tuple[float, int]:
+    """Mean Cohen's kappa over annotator pairs that rated at least `min_common` items in common
+    (the human-human ceiling), on the scale `labels` (see pairwise_kappas); returns (mean, number
+    of pairs averaged: pairs with an undefined kappa are left out), NaN with 0 pairs."""
+    values = [p.kappa for p in pairwise_kappas(ratings, weights, min_common, labels) if not math.isnan(p.kappa)]
     return (float(np.mean(values)) if values else math.nan), len(values)
+
+
+def fleiss_kappa(counts: np.ndarray) -> float:
+    """Fleiss' kappa from an items x categories table of how many raters put each item in each
+    category; every item must have the same number of raters (at least 2), who need not be the
+    same people. NaN when chance agreement is perfect (one category throughout) or no items."""
+    counts = np.asarray(counts, dtype=float)
+    if counts.ndim != 2 or len(counts) == 0:
+        return math.nan
+    raters = counts.sum(axis=1)
+    if not np.all(raters == raters[0]) or raters[0] < 2:
+        raise ValueError("Fleiss' kappa needs the same number (at least 2) of raters on every item")
+    m = raters[0]
+    p = counts.sum(axis=0) / counts.sum()
+    observed = float(((counts * counts).sum(axis=1) - m).mean() / (m * (m - 1)))
+    chance = float((p * p).sum())
+    return math.nan if chance >= 1 else (observed - chance) / (1 - chance)
 
 
 @dataclass(frozen=True)

@@ -6,18 +6,38 @@ scale point. Agreement is judged against it:
 - exact_agreement: judge == consensus; within_one_agreement: |judge - consensus| <= 1;
 - Cohen's kappa unweighted, linear and quadratic (judge against consensus);
 - Krippendorff's alpha (ordinal) among the humans, and with the judge as one more coder;
-- human_human_kappa: mean pairwise quadratic-weighted kappa of annotators (the ceiling);
+- human_human_kappa: mean quadratic-weighted Cohen's kappa over annotator pairs with at least
+  5 items in common (the ceiling), human_pairs the number of pairs averaged, human_pair_kappas
+  each pair's kappa;
 - Spearman between the judge and the unrounded median;
 - bootstrap CIs (items resampled) for within-one agreement, quadratic kappa and Spearman.
-Status, in this order: insufficient_data (under 20 items), rubric_vague (human-human kappa
-under 0.6: the humans themselves disagree), recalibrate (within-one agreement under 80% or
-quadratic kappa under 0.5), else ok. "Agreement" means within-one on a 1-5 scale, and
-"kappa" the quadratic-weighted one, the usual reading for ordinal rubrics.
+Every kappa, the judge's and the annotators', is on the rubric's scale (every integer point
+from its min to its max, widened to any score seen outside it), never on the points that happen
+to be used: annotators who used only 1, 2 and 5 are three steps apart on 2-vs-5, not one.
 
-Pairwise, per judge version: the human majority per (item, pair) (a tie when a and b draw);
-the judge's verdict combines its two orders (the same winner in both, else a tie);
-agreement with ties (three classes) and without (items where neither side is a tie), and the
-judge's position consistency (both orders give the same verdict).
+Pairwise, per judge version: the human majority per (item, pair) is taken over the votes a, b
+and tie, a tie vote counting like any other: the label with the most votes wins, and when the
+top count is shared (a against b, a winner against tie, a three-way split a/b/tie) the humans
+picked no winner and the majority is a tie. The judge's verdict combines its two orders (the
+same winner in both, else a tie). Against the majority, with ties as a third class:
+- agreement_with_ties (every item), agreement_without_ties (items where neither the verdict nor
+  the majority is a tie), kappa (unweighted Cohen's kappa over {a, b, tie});
+- accuracy_order_ab / accuracy_order_ba: each presentation order's own verdict against the
+  majority (over the items judged in that order), and accuracy_mean_orders their mean, the
+  figure papers that swap positions publish; position_consistency: both orders give the same
+  verdict (over items judged in both);
+- human_human_kappa: mean unweighted Cohen's kappa over {a, b, tie} of annotator pairs with at
+  least 5 items in common, with human_pairs and human_pair_kappas as above;
+- fleiss_kappa (only when more than two annotators labelled the month's pairs): over the items
+  rated by the most common number of annotators (the larger number when two are as common),
+  fleiss_raters, as Fleiss' kappa needs the same number of raters (not the same people) on each
+  item; items with another number of raters are left out (fleiss_items says how many are in),
+  and it is empty under 5 items.
+Status, in this order, the same rule for both kinds: insufficient_data (under 20 items),
+rubric_vague (human-human kappa under 0.6: the humans themselves disagree), recalibrate
+(agreement under 80% or kappa under 0.5), else ok. Pointwise, "agreement" is within-one on a
+1-5 scale and "kappa" the quadratic-weighted one, the usual reading for ordinal rubrics;
+pairwise, "agreement" is agreement_with_ties and "kappa" the unweighted one.
 """
 
 from __future__ import annotations
@@ -31,7 +51,8 @@ import duckdb
 import numpy as np
 
 from pipeline.agreement import (
-    bootstrap, cohen_kappa, krippendorff_alpha_ordinal, mean_pairwise_kappa, spearman, spearman_rows,
+    PairKappa, bootstrap, cohen_kappa, fleiss_kappa, krippendorff_alpha_ordinal, pairwise_kappas, spearman,
+    spearman_rows,
 )
 from pipeline.warehouse import statement
 
@@ -39,6 +60,8 @@ MIN_ITEMS = 20
 AGREEMENT_FLOOR = 0.8
 KAPPA_FLOOR = 0.5
 HUMAN_KAPPA_FLOOR = 0.6
+MIN_COMMON = 5  # items an annotator pair (or Fleiss' kappa) needs in common
+PAIRWISE_LABELS = ("a", "b", "tie")
 
 
 @dataclass
@@ -71,7 +94,26 @@ def _nan_to_none(value: float | None) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def pointwise_row(items: list[Item], *, resamples: int = 1000, seed: int = 0) -> dict:
+def _pair_summary(pairs: list[PairKappa]) -> dict:
+    """human_human_kappa (mean of the defined pair kappas), human_pairs and human_pair_kappas."""
+    defined = [p.kappa for p in pairs if not math.isnan(p.kappa)]
+    return {"human_human_kappa": float(np.mean(defined)) if defined else math.nan, "human_pairs": len(defined),
+            "human_pair_kappas": [{"annotator_a": p.annotator_a, "annotator_b": p.annotator_b, "n_items": p.n_items,
+                                   "kappa": _nan_to_none(p.kappa)} for p in pairs]}
+
+
+def scale_points(scale: tuple[int, int] | None, *scores) -> tuple[int, ...]:
+    """Every integer point of the rubric's scale (low, high), widened to any score seen outside it;
+    without a scale, every integer between the lowest and the highest score seen."""
+    seen = [int(v) for values in scores for v in values]
+    low = min(seen + ([scale[0]] if scale else []))
+    high = max(seen + ([scale[1]] if scale else []))
+    return tuple(range(low, high + 1))
+
+
+def pointwise_row(items: list[Item], *, resamples: int = 1000, seed: int = 0,
+                  scale: tuple[int, int] | None = None) -> dict:
+    """One row from items; `scale` is the rubric's (min, max) (None: the range of the scores seen)."""
     judge = np.array([i.judge for i in items])
     consensus = np.array([i.consensus for i in items])
     median = np.array([i.median for i in items])
@@ -82,14 +124,14 @@ def pointwise_row(items: list[Item], *, resamples: int = 1000, seed: int = 0) ->
         for a, score in item.humans.items():
             matrix[annotators.index(a), col] = score
         matrix[-1, col] = item.judge
+    # one scale for every kappa, the judge's and the annotators': weighted kappas keep the
+    # rubric's spacing even where a point is unused (1-5 rubrics, 0-1 binary ones)
+    points = scale_points(scale, judge.tolist(), consensus.tolist(), [s for i in items for s in i.humans.values()])
     per_annotator = {a: {i.key: i.humans[a] for i in items if a in i.humans} for a in annotators}
-    human_kappa, _ = mean_pairwise_kappa(per_annotator, "quadratic")
+    humans = _pair_summary(pairwise_kappas(per_annotator, "quadratic", MIN_COMMON, points))
     n = len(items)
-    # every integer point between the lowest and the highest score seen, so that weighted kappas
-    # keep the scale's spacing even where a point is unused (1-5 rubrics, 0-1 binary ones)
-    scale = tuple(range(int(min(judge.min(), consensus.min())), int(max(judge.max(), consensus.max())) + 1))
     within = bootstrap(n, lambda idx: float(close[idx].mean()), resamples=resamples, seed=seed)
-    kappa_q = bootstrap(n, lambda idx: cohen_kappa(judge[idx], consensus[idx], "quadratic", scale), resamples=resamples,
+    kappa_q = bootstrap(n, lambda idx: cohen_kappa(judge[idx], consensus[idx], "quadratic", points), resamples=resamples,
                         seed=seed)
     rho = bootstrap(n, lambda idx: spearman(judge[idx], median[idx]), resamples=resamples, seed=seed,
                     vectorized=lambda idx: spearman_rows(judge[idx], median[idx]))
@@ -97,12 +139,12 @@ def pointwise_row(items: list[Item], *, resamples: int = 1000, seed: int = 0) ->
         "n_items": n, "n_labels": int(sum(len(i.humans) for i in items)), "annotators": len(annotators),
         "exact_agreement": float((judge == consensus).mean()), "within_one_agreement": within.estimate,
         "within_one_ci_low": within.low, "within_one_ci_high": within.high,
-        "kappa": cohen_kappa(judge, consensus, None, scale), "kappa_linear": cohen_kappa(judge, consensus, "linear", scale),
+        "kappa": cohen_kappa(judge, consensus, None, points), "kappa_linear": cohen_kappa(judge, consensus, "linear", points),
         "kappa_quadratic": kappa_q.estimate, "kappa_quadratic_ci_low": kappa_q.low, "kappa_quadratic_ci_high": kappa_q.high,
         "alpha_humans": krippendorff_alpha_ordinal(matrix[:-1]), "alpha_with_judge": krippendorff_alpha_ordinal(matrix),
-        "human_human_kappa": human_kappa, "spearman": rho.estimate, "spearman_ci_low": rho.low,
+        **humans, "spearman": rho.estimate, "spearman_ci_low": rho.low,
         "spearman_ci_high": rho.high,
-        "status": status(n, within.estimate, kappa_q.estimate, human_kappa),
+        "status": status(n, within.estimate, kappa_q.estimate, humans["human_human_kappa"]),
     }
     return {k: _nan_to_none(v) for k, v in row.items()}
 
@@ -118,44 +160,81 @@ def pointwise_items(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date
     return {k: list(v.values()) for k, v in grouped.items()}
 
 
+def majority(votes) -> str:
+    """The human consensus on one pair from votes a, b and tie: the label with the most votes;
+    when the top count is shared (a-b, a-tie, b-tie or a three-way split) no winner: tie."""
+    count = Counter(votes)
+    top = max(count.values())
+    leaders = [label for label, c in count.items() if c == top]
+    return leaders[0] if len(leaders) == 1 else "tie"
+
+
+def _mean(values: list) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def fleiss_items(votes: dict[tuple, dict[str, str]]) -> tuple[float, int, int]:
+    """Fleiss' kappa over {a, b, tie} of the items rated by the most common number of annotators
+    (the larger number on a draw): (kappa, items, raters per item); NaN under MIN_COMMON items."""
+    sizes = Counter(len(v) for v in votes.values() if len(v) >= 2)
+    if not sizes:
+        return math.nan, 0, 0
+    raters = max(sizes, key=lambda m: (sizes[m], m))
+    table = np.array([[Counter(v.values())[label] for label in PAIRWISE_LABELS]
+                      for v in votes.values() if len(v) == raters])
+    return (fleiss_kappa(table) if len(table) >= MIN_COMMON else math.nan), len(table), raters
+
+
 def pairwise_row(rows: list[tuple]) -> dict:
-    """rows: (item_id, variant_a, variant_b, annotator, human winner, position, judge winner)."""
+    """rows: (item_id, variant_a, variant_b, annotator, human winner, position, judge winner), a
+    human label once per judge order it is joined with."""
     humans: dict[tuple, dict[str, str]] = defaultdict(dict)
     judged: dict[tuple, dict[str, str]] = defaultdict(dict)
     for item_id, a, b, annotator, human, position, judge in rows:
         humans[(item_id, a, b)][annotator] = human
         judged[(item_id, a, b)][position] = judge
-    with_ties, without_ties, consistent, both_orders = [], [], [], 0
-    for key, votes in humans.items():
-        count = Counter(votes.values())
-        majority = "tie" if count["a"] == count["b"] else ("a" if count["a"] > count["b"] else "b")
+    keys = sorted(humans)
+    majorities = [majority(humans[key].values()) for key in keys]
+    verdicts, consistent = [], []
+    per_order: dict[str, list[bool]] = {"ab": [], "ba": []}
+    for key, human in zip(keys, majorities):
         orders = judged[key]
         if len(orders) == 2:
-            both_orders += 1
             consistent.append(orders["ab"] == orders["ba"])
-        verdicts = set(orders.values())
-        verdict = verdicts.pop() if len(verdicts) == 1 else "tie"
-        with_ties.append(verdict == majority)
-        if verdict != "tie" and majority != "tie":
-            without_ties.append(verdict == majority)
-    n = len(humans)
-    agree = float(np.mean(with_ties)) if with_ties else None
-    return {"n_items": n, "n_labels": len(rows), "annotators": len({r[3] for r in rows}),
-            "agreement_with_ties": agree,
-            "agreement_without_ties": float(np.mean(without_ties)) if without_ties else None,
-            "position_consistency": float(np.mean(consistent)) if consistent else None,
-            "status": "insufficient_data" if n < MIN_ITEMS else ("recalibrate" if agree < AGREEMENT_FLOOR else "ok")}
+        for position, winner in orders.items():
+            per_order[position].append(winner == human)
+        found = set(orders.values())
+        verdicts.append(found.pop() if len(found) == 1 else "tie")
+    with_ties = [v == h for v, h in zip(verdicts, majorities)]
+    without_ties = [v == h for v, h in zip(verdicts, majorities) if v != "tie" and h != "tie"]
+    annotators = sorted({annotator for votes in humans.values() for annotator in votes})
+    per_annotator = {a: {key: votes[a] for key, votes in humans.items() if a in votes} for a in annotators}
+    summary = _pair_summary(pairwise_kappas(per_annotator, None, MIN_COMMON, PAIRWISE_LABELS))
+    fleiss, fleiss_n, fleiss_m = fleiss_items(humans) if len(annotators) > 2 else (math.nan, None, None)
+    order_ab, order_ba = _mean(per_order["ab"]), _mean(per_order["ba"])
+    n, agree = len(keys), _mean(with_ties)
+    kappa = cohen_kappa(verdicts, majorities, None, PAIRWISE_LABELS)
+    row = {"n_items": n, "n_labels": sum(len(v) for v in humans.values()), "annotators": len(annotators),
+           "agreement_with_ties": agree, "agreement_without_ties": _mean(without_ties), "kappa": kappa,
+           "accuracy_order_ab": order_ab, "accuracy_order_ba": order_ba,
+           "accuracy_mean_orders": (order_ab + order_ba) / 2 if order_ab is not None and order_ba is not None else None,
+           "position_consistency": _mean(consistent), **summary,
+           "fleiss_kappa": fleiss, "fleiss_items": fleiss_n, "fleiss_raters": fleiss_m,
+           "status": status(n, math.nan if agree is None else agree, kappa, summary["human_human_kappa"])}
+    return {k: _nan_to_none(v) for k, v in row.items()}
 
 
 def agreement_rows(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, *, resamples: int = 1000,
-                   log=lambda message: None) -> list[dict]:
-    """Every judge_human_agreement row for labels made in [start, end)."""
+                   scale: tuple[int, int] | None = None, log=lambda message: None) -> list[dict]:
+    """Every judge_human_agreement row for labels made in [start, end); `scale` is the rubric's
+    (min, max) (None: the range of the scores seen)."""
     params = {"start": start, "end": end}
     base = {"month": start, "kind": "pointwise", "slice_dimension": None, "slice_value": None}
     out = []
     groups = pointwise_items(con, start, end)
     for (version, dimension), items in sorted(groups.items()):
-        out.append({**base, "judge_version": version, "dimension": dimension, **pointwise_row(items, resamples=resamples)})
+        out.append({**base, "judge_version": version, "dimension": dimension,
+                    **pointwise_row(items, resamples=resamples, scale=scale)})
         by_topic = defaultdict(list)
         for item in items:
             if item.topic:
@@ -163,7 +242,7 @@ def agreement_rows(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date,
         for topic, subset in sorted(by_topic.items()):
             if len(subset) >= MIN_ITEMS:
                 out.append({**base, "judge_version": version, "dimension": dimension, "slice_dimension": "topic",
-                            "slice_value": topic, **pointwise_row(subset, resamples=resamples)})
+                            "slice_value": topic, **pointwise_row(subset, resamples=resamples, scale=scale)})
         log(f"judge_human_agreement {start:%Y-%m}: {version} {dimension}: {len(items)} items")
     pairs: dict[str, list[tuple]] = defaultdict(list)
     for item_id, a, b, annotator, human, version, position, judge in con.execute(
@@ -179,7 +258,9 @@ COLUMNS = ("month", "judge_version", "kind", "dimension", "slice_dimension", "sl
            "annotators", "exact_agreement", "within_one_agreement", "within_one_ci_low", "within_one_ci_high", "kappa",
            "kappa_linear", "kappa_quadratic", "kappa_quadratic_ci_low", "kappa_quadratic_ci_high", "alpha_humans",
            "alpha_with_judge", "human_human_kappa", "spearman", "spearman_ci_low", "spearman_ci_high",
-           "agreement_with_ties", "agreement_without_ties", "position_consistency", "status")
+           "agreement_with_ties", "agreement_without_ties", "position_consistency", "status", "human_pairs",
+           "human_pair_kappas", "fleiss_kappa", "fleiss_items", "fleiss_raters", "accuracy_order_ab",
+           "accuracy_order_ba", "accuracy_mean_orders")
 
 
 def store_agreement(con: duckdb.DuckDBPyConnection, month: dt.date, rows: list[dict]) -> None:
@@ -194,12 +275,15 @@ def agreement_table(rows: list[dict], limit: int = 40) -> str:
     """A markdown preview: the whole-month rows, one line per month, judge version and dimension."""
     def fmt(v):
         return "" if v is None else f"{v:.2f}"
-    lines = ["| month | judge version | dimension | n | within-one | kappa (quadratic) | human kappa | status |",
+    lines = ["| month | judge version | dimension | n | agreement | kappa | human kappa | status |",
              "|---|---|---|---|---|---|---|---|"]
     for r in [r for r in rows if r["slice_dimension"] is None][:limit]:
-        agree = r.get("within_one_agreement") if r["kind"] == "pointwise" else r.get("agreement_with_ties")
+        # the status rule's figures: within-one and quadratic kappa; pairwise, with ties and unweighted
+        pointwise = r["kind"] == "pointwise"
+        agree = r.get("within_one_agreement") if pointwise else r.get("agreement_with_ties")
+        kappa = r.get("kappa_quadratic") if pointwise else r.get("kappa")
         lines.append(f"| {str(r['month'])[:7]} | {r['judge_version']} | {r['dimension']} | {r['n_items']} | {fmt(agree)} "
-                     f"| {fmt(r.get('kappa_quadratic'))} | {fmt(r.get('human_human_kappa'))} | {r['status']} |")
+                     f"| {fmt(kappa)} | {fmt(r.get('human_human_kappa'))} | {r['status']} |")
     return "\n".join(lines)
 
 

@@ -58,6 +58,11 @@ def test_agreement_and_drift_catch_a_silent_model_update(demo_source, tmp_path, 
             "select judge_version, dimension, n_items, status from judge_human_agreement "
             "where month = '2026-09-01' and kind = 'pointwise' and slice_dimension is null").fetchall()}
         rows = con.execute("select count(*) from judge_drift").fetchone()[0]
+        ((version, n_items, annotators, by_ab, by_ba, by_both, pairs, human_kappa, pair_kappas, fleiss_raters,
+          pair_status),) = con.execute(
+            "select judge_version, n_items, annotators, accuracy_order_ab, accuracy_order_ba, accuracy_mean_orders, "
+            "human_pairs, human_human_kappa, human_pair_kappas, fleiss_raters, status from judge_human_agreement "
+            "where month = '2026-09-01' and kind = 'pairwise'").fetchall()
     pipeline_version = next(v for v, _ in agreement if v != IMPORTED)
     # September is every method's anchor: no shift; October's re-scored correctness moved by about -2
     assert all(shift == 0 and not flag for (m, _, _, method), (shift, flag) in drift.items() if m == "2026-09")
@@ -73,6 +78,13 @@ def test_agreement_and_drift_catch_a_silent_model_update(demo_source, tmp_path, 
     # both judges are compared with the humans on the month's 40 labelled responses per dimension
     assert agreement[(IMPORTED, "correctness")] == (40, "ok") and agreement[(pipeline_version, "clarity")][0] == 40
     assert agreement[(IMPORTED, "calibration")][1] == "rubric_vague"  # the planted vague dimension
+    # the imported pairwise judgments (both orders) against the month's 15 pairs, each labelled by
+    # two of the three annotators: per-order accuracy, the annotator pairs' kappas and Fleiss' over
+    # the items with two raters; too few items for a status
+    assert (version, n_items, annotators, fleiss_raters, pair_status) == (IMPORTED, 15, 3, 2, "insufficient_data")
+    assert by_both == pytest.approx((by_ab + by_ba) / 2)
+    assert pairs == len(pair_kappas) >= 1 and all(p["n_items"] >= 5 for p in pair_kappas)
+    assert human_kappa == pytest.approx(sum(p["kappa"] for p in pair_kappas) / pairs)
 
 
 def test_correlation_uses_valid_pairs_only_and_lists_confident_mismatches(tmp_path):

@@ -1,5 +1,6 @@
 """Agreement statistics against independent references: scikit-learn's cohen_kappa_score, the
-`krippendorff` package, scipy's spearmanr, and bootstrap coverage on simulated data."""
+`krippendorff` package, statsmodels' fleiss_kappa, scipy's spearmanr, and bootstrap coverage on
+simulated data. Closed-form statistics are compared to 1e-12 (floating-point rounding only)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ import numpy as np
 import pytest
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import aggregate_raters
+from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 
 from pipeline.agreement import (
-    bootstrap, cohen_kappa, krippendorff_alpha_ordinal, mean_pairwise_kappa, spearman, spearman_rows,
+    bootstrap, cohen_kappa, fleiss_kappa, krippendorff_alpha_ordinal, mean_pairwise_kappa, pairwise_kappas,
+    rating_scale, spearman, spearman_rows,
 )
 
 
@@ -56,6 +60,59 @@ def test_mean_pairwise_kappa_averages_pairs_with_enough_common_items():
     assert pairs == 1  # (a, b); c shares only 3 items with a and none with b
     assert mean == pytest.approx(cohen_kappa_score([ann["a"][i] for i in common], [ann["b"][i] for i in common],
                                                    weights="quadratic"))
+
+
+# the audit's case (issue 13): two annotators who used only 1, 2 and 5; a one-point slip
+# between 1 and 2 four times in nine items, and full agreement on the 5s
+AUDIT_X = [1, 2, 2, 5, 5, 1, 1, 2, 2]
+AUDIT_Y = [1, 2, 2, 5, 5, 2, 2, 1, 1]
+
+
+def test_annotator_kappa_is_on_the_rating_scale_not_the_points_used():
+    scale = [1, 2, 3, 4, 5]
+    reference = cohen_kappa_score(AUDIT_X, AUDIT_Y, weights="quadratic", labels=scale)
+    used_only = cohen_kappa_score(AUDIT_X, AUDIT_Y, weights="quadratic")  # 2-vs-5 one step: what the old code did
+    assert round(reference, 2) == 0.90 and round(used_only, 2) == 0.59
+    ann = {"x": {f"i{k}": v for k, v in enumerate(AUDIT_X)}, "y": {f"i{k}": v for k, v in enumerate(AUDIT_Y)}}
+    for labels in (scale, None):  # the rubric's scale given, or the integer range of the scores seen
+        mean, pairs = mean_pairwise_kappa(ann, "quadratic", labels=labels)
+        assert pairs == 1 and mean == pytest.approx(reference, abs=1e-12)
+    assert rating_scale([1, 2, 5]) == scale and rating_scale(["tie", "a", "b"]) == ["a", "b", "tie"]
+
+
+def test_each_annotator_pair_kappa_over_a_b_tie_matches_sklearn():
+    rng = np.random.default_rng(8)
+    labels = ["a", "b", "tie"]
+    truth = rng.choice(labels, 50, p=[0.45, 0.35, 0.2])
+    ann = {}
+    for name, items in (("h1", range(0, 50)), ("h2", range(10, 50)), ("h3", range(0, 14)), ("h4", range(45, 50))):
+        ann[name] = {f"i{j}": (truth[j] if rng.random() < 0.75 else rng.choice(labels)) for j in items}
+    pairs = pairwise_kappas(ann, None, labels=labels)
+    expected = {}
+    for x, y in (("h1", "h2"), ("h1", "h3"), ("h1", "h4"), ("h2", "h4")):  # 5+ items in common
+        common = sorted(set(ann[x]) & set(ann[y]))
+        expected[(x, y)] = (len(common), cohen_kappa_score([ann[x][i] for i in common], [ann[y][i] for i in common],
+                                                           labels=labels))
+    assert {(p.annotator_a, p.annotator_b): p.n_items for p in pairs} == {k: n for k, (n, _) in expected.items()}
+    for p in pairs:
+        assert p.kappa == pytest.approx(expected[(p.annotator_a, p.annotator_b)][1], abs=1e-12)
+    mean, n = mean_pairwise_kappa(ann, None, labels=labels)
+    assert n == 4 and mean == pytest.approx(np.mean([k for _, k in expected.values()]), abs=1e-12)
+
+
+@pytest.mark.parametrize("raters, seed", [(2, 0), (3, 1), (5, 2)])
+def test_fleiss_kappa_matches_statsmodels(raters, seed):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, 40)
+    data = np.where(rng.random((40, raters)) < 0.7, truth[:, None], rng.integers(0, 3, (40, raters)))
+    table, _ = aggregate_raters(data, n_cat=3)
+    assert fleiss_kappa(table) == pytest.approx(statsmodels_fleiss(table, method="fleiss"), abs=1e-12)
+
+
+def test_fleiss_kappa_needs_a_constant_number_of_raters_and_variation():
+    with pytest.raises(ValueError):
+        fleiss_kappa(np.array([[2, 1, 0], [1, 1, 0]]))
+    assert math.isnan(fleiss_kappa(np.array([[3, 0, 0], [3, 0, 0]])))  # one category throughout: undefined
 
 
 def test_spearman_matches_scipy_and_is_undefined_for_constants():
