@@ -166,13 +166,23 @@ def test_pairwise_status_puts_vague_humans_before_the_judge():
     votes = {f"i{k:02d}": {"h1": "ab"[k % 2], "h2": "ab"[(k // 2) % 2]} for k in range(24)}
     row = pairwise_row([r for item, v in votes.items() for r in judged_both_orders(item, v, "a", "a")])
     assert row["human_human_kappa"] == pytest.approx(0.0) and row["status"] == "rubric_vague"
-    # humans unanimous, the judge right on 20 of 24 (83%, kappa 0.71): ok; on 18 (75%): recalibrate
-    for right, state in ((20, "ok"), (18, "recalibrate")):
+    # humans unanimous; the judge says tie on the rest: right on 20 of 24 (kappa 0.71) or 18 (0.60),
+    # never the other winner: ok; says tie on 12 of 24 (kappa 0.33): recalibrate
+    for right, state in ((20, "ok"), (18, "ok"), (12, "recalibrate")):
         rows = []
         for k in range(24):
             human = "ab"[k % 2]
             rows += judged_both_orders(f"i{k:02d}", {"h1": human, "h2": human}, *(2 * (human if k < right else "tie",)))
-        assert pairwise_row(rows)["status"] == state
+        row = pairwise_row(rows)
+        assert row["status"] == state and row["agreement_without_ties"] == 1.0
+    # the judge picks the other winner on 6 of 24 (75% without ties, kappa 0.5): recalibrate
+    rows = []
+    for k in range(24):
+        human = "ab"[k % 2]
+        judge = human if k >= 6 else "ba"[k % 2]
+        rows += judged_both_orders(f"i{k:02d}", {"h1": human, "h2": human}, judge, judge)
+    row = pairwise_row(rows)
+    assert row["agreement_without_ties"] == pytest.approx(0.75) and row["status"] == "recalibrate"
     # humans say a on 90% of the pairs and the judge always does: 90% agreement, but kappa 0 (no
     # better than the base rate), so the kappa floor asks for recalibration
     rows = [r for k in range(30) for r in judged_both_orders(f"i{k:02d}", dict.fromkeys(("h1", "h2"), "ab"[k < 3]), "a", "a")]
