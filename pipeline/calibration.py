@@ -181,8 +181,8 @@ def fleiss_items(votes: dict[tuple, dict[str, str]]) -> tuple[float, int, int]:
     """Fleiss' kappa over {a, b, tie} of the items rated by the most common number of annotators
     (the larger number on a draw): (kappa, items, raters per item); NaN under MIN_COMMON items."""
     sizes = Counter(len(v) for v in votes.values() if len(v) >= 2)
-    if not sizes:
-        return math.nan, 0, 0
+    if not sizes:  # no item has two raters: nothing to measure (as with two or fewer annotators)
+        return math.nan, None, None
     raters = max(sizes, key=lambda m: (sizes[m], m))
     table = np.array([[Counter(v.values())[label] for label in PAIRWISE_LABELS]
                       for v in votes.values() if len(v) == raters])
@@ -282,9 +282,9 @@ def agreement_table(rows: list[dict], limit: int = 40) -> str:
     lines = ["| month | judge version | dimension | n | agreement | kappa | human kappa | status |",
              "|---|---|---|---|---|---|---|---|"]
     for r in [r for r in rows if r["slice_dimension"] is None][:limit]:
-        # the status rule's figures: within-one and quadratic kappa; pairwise, with ties and unweighted
+        # the status rule's figures: within-one and quadratic kappa; pairwise, without ties and unweighted
         pointwise = r["kind"] == "pointwise"
-        agree = r.get("within_one_agreement") if pointwise else r.get("agreement_with_ties")
+        agree = r.get("within_one_agreement") if pointwise else r.get("agreement_without_ties")
         kappa = r.get("kappa_quadratic") if pointwise else r.get("kappa")
         lines.append(f"| {str(r['month'])[:7]} | {r['judge_version']} | {r['dimension']} | {r['n_items']} | {fmt(agree)} "
                      f"| {fmt(kappa)} | {fmt(r.get('human_human_kappa'))} | {r['status']} |")

@@ -36,7 +36,11 @@ def clustered_difference(y: np.ndarray, treated: np.ndarray, cluster: np.ndarray
     sum to zero inside the cluster, its variance drops out of the sandwich, and the standard
     error would be too small (zero when the arms are one cluster each)."""
     y, t = np.asarray(y, dtype=float), np.asarray(treated, dtype=float)
-    groups = np.unique(np.asarray(cluster), return_inverse=True)[1].reshape(-1)
+    keep = np.isfinite(y)  # a score that is not a number says nothing (and would make everything NaN)
+    y, t = y[keep], t[keep]
+    # cluster ids as text: a missing id (None) is a cluster of its own, and mixed types still sort
+    ids = np.asarray(["\x00missing" if c is None else str(c) for c in np.asarray(cluster, dtype=object)[keep]])
+    groups = np.unique(ids, return_inverse=True)[1].reshape(-1)
     n, g = len(y), int(groups.max()) + 1 if len(y) else 0
     n_t = int(t.sum())
     if n_t < 1 or n - n_t < 1:

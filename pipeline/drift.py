@@ -126,6 +126,8 @@ def paired_shift(anchor: np.ndarray, month: np.ndarray) -> Shift:
     p (`signed_rank_test`). Under MIN_DRIFT_ITEMS pairs: no interval and no test, with the
     reason."""
     anchor, month = np.asarray(anchor, dtype=float), np.asarray(month, dtype=float)
+    keep = np.isfinite(anchor) & np.isfinite(month)  # a pair with a missing score is not a pair
+    anchor, month = anchor[keep], month[keep]
     diff = month - anchor
     n = len(diff)
     if n < MIN_DRIFT_ITEMS:
@@ -145,6 +147,7 @@ def independent_shift(anchor: np.ndarray, month: np.ndarray) -> Shift:
     (`rank_sum_test`). Under MIN_DRIFT_ITEMS on either side: no interval and no test, with the
     reason."""
     anchor, month = np.asarray(anchor, dtype=float), np.asarray(month, dtype=float)
+    anchor, month = anchor[np.isfinite(anchor)], month[np.isfinite(month)]
     if min(len(anchor), len(month)) < MIN_DRIFT_ITEMS:
         return _too_few(len(anchor), len(month), _mean(anchor), _mean(month),
                         f"items on a side (anchor {len(anchor)}, month {len(month)})")

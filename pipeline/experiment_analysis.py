@@ -4,8 +4,8 @@ Decision rule (per experiment; every treatment against the control):
 - invalid: the SRM test against the pre-registered allocation gives p < 0.001, or no users;
   results are still written, flagged `srm_invalid`, and no decision is drawn from them.
 - ship: some treatment has at least one primary metric significantly better after Holm's
-  correction across its primary metrics, none significantly worse, and every guardrail passes
-  its non-inferiority test. With several such treatments, the one with the largest chance to
+  correction across its pre-registered primary metrics (one that cannot be tested counts as
+  p = 1), none significantly worse, and every guardrail passes its non-inferiority test. With several such treatments, the one with the largest chance to
   win on its first primary metric is named.
 - do not ship: every treatment has a primary metric significantly worse, or a guardrail whose
   interval lies entirely beyond its margin (significant harm).
@@ -197,14 +197,20 @@ def analyze_experiment(spec: ExperimentSpec, metrics: dict[str, MetricSpec], mom
                     adj = compare(cuped_estimate(c_m, cup, metric.is_ratio), cuped_estimate(t_m, cup, metric.is_ratio),
                                   alpha=spec.alpha, higher_is_better=metric.higher_is_better, welch=False,
                                   sequential_n_star=n_star,
-                                  method=f"cuped{' (linearized ratio)' if metric.is_ratio else ''} (theta={cup.theta:.4g})")
+                                  method=f"cuped{' (linearized ratio)' if metric.is_ratio else ''} (theta={cup.theta:.4g}"
+                                         + (f"; {c_m.imputed + t_m.imputed} non-finite pre-period value(s) imputed "
+                                            "by the mean" if c_m.imputed + t_m.imputed else "") + ")")
                     rows.append(_row(spec, metric, treatment, "cuped", adj, srm_invalid=invalid, now=now,
                                      variance_reduction=cup.variance_reduction,
                                      excluded_values=extra["excluded_values"]))
             rows.extend(seg_rows)
-        # Holm across this treatment's primary metrics
-        tested = [r for r in primary_rows if r["p_value"] is not None]
-        for r, adjusted in zip(tested, holm([r["p_value"] for r in tested])):
+        # Holm across this treatment's pre-registered primary metrics; one that could not be tested
+        # (an empty arm, zero variance) stays in the family with p = 1: dropping it would shrink the
+        # correction and let the others through more easily
+        adjusted_all = holm([r["p_value"] for r in primary_rows])
+        for r, adjusted in zip(primary_rows, adjusted_all):
+            if r["p_value"] is None:
+                continue
             r["p_value_holm"] = adjusted
             r["significant"] = adjusted < spec.alpha
             better = (r["diff"] > 0) == r["higher_is_better"]

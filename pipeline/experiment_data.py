@@ -35,13 +35,26 @@ def source_files(folder: Path) -> dict[str, list[str]]:
     return found
 
 
+def _matching(names: list[str], columns: dict[str, str]) -> dict[str, str]:
+    """Contract column -> the file's name for it: case and surrounding spaces do not matter
+    (`Value`, ` value`, `VALUE` are all the contract's `value`)."""
+    found = {n.strip().lower(): n for n in names}
+    return {c: found[c] for c in columns if c in found}
+
+
 def _scan(con: duckdb.DuckDBPyConnection, fmt: str, paths: list[str], columns: dict[str, str]) -> duckdb.DuckDBPyRelation:
     if fmt == "parquet":
         return con.read_parquet(paths, filename=True, union_by_name=True)
     if fmt == "csv":
         return con.read_csv(paths, header=True, all_varchar=True, filename=True, union_by_name=True)
-    return con.read_json(paths, format="newline_delimited", filename=True, union_by_name=True,
-                         columns={c: "VARCHAR" for c in columns})
+    # JSON keys are matched exactly by the reader: find the file's spelling of each contract key
+    # first, then read those keys as text (a typed guess would turn a stray "abc" into an error)
+    try:
+        keys = con.read_json(paths, format="newline_delimited", union_by_name=True).columns
+    except duckdb.Error:  # the typed guess failed: read the contract's spelling as text
+        keys = list(columns)
+    wanted = {key: "VARCHAR" for key in _matching(keys, columns).values()} or {c: "VARCHAR" for c in columns}
+    return con.read_json(paths, format="newline_delimited", filename=True, union_by_name=True, columns=wanted)
 
 
 def _readable(con: duckdb.DuckDBPyConnection, fmt: str, paths: list[str], columns: dict[str, str]
@@ -73,21 +86,28 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> 
         if not paths:
             continue
         rel = _scan(con, fmt, paths, columns)
-        present = set(rel.columns)
-        exprs = [f'try_cast("{c}" as {t}) as "{c}"' if c in present else f'null::{t} as "{c}"' for c, t in columns.items()]
+        names = _matching(rel.columns, columns)
+        present = set(names)
+
+        def col(c: str) -> str:  # the file's column, quoted; text trimmed ("a, b, c" CSVs), blank is missing
+            quoted = '"' + names[c].replace('"', '""') + '"'
+            return f"nullif(trim({quoted}), '')" if fmt != "parquet" and columns[c] == "varchar" else quoted
+
+        exprs = [f'try_cast({col(c)} as {t}) as "{c}"' if c in present else f'null::{t} as "{c}"'
+                 for c, t in columns.items()]
         exprs.append('"filename" as source_file')
         # the typed columns as written, so a reject shows what was there
-        exprs += [f'"{c}"::varchar as "raw_{c}"' if c in present else f'null::varchar as "raw_{c}"'
+        exprs += [f'{col(c)}::varchar as "raw_{c}"' if c in present else f'null::varchar as "raw_{c}"'
                   for c, t in columns.items() if t != "varchar"]
         raw_ts = [c for c, t in columns.items() if t == "timestamptz" and c in present]
         problems = [f"when true then 'missing column {c}'" for c in required if c not in present]
-        problems += [f"when \"{c}\" is null then 'missing {c}'" for c in required if c in present and c not in raw_ts]
-        problems += [f"when \"{c}\" is null then 'missing {c}' when try_cast(\"{c}\" as timestamptz) is null "
+        problems += [f"when {col(c)} is null then 'missing {c}'" for c in required if c in present and c not in raw_ts]
+        problems += [f"when {col(c)} is null then 'missing {c}' when try_cast({col(c)} as timestamptz) is null "
                      f"then 'unreadable {c}'" for c in raw_ts if c in required]
         # an optional number that is there must be a finite one: NaN or "abc" summed into a metric
         # would poison every moment of the arm (or count as 1)
-        problems += [f"when \"{c}\" is not null and try_cast(\"{c}\" as double) is null then 'unreadable {c}' "
-                     f"when not isfinite(try_cast(\"{c}\" as double)) then '{c} is not a finite number'"
+        problems += [f"when {col(c)} is not null and try_cast({col(c)} as double) is null then 'unreadable {c}' "
+                     f"when not isfinite(try_cast({col(c)} as double)) then '{c} is not a finite number'"
                      for c, t in columns.items() if t == "double" and c in present]
         exprs.append(f"case {' '.join(problems)} end as problem")
         parts.append(rel.select(", ".join(exprs)))

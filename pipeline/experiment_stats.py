@@ -50,7 +50,13 @@ class Moments:
     1.00), centred ones do not. Covariances are shift-invariant, so they come straight from the
     centred sums; means and ratios add the reference back (`total`). Moments stay additive: `+`
     re-centres the other operand on this one's reference first, exactly. `excluded` counts the
-    users left out because a value was not a finite number (NaN, infinity); it adds up too."""
+    users left out because their value or denominator was not a finite number (NaN, infinity);
+    `imputed` the users kept whose pre-period value was not finite (the covariate set to its
+    reference, the mean); both add up too.
+
+    Not covered by the centring: the delta method's own cancellation for a ratio whose per-user
+    relative spread is under about 1e-7 (y = 1e8 d + noise of 1), where var y - 2 r cov(y, d) +
+    r^2 var d loses the digits in any order of summation."""
 
     n: int
     sum_y: float
@@ -72,6 +78,7 @@ class Moments:
     ref_x: float = 0.0
     ref_z: float = 0.0
     excluded: int = 0
+    imputed: int = 0
 
     def total(self, v: str) -> float:
         """The raw sum of variable v ("y", "d", "x" or "z")."""
@@ -91,14 +98,14 @@ class Moments:
         return replace(self, **changes, **{f"ref_{v}": ref[v] for v in VARIABLES})
 
     def __add__(self, other: Moments) -> Moments:
-        if other.n == 0 and not other.excluded:
-            return self
-        if self.n == 0 and not self.excluded:
-            return other
+        counts = {"excluded": self.excluded + other.excluded, "imputed": self.imputed + other.imputed}
+        if other.n == 0:  # nothing to re-centre: keep this one's reference (near its data)
+            return replace(self, **counts) if other.excluded or other.imputed else self
+        if self.n == 0:
+            return replace(other, **counts) if self.excluded or self.imputed else other
         other = other.recentred({v: getattr(self, f"ref_{v}") for v in VARIABLES})
-        summed = {f: getattr(self, f) + getattr(other, f) for f in ("n", "excluded", *(f"sum_{v}" for v in VARIABLES),
-                                                                     *PRODUCTS)}
-        return replace(self, **summed)
+        summed = {f: getattr(self, f) + getattr(other, f) for f in ("n", *(f"sum_{v}" for v in VARIABLES), *PRODUCTS)}
+        return replace(self, **summed, **counts)
 
     def astuple(self) -> tuple:
         return astuple(self)
@@ -107,23 +114,31 @@ class Moments:
     def from_record(cls, record: dict) -> Moments:
         """From a SQL row by column name (n, sum_*, ref_*, excluded; a missing or null sum is 0)."""
         values = {f.name: record.get(f.name) for f in fields(cls)}
-        return cls(**{k: (int(v or 0) if k in ("n", "excluded") else float(v or 0.0)) for k, v in values.items()})
+        return cls(**{k: (int(v or 0) if k in ("n", "excluded", "imputed") else float(v or 0.0))
+                      for k, v in values.items()})
 
 
 def ratio_moments(y: np.ndarray, d: np.ndarray, x: np.ndarray | None = None, z: np.ndarray | None = None) -> Moments:
     """Moments of per-user numerators y, denominators d and their pre-period values x, z, centred
     on their means (tests and small data; the pipeline aggregates in SQL with the same
-    definitions). Users with a non-finite value are left out and counted in `excluded`."""
+    definitions): users with a non-finite y or d are left out (`excluded`); a non-finite
+    pre-period value is imputed by the mean of the others (`imputed`)."""
     y, d = np.asarray(y, dtype=float), np.asarray(d, dtype=float)
     x = np.zeros_like(y) if x is None else np.asarray(x, dtype=float)
     z = np.zeros_like(y) if z is None else np.asarray(z, dtype=float)
-    keep = np.isfinite(y) & np.isfinite(d) & np.isfinite(x) & np.isfinite(z)
+    keep = np.isfinite(y) & np.isfinite(d)
+    covariate = np.isfinite(x) & np.isfinite(z)
     values = {"y": y[keep], "d": d[keep], "x": x[keep], "z": z[keep]}
-    ref = {v: float(values[v].mean()) if keep.any() else 0.0 for v in VARIABLES}
+    ref = {v: float(values[v].mean()) if keep.any() else 0.0 for v in ("y", "d")}
+    ok = covariate[keep]
+    ref.update({v: float(values[v][ok].mean()) if ok.any() else 0.0 for v in ("x", "z")})
     centred = {v: values[v] - ref[v] for v in VARIABLES}
+    for v in ("x", "z"):
+        centred[v] = np.where(ok, centred[v], 0.0)
     sums = {f"sum_{v}": float(centred[v].sum()) for v in VARIABLES}
     sums.update({name: float((centred[a] * centred[b]).sum()) for name, (a, b) in PRODUCTS.items()})
-    return Moments(int(keep.sum()), **sums, **{f"ref_{v}": ref[v] for v in VARIABLES}, excluded=int((~keep).sum()))
+    return Moments(int(keep.sum()), **sums, **{f"ref_{v}": ref[v] for v in VARIABLES}, excluded=int((~keep).sum()),
+                   imputed=int((~ok).sum()))
 
 
 def mean_moments(y: np.ndarray, x: np.ndarray | None = None) -> Moments:
@@ -306,13 +321,17 @@ def compare(control: ArmEstimate, treatment: ArmEstimate, *, alpha: float = 0.05
             return replace(base, reason=f"{name} arm has no denominator (a ratio metric with nothing to divide by)")
     var = c.var_mean + t.var_mean
     diff = t.mean - c.mean
+    if not (math.isfinite(var) and math.isfinite(diff)):
+        return replace(base, reason="the values overflow a double (a variance or difference is not finite): "
+                                    "rescale the metric")
     if var <= 0:
         return replace(base, mean_control=c.mean, mean_treatment=t.mean, diff=diff,
                         reason="zero variance in both arms: no interval or test is possible")
     se = math.sqrt(var)
     df = None
     if welch:
-        df = var ** 2 / ((c.var_mean ** 2 / (c.n - 1) if c.var_mean else 0) + (t.var_mean ** 2 / (t.n - 1) if t.var_mean else 0))
+        # Welch-Satterthwaite on the variances' shares of the total (squaring 1e-160 underflows to 0)
+        df = 1 / ((c.var_mean / var) ** 2 / (c.n - 1) + (t.var_mean / var) ** 2 / (t.n - 1))
     if sequential_n_star:
         half = sequential_halfwidth(var, c.n + t.n, alpha, sequential_n_star)
         p = sequential_p_value(diff, var, c.n + t.n, alpha, sequential_n_star)
@@ -373,7 +392,9 @@ def srm_p_value(counts: dict[str, int], allocation: dict[str, float]) -> float:
 
 
 def holm(p_values: list[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1)."""
+    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1). A p-value that is
+    missing or NaN (a hypothesis that could not be tested) counts as 1: it stays in the family."""
+    p_values = [1.0 if p is None or math.isnan(p) else p for p in p_values]
     m = len(p_values)
     order = sorted(range(m), key=lambda i: p_values[i])
     adjusted, running = [0.0] * m, 0.0

@@ -76,10 +76,10 @@ def allocate(total: int, mix: dict[str, float], minimum: int = 0) -> dict[str, i
 
 
 def kind_quotas(config: EvalSetConfig) -> dict[str, int]:
-    """Items per kind: the failure and edge shares rounded, the head the rest of `size`."""
-    n_failure = round(config.size * config.failure_share)
-    n_edge = round(config.size * config.edge_share)
-    return {"known_failure": n_failure, "edge_case": n_edge, "head": config.size - n_failure - n_edge}
+    """Items per kind: `size` split by the shares with largest remainders (never negative, always
+    `size` in all: rounding each share on its own gave head -1 at size 3 with 0/0.5/0.5)."""
+    shares = {"known_failure": config.failure_share, "edge_case": config.edge_share, "head": config.head_share}
+    return allocate(config.size, shares)
 
 
 def quotas(config: EvalSetConfig, production_mix: dict[str, float],
@@ -239,7 +239,7 @@ def draw(pool: pl.DataFrame, config: EvalSetConfig, production_mix: dict[str, fl
 def _round_robin(walk: _Walk, donors: list[tuple[str, str]], missing: int) -> int:
     """One item at a time from each donor in turn until `missing` are found or all are exhausted."""
     donors = list(donors)
-    while missing and donors:
+    while missing > 0 and donors:
         for key in list(donors):
             if not missing:
                 break

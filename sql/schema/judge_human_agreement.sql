@@ -26,7 +26,7 @@ create table if not exists judge_human_agreement (
     agreement_with_ties double,  -- pairwise: combined-order verdict (orders disagree: tie) against the human majority over {a, b, tie}
     agreement_without_ties double,  -- the same on items where neither the verdict nor the majority is a tie
     position_consistency double,  -- both orders give the same verdict (items judged in both)
-    status varchar not null,  -- ok, recalibrate, rubric_vague, insufficient_data (pairwise: agreement_with_ties and kappa)
+    status varchar not null,  -- ok, recalibrate, rubric_vague, insufficient_data (pairwise: agreement_without_ties and kappa)
     computed_at timestamptz not null
 );
 -- added with issue 13 (the table itself is only created when missing, so warehouses created

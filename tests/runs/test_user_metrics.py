@@ -130,9 +130,12 @@ def test_moments_from_duckdb_keep_precision_at_large_offsets_and_leave_out_non_f
     values = {"control": 1e8 + rng.normal(0, 1, 5000), "treat": 1e8 + 0.5 + rng.normal(0, 1, 5000)}
     rows = [("exp", f"{variant}{i}", variant, "2026-03-01T00:00:00Z", "big", float(v), 1.0, float(v) - 3.0, 1.0)
             for variant, ys in values.items() for i, v in enumerate(ys)]
-    # user_metrics rows that are not finite (from any source): counted, never summed
+    # user_metrics rows that are not finite (from any source): counted, never summed; a non-finite
+    # pre-period value only (the CUPED covariate) keeps the user, the covariate imputed by its mean
     rows += [("exp", "nan1", "control", "2026-03-01T00:00:00Z", "big", float("nan"), 1.0, 0.0, 1.0),
-             ("exp", "inf1", "treat", "2026-03-01T00:00:00Z", "big", 1.0, 1.0, float("inf"), 1.0)]
+             ("exp", "inf1", "treat", "2026-03-01T00:00:00Z", "big", float("inf"), 1.0, 0.0, 1.0),
+             ("exp", "pre1", "treat", "2026-03-01T00:00:00Z", "big", 1e8 + 0.5, 1.0, float("nan"), 1.0)]
+    values["treat"] = np.append(values["treat"], 1e8 + 0.5)
     with connect(tmp_path / "w.duckdb") as con:
         con.executemany("insert into user_metrics values (?, ?, ?, ?::timestamptz, ?, ?, ?, ?, ?)", rows)
         con.execute("insert into user_segments select experiment_id, user_id, 'device', "
@@ -141,7 +144,7 @@ def test_moments_from_duckdb_keep_precision_at_large_offsets_and_leave_out_non_f
     arms = moments[("exp", "big")][(None, None)]
     for variant, ys in values.items():
         m = arms[variant]
-        assert m.n == 5000 and m.excluded == 1
+        assert m.n == len(ys) and m.excluded == 1 and m.imputed == (variant == "treat")
         est = arm_estimate(m, False)
         assert est.unit_var == pytest.approx(np.var(ys, ddof=1), rel=1e-9)  # raw sums gave 2.6 for 1.0
         assert est.mean == pytest.approx(ys.mean(), rel=1e-15)
@@ -185,3 +188,29 @@ def test_event_values_that_are_not_finite_numbers_are_rejected_with_their_reason
     assert run.event_rejects == {"value is not a finite number": 3, "unreadable value": 1}
     # the valid purchases: 12.5, and the row without a value, which counts 1 (the contract's default)
     assert finite and revenue == 12.5 + 1.0
+
+
+def test_contract_columns_match_whatever_their_case_and_spacing(tmp_path):
+    # a new user's export: capitalised headers, spaces after commas, JSONL keys in capitals
+    source = write_source(tmp_path / "src")
+    metrics = dict(METRICS["metrics"], revenue={"kind": "sum", "event": "purchase", "window_days": 7,
+                                                 "higher_is_better": True})
+    (source / "metrics.yaml").write_text(yaml.safe_dump({"metrics": metrics}))
+    (source / "experiments" / "exp.yaml").write_text(yaml.safe_dump(dict(SPEC, secondary_metrics=["revenue"])))
+    (source / "events" / "2026" / "e.csv").unlink()
+    (source / "events" / "2026" / "caps.csv").write_text(
+        "User_ID, Timestamp, Event, Value\n"
+        "u2, 2026-03-06T10:00:00Z, purchase, 19.99\n"
+        "u2, 2026-03-06T11:00:00Z, purchase, nan\n")
+    (source / "events" / "2026" / "caps.jsonl").write_text(
+        '{"USER_ID": "u2", "TIMESTAMP": "2026-03-06T12:00:00Z", "EVENT": "purchase", "VALUE": 5}\n'
+        '{"USER_ID": "u2", "TIMESTAMP": "2026-03-06T13:00:00Z", "EVENT": "purchase", "VALUE": "abc"}\n')
+    metric_specs = load_metrics(source / "metrics.yaml")
+    loaded = load_experiments(source / "experiments", metric_specs)
+    anonymizer = Anonymizer(b"salt")
+    with connect(tmp_path / "w.duckdb") as con:
+        run = build_user_metrics(con, loaded.experiments, metric_specs, source, anonymizer.hmac_pads())
+        revenue = con.execute("select value from user_metrics where metric = 'revenue' and user_id = $u",
+                              {"u": anonymizer.pseudonym("u2")}).fetchone()[0]
+    assert revenue == 19.99 + 5.0  # not 4 (every event counted as 1 when `Value` was not recognized)
+    assert run.event_rejects == {"value is not a finite number": 1, "unreadable value": 1}

@@ -153,3 +153,16 @@ def test_sample_size_matches_statsmodels_normal_power():
     n = sample_size_per_arm(0.02, 0.3)
     ref = NormalIndPower().solve_power(effect_size=0.02 / 0.3, alpha=0.05, power=0.8, ratio=1.0)
     assert n == int(np.ceil(ref))
+
+
+def test_clustered_difference_leaves_out_nan_scores_and_takes_missing_cluster_ids():
+    import numpy as np
+
+    from pipeline.correlation import clustered_difference
+
+    y = np.array([1.0, 2.0, 2.5, 3.0, 4.0, 3.5, np.nan])
+    t = np.array([0, 0, 0, 1, 1, 1, 1])
+    clusters = ["u1", "u2", None, "u3", "u4", 5, "u6"]
+    d = clustered_difference(y, t, clusters)
+    ref = clustered_difference(y[:6], t[:6], ["u1", "u2", "none-id", "u3", "u4", "5"])
+    assert d.diff == ref.diff and d.se == ref.se and d.reason is None

@@ -169,3 +169,16 @@ def test_rows_without_a_test_are_stored_with_their_reason_in_an_existing_warehou
         stored = con.execute("select dimension, test, p_value, reason, drifted from judge_drift order by 1").fetchall()
     assert stored == [("clarity", "none", None, f"fewer than {MIN_DRIFT_ITEMS} paired items (4)", False),
                       ("correctness", "wilcoxon signed-rank (exact)", pytest.approx(2 / 2 ** 12), None, True)]
+
+
+def test_scores_that_are_not_numbers_are_left_out_not_a_crash():
+    import numpy as np
+
+    from pipeline.drift import independent_shift, paired_shift
+
+    anchor = np.array([3.0] * 12 + [np.nan])
+    month = np.array([4.0] * 12 + [4.0])
+    with_nan, clean = paired_shift(anchor, month), paired_shift(anchor[:12], month[:12])
+    assert (with_nan.n_anchor, with_nan.p_value) == (clean.n_anchor, clean.p_value)
+    assert independent_shift(np.append(np.zeros(12), np.nan), np.ones(12)).p_value == \
+        independent_shift(np.zeros(12), np.ones(12)).p_value

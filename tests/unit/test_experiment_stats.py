@@ -401,3 +401,70 @@ def test_the_overall_row_gets_the_smallest_holm_adjusted_dimension_p():
     assert [r["heterogeneity_p"] for r in rows] == pytest.approx([p_a, p_a, p_b, p_b], rel=1e-12)
     assert overall == pytest.approx(min(multipletests([p_a, p_b], method="holm")[1]), rel=1e-12)
     assert all("_se" not in r for r in rows)
+
+
+# --- found by a fresh pair of eyes (issue 13 review) ---
+
+def test_moments_add_keeps_precision_when_one_side_holds_only_excluded_users():
+    rng = np.random.default_rng(27)
+    m = mean_moments(1e8 + rng.normal(0, 1, 1000))
+    z = mean_moments(np.array([np.nan]))
+    for total in (m + z, z + m):
+        assert total.n == 1000 and total.excluded == 1
+        assert arm_estimate(total, False).unit_var == pytest.approx(arm_estimate(m, False).unit_var, rel=1e-12)
+
+
+def test_a_non_finite_pre_period_value_is_imputed_not_a_reason_to_drop_the_user():
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    x = np.array([1.5, np.inf, 2.5, np.nan, 4.0])
+    m = mean_moments(y, x)
+    assert m.n == 5 and m.excluded == 0 and m.imputed == 2
+    assert arm_estimate(m, False).mean == pytest.approx(3.0)  # the unadjusted estimate keeps every user
+    # the covariate of the imputed users is the mean of the others: cov(x, y) as numpy with that imputation
+    filled = np.where(np.isfinite(x), x, x[np.isfinite(x)].mean())
+    cup = cuped_theta([m, mean_moments(y + 1, filled)])
+    ref = (np.cov(filled, y)[0, 1] * 4 + np.cov(filled, y + 1)[0, 1] * 4) / (np.var(filled, ddof=1) * 8)
+    assert cup.theta == pytest.approx(ref, rel=1e-12)
+
+
+def test_holm_keeps_untestable_hypotheses_in_the_family():
+    assert holm([math.nan, 0.01, 0.04]) == pytest.approx(holm([1.0, 0.01, 0.04]))
+    assert holm([0.04, 0.01, None]) == pytest.approx(list(multipletests([0.04, 0.01, 1.0], method="holm")[1]))
+
+
+def test_extreme_magnitudes_give_a_reason_or_a_number_never_an_exception():
+    rng = np.random.default_rng(28)
+    a, b = rng.normal(0, 1, 50), rng.normal(0.5, 1, 50)
+    # Welch is scale-free: at 1e-150 (squared variances underflow) the test is scipy's on the unscaled data
+    tiny, ref = welch(a * 1e-150, b * 1e-150), stats.ttest_ind(b, a, equal_var=False)
+    assert tiny.reason is None and tiny.df == pytest.approx(ref.df, rel=1e-9)
+    assert tiny.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    # at 1e200 the variances overflow: a reason, not a p-value of 1 with a NaN interval
+    huge = welch(a * 1e200, b * 1e200)
+    assert huge.reason is not None and "overflow" in huge.reason and huge.p_value is None
+
+
+def test_an_untestable_primary_metric_stays_in_the_holm_family():
+    import datetime as dt
+    from collections import defaultdict
+
+    from pipeline.experiment_analysis import analyze_experiment
+    from pipeline.experiments import ExperimentSpec, MetricSpec
+
+    rng = np.random.default_rng(21)
+    yc = rng.normal(10, 2, 200)
+    yt = yc.mean() + rng.normal(0, 2, 200) + 0.40
+    moments = defaultdict(lambda: defaultdict(dict))
+    moments[("e", "m1")][(None, None)] = {"control": mean_moments(yc), "treat": mean_moments(yt)}
+    # nobody did the second primary's event: zero variance, no test possible
+    moments[("e", "m2")][(None, None)] = {"control": mean_moments(np.zeros(200)), "treat": mean_moments(np.zeros(200))}
+    spec = ExperimentSpec("e", dt.date(2026, 1, 1), dt.date(2026, 1, 31), "control", {"control": 0.5, "treat": 0.5},
+                          ("m1", "m2"), power=None, segments=())
+    metrics = {"m1": MetricSpec("m1", "sum", True, "x"), "m2": MetricSpec("m2", "binary", True, "y")}
+    rows, summary = analyze_experiment(spec, metrics, moments, {"control": 200, "treat": 200},
+                                       dt.datetime.now(dt.timezone.utc))
+    m1 = next(r for r in rows if r["metric"] == "m1" and r["analysis"] == "overall")
+    m2 = next(r for r in rows if r["metric"] == "m2" and r["analysis"] == "overall")
+    assert 0.025 < m1["p_value"] < 0.05 and m2["p_value"] is None and m2["reason"].startswith("zero variance")
+    assert m1["p_value_holm"] == pytest.approx(multipletests([m1["p_value"], 1.0], method="holm")[1][0], rel=1e-12)
+    assert not m1["significant"] and summary["decision"] == "inconclusive"  # was "ship" on m1 alone

@@ -123,6 +123,20 @@ def test_no_production_at_all_passes_the_head_quota_on():
     assert drawn.items.height == 20 and drawn.moved == {("known_failure", "thumbs_down"): 10} and not drawn.shortfall
 
 
+def test_kind_quotas_always_sum_to_the_size_and_never_go_negative():
+    # rounding each share on its own gave 2 + 2 + (-1) at size 3 with shares 0 / 0.5 / 0.5, and the
+    # negative head quota then drew the whole pool (70 items, shortfall -67)
+    for size in (1, 2, 3, 7, 11, 100):
+        for shares in ((0.0, 0.5, 0.5), (0.7, 0.15, 0.15), (1 / 3, 1 / 3, 1 / 3), (0.5, 0.25, 0.25)):
+            config = EvalSetConfig(size=size, head_share=shares[0], failure_share=shares[1], edge_share=shares[2])
+            quota = sampling.kind_quotas(config)
+            assert sum(quota.values()) == size and min(quota.values()) >= 0, (size, shares, quota)
+            assert all(abs(quota[k] - size * w) < 1 for k, w in zip(("head", "known_failure", "edge_case"), shares))
+    pool = _pool({"a": 70}, kinds=("head", "known_failure", "edge_case"))
+    drawn = draw(pool, EvalSetConfig(size=3, head_share=0.0, failure_share=0.5, edge_share=0.5), {"a": 1.0}, [])
+    assert drawn.items.height == 3 and not drawn.shortfall
+
+
 def test_total_variation_distance():
     assert total_variation({"a": 0.6, "b": 0.4}, {"a": 0.6, "b": 0.4}) == 0
     assert total_variation({"a": 1.0}, {"b": 1.0}) == 1
