@@ -6,18 +6,18 @@ from datetime import date
 import dagster as dg
 
 from assets.logs import DUCKDB_POOL
-from pipeline import evalset_report
-from pipeline.evalsets import build_eval_set, eval_set_drift, eval_set_residue, load_regression_set
+from pipeline.evalsets import metadata as evalset_report
+from pipeline.evalsets.versions import build_eval_set, eval_set_drift, eval_set_residue, load_regression_set
 from pipeline.partitions import quarterly, window_dates
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
-from pipeline.sampling import EvalSetConfig
+from pipeline.evalsets.sampling import EvalSetConfig
 
 
 _DEFAULTS = EvalSetConfig()  # one source of truth for the defaults
 
 
 class EvalSetRunConfig(dg.Config):
-    """Knobs for one eval-set build (see pipeline.sampling.EvalSetConfig)."""
+    """Knobs for one eval-set build (see pipeline.evalsets.sampling.EvalSetConfig)."""
 
     size: int = _DEFAULTS.size
     lookback_days: int = _DEFAULTS.lookback_days

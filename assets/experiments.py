@@ -3,10 +3,10 @@
 import dagster as dg
 
 from assets.logs import DUCKDB_POOL
-from pipeline.experiment_analysis import analyze, build_user_metrics, write_results
-from pipeline.experiment_report import results_metadata, user_metrics_metadata
-from pipeline.experiments import load_experiments, load_metrics
-from pipeline.report import experiments_section, section_charts
+from pipeline.experiments.analysis import analyze, build_user_metrics, write_results
+from pipeline.experiments.metadata import results_metadata, user_metrics_metadata
+from pipeline.experiments.registry import load_experiments, load_metrics
+from pipeline.report.html import experiments_section, section_charts
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
 
 

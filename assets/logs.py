@@ -3,9 +3,9 @@
 
 import dagster as dg
 
-from pipeline import ingest_report
-from pipeline.contracts import validate_raw_logs_window
-from pipeline.ingest import ingest_window
+from pipeline.logs import metadata as ingest_report
+from pipeline.logs.contracts import validate_raw_logs_window
+from pipeline.logs.ingest import ingest_window
 from pipeline.partitions import daily, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource

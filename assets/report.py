@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.logs import DUCKDB_POOL
-from pipeline.report import build_report, write_report
+from pipeline.report.html import build_report, write_report
 from pipeline.resources import JudgeResource, WarehouseResource
 
 

@@ -1,6 +1,6 @@
 """Benchmark: anonymize the texts of 1M generated interactions.
 
-Prints rows/s, MB/s and peak RSS for the anonymizer (pipeline.anonymize, 100k-row batches as
+Prints rows/s, MB/s and peak RSS for the anonymizer (pipeline.privacy.anonymize, 100k-row batches as
 clean_logs streams them), the ratio of its throughput to a Polars read-only pass over the same
 texts measured in the same run (the floor), per-type recall and precision on the
 generator's gold spans, and per-type recall and precision on the hand-written multi-country
@@ -31,7 +31,7 @@ if mode == "floor":
     out = {"rows": frame.height, "bytes": int(frame.select(pl.col("t").str.len_bytes().sum()).item()),
            "lowercase_bytes": int(frame.select(pl.col("t").str.to_lowercase().str.len_bytes().sum()).item())}
 else:
-    from pipeline.anonymize import Anonymizer
+    from pipeline.privacy.anonymize import Anonymizer
     frame = pl.read_parquet(path, columns=["t"])
     anonymizer, replaced, rows = Anonymizer(b"bench"), 0, 0
     for start in range(0, frame.height, 100_000):
@@ -54,7 +54,7 @@ def texts_file(interactions: int) -> Path:
     from datetime import date
 
     from pipeline.demo.generator import DemoConfig, generate
-    from pipeline.ingest import ingest_window
+    from pipeline.logs.ingest import ingest_window
     from pipeline.warehouse import connect
 
     source = HERE / "out" / f"source-{interactions}"
@@ -88,7 +88,7 @@ def gold_scores(interactions: int, path: Path) -> dict[str, tuple[float, float]]
     import polars as pl
 
     sys.path.insert(0, str(HERE.parent))
-    from pipeline.anonymize import Anonymizer
+    from pipeline.privacy.anonymize import Anonymizer
 
     gold = defaultdict(set)
     with gzip.open(HERE / "out" / f"source-{interactions}" / "gold" / "pii_spans.jsonl.gz", "rt") as fh:
@@ -114,7 +114,7 @@ def corpus_scores() -> dict:
     import polars as pl
 
     sys.path.insert(0, str(HERE.parent))
-    from pipeline.anonymize import Anonymizer
+    from pipeline.privacy.anonymize import Anonymizer
     from tests.pii_corpus import CORPUS, score
 
     anonymizer = Anonymizer(b"bench")

@@ -34,7 +34,7 @@ if mode == "bare":
     records = con.execute("select count(*) from t").fetchone()[0]
     con.close()
 else:
-    from pipeline.ingest import ingest_window
+    from pipeline.logs.ingest import ingest_window
     from pipeline.warehouse import connect
     truth = json.load(open(f"{source}/gold/truth.json"))
     first, last = date.fromisoformat(truth["start"]), date.fromisoformat(truth["end"])

@@ -22,15 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from pipeline.judge_prompt import pointwise_messages  # noqa: E402
-from pipeline.judging import JudgeTask, judge_with_cache, shared_pool, task_key  # noqa: E402
-from pipeline.llm_client import LLMSettings  # noqa: E402
-from pipeline.rubric import load_rubric  # noqa: E402
+from pipeline.judge.prompt import pointwise_messages  # noqa: E402
+from pipeline.judge.fanout import JudgeTask, judge_with_cache, shared_pool, task_key  # noqa: E402
+from pipeline.judge.client import LLMSettings  # noqa: E402
+from pipeline.judge.rubric import load_rubric  # noqa: E402
 from pipeline.warehouse import connect  # noqa: E402
 
 
 def server(latency_ms: float, rates: dict[str, float]) -> tuple[subprocess.Popen, str]:
-    args = [sys.executable, "-m", "pipeline.local_llm_server", "--latency-ms", str(latency_ms), "--canned"]
+    args = [sys.executable, "-m", "pipeline.judge.local_server", "--latency-ms", str(latency_ms), "--canned"]
     args += [a for fault, rate in rates.items() for a in ("--rate", f"{fault}={rate}")]
     proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
     return proc, f"http://127.0.0.1:{int(proc.stdout.readline())}/v1"

@@ -71,7 +71,7 @@ def _say(line: str) -> None:
 def _source(args: argparse.Namespace, home: environment.Home, required: bool = True, holds: str = "gate.yaml") -> Path:
     """The source a command reads: --source, else EVALFUNNEL_SOURCE, else the demo's; checked
     here so a missing folder is one line, not a failed step."""
-    from pipeline.ingest import SourceError, logs_dir
+    from pipeline.logs.ingest import SourceError, logs_dir
 
     named = args.source or os.environ.get(environment.SOURCE_VAR)
     source = Path(named or home.demo_source)
@@ -150,7 +150,7 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False) -> lis
 
     A stage whose assets depend on an asset that failed, or whose blocking check failed, in an
     earlier stage does not run (Dagster blocks within a run; each stage is its own run)."""
-    from pipeline.ingest import SourceError, last_complete_day, logs_dir, source_days
+    from pipeline.logs.ingest import SourceError, last_complete_day, logs_dir, source_days
 
     try:
         logs_dir(source)
@@ -262,7 +262,7 @@ def _summary(home: environment.Home) -> None:
     if reasons:
         print("rejects by field: " + ", ".join(f"{f} {n}" for f, n in reasons) + "  (see table log_rejects)")
     if purged[0]:
-        from pipeline.cleaning import RETENTION_VAR, retention_days
+        from pipeline.privacy.cleaning import RETENTION_VAR, retention_days
 
         print(f"raw_logs and log_rejects no longer hold {purged[0]:,} day(s) up to {purged[1]}: purged after cleaning "
               f"({RETENTION_VAR}={retention_days()}); their counts stay in log_partitions")
@@ -383,15 +383,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def _judge_version(args: argparse.Namespace) -> str:
     """The version of the judge whose scores a command reads: --judge-model, else
     EVALFUNNEL_JUDGE_MODEL, else the local judge (as pipeline.definitions configures it)."""
-    from pipeline.judge_prompt import TEMPLATE_VERSION
-    from pipeline.rubric import judge_version, load_rubric
+    from pipeline.judge.prompt import TEMPLATE_VERSION
+    from pipeline.judge.rubric import judge_version, load_rubric
 
     model = args.judge_model or os.environ.get("EVALFUNNEL_JUDGE_MODEL") or "evalfunnel/heuristic"
     return judge_version(model, load_rubric(args.rubric), TEMPLATE_VERSION)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipeline.report import build_report, write_report
+    from pipeline.report.html import build_report, write_report
     from pipeline.warehouse import connect
 
     home = environment.prepare(Path(args.home) if args.home else None)
@@ -414,7 +414,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     """Exit 0 when the candidate may replace the baseline, 1 when a check fails (2 on errors)."""
-    from pipeline.gate import GateConfig, GateError, evaluate, render
+    from pipeline.report.gate import GateConfig, GateError, evaluate, render
     from pipeline.warehouse import connect
 
     home = environment.prepare(Path(args.home) if args.home else None)
@@ -444,7 +444,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
 # ---- regression add ----------------------------------------------------------------------
 
 def cmd_regression_add(args: argparse.Namespace) -> int:
-    from pipeline.regression import load_cases, parse_case, promoted_case
+    from pipeline.evalsets.regression import load_cases, parse_case, promoted_case
     from pipeline.warehouse import connect, statement
 
     home = environment.prepare(Path(args.home) if args.home else None)

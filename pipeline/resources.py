@@ -10,11 +10,11 @@ import dagster as dg
 import duckdb
 
 from pipeline import warehouse
-from pipeline.anonymize import Anonymizer, MissingSaltError
-from pipeline.llm_client import LLMSettings
-from pipeline.ner import NameFinder, presidio_finder
-from pipeline.rubric import Rubric, load_rubric
-from pipeline.ingest import logs_dir
+from pipeline.privacy.anonymize import Anonymizer, MissingSaltError
+from pipeline.judge.client import LLMSettings
+from pipeline.privacy.ner import NameFinder, presidio_finder
+from pipeline.judge.rubric import Rubric, load_rubric
+from pipeline.logs.ingest import logs_dir
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -47,7 +47,7 @@ class PiiResource(dg.ConfigurableResource):
     """The pseudonymization key (EVALFUNNEL_PII_SALT). Never logged, never stored."""
 
     salt: str
-    ner_model: str = ""  # a spaCy pipeline for the optional NER name pass (pipeline.ner)
+    ner_model: str = ""  # a spaCy pipeline for the optional NER name pass (pipeline.privacy.ner)
 
     def names(self) -> tuple[NameFinder, Anonymizer] | None:
         """The NER name finder with this key's anonymizer, or None when no model is configured."""
@@ -80,7 +80,7 @@ class JudgeResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # the worker pool (about 2 s to start) warms up while the step loads its data
         if self.processes > 1 and not self.dry_run:
-            from pipeline.judging import shared_pool
+            from pipeline.judge.fanout import shared_pool
 
             shared_pool(self.processes)
 
@@ -97,7 +97,7 @@ class JudgeResource(dg.ConfigurableResource):
 
     def version(self) -> str:
         """The judge version (model, rubric and prompt template) this resource's scores carry."""
-        from pipeline.judge_prompt import TEMPLATE_VERSION
-        from pipeline.rubric import judge_version
+        from pipeline.judge.prompt import TEMPLATE_VERSION
+        from pipeline.judge.rubric import judge_version
 
         return judge_version(self.model, self.load_rubric(), TEMPLATE_VERSION)

@@ -6,7 +6,7 @@ import json
 
 import dagster as dg
 
-from pipeline.ingest import SourceError, changed_days, discover
+from pipeline.logs.ingest import SourceError, changed_days, discover
 from pipeline.resources import SourceResource
 from pipeline.jobs import daily_ingest_job
 

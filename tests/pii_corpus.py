@@ -13,7 +13,7 @@ Each entry is (text, gold): gold lists (type, value) for every personal value in
 everything else in the text (versions, ISBNs, dates, prices, order numbers, Luhn-failing digit
 runs, UUIDs, product and place names) must come out unchanged.
 
-Used by tests/unit/test_pii_corpus.py and bench/anonymize.py.
+Used by tests/privacy/test_pii_corpus.py and bench/anonymize.py.
 """
 
 from __future__ import annotations

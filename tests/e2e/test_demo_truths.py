@@ -164,7 +164,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 def test_the_report_renders_in_headless_chromium_offline(demo_home):
     from playwright.sync_api import sync_playwright
 
-    from pipeline.report import SECTIONS
+    from pipeline.report.html import SECTIONS
 
     page_path = demo_home / "report" / "index.html"
     assert page_path.exists()  # the demo's last stage writes it

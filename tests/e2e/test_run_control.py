@@ -21,7 +21,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.local_llm_server import Faults, LocalLLMServer
+from pipeline.judge.local_server import Faults, LocalLLMServer
 from pipeline.warehouse import connect
 from tests.conftest import record, write_jsonl
 
@@ -253,7 +253,7 @@ def residue_hook(tmp_path: Path, module: str, function: str, report: str) -> Pat
 
 
 def test_pii_residue_in_clean_logs_stops_every_stage_that_depends_on_it(tmp_path):
-    hook = residue_hook(tmp_path, "pipeline.cleaning", "residue_in_window",
+    hook = residue_hook(tmp_path, "pipeline.privacy.cleaning", "residue_in_window",
                         "type(found)(found.texts, found.residue + Counter(EMAIL=1), found.replaced)")
     source = tmp_path / "src"
     write_jsonl(source / "logs" / "day.jsonl", [record(f"r{i}", ts=f"2026-05-0{1 + i % 3}T10:00:00Z") for i in range(21)])
@@ -279,7 +279,7 @@ def test_a_failed_eval_set_pii_check_keeps_its_text_from_the_judge(tmp_path, dem
     """The issue's case: no_pii_residue on eval_set fails. The residue scan is made to find one
     e-mail address in every eval set (a sitecustomize the CLI process loads), since the demo's
     eval set is clean; everything else is the real pipeline."""
-    hook = residue_hook(tmp_path, "pipeline.evalsets", "eval_set_residue", "found[0], found[1] + Counter(EMAIL=1)")
+    hook = residue_hook(tmp_path, "pipeline.evalsets.versions", "eval_set_residue", "found[0], found[1] + Counter(EMAIL=1)")
     home = tmp_path / "home"
     judge.faults.latency_ms = 0
     calls_before = judge.total_calls

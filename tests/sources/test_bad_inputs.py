@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.anonymize import Anonymizer
-from pipeline.cleaning import clean_window
-from pipeline.ingest import ingest_window, source_days
+from pipeline.privacy.anonymize import Anonymizer
+from pipeline.privacy.cleaning import clean_window
+from pipeline.logs.ingest import ingest_window, source_days
 from pipeline.warehouse import connect
 from tests.conftest import record
 
@@ -202,7 +202,7 @@ def test_a_file_of_rejects_keeps_its_day_on_the_next_run(tmp_path):
 
 
 def test_retention_purges_cleaned_days_only_and_keeps_their_clean_rows(source, warehouse_path, monkeypatch):
-    from pipeline.cleaning import purge_raw
+    from pipeline.privacy.cleaning import purge_raw
 
     logs = source / "logs"
     (logs / "a.jsonl").write_bytes(_jsonl([record(f"old{i}", ts="2026-05-02T10:00:00Z") for i in range(3)]
@@ -243,7 +243,7 @@ def test_logs_that_reach_today_file_rejects_on_a_day_that_exists(source, warehou
 
 
 def test_an_unreadable_assignment_or_event_file_is_skipped_with_its_reason(tmp_path):
-    from pipeline.experiment_data import register_source
+    from pipeline.experiments.sources import register_source
     from pipeline.warehouse import scratch
 
     folder = tmp_path / "assignments"

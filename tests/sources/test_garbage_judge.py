@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.local_llm_server import Faults, LocalLLMServer
+from pipeline.judge.local_server import Faults, LocalLLMServer
 from pipeline.warehouse import connect
 from tests.sources.builders import build_source
 

@@ -1,0 +1,91 @@
+"""What judge_scores tells a person: metadata."""
+
+from __future__ import annotations
+
+from pipeline.judge.scores import ScoreRun
+from pipeline.judge.pairwise import PairwiseRun
+from pipeline.judge.regression_eval import RegressionRun
+
+
+def estimate_line(estimate, model: str, dry_run: bool) -> str:
+    """What a fan-out is about to spend, logged before the first call."""
+    return (f"judging {estimate.tasks:,} uncached items with {model}: about {estimate.input_tokens:,} input and "
+            f"{estimate.output_tokens:,} output tokens, about ${estimate.cost_usd:.4f}"
+            + (" (dry run: nothing is called)" if dry_run else ""))
+
+
+def estimate_metadata(estimate) -> dict[str, object]:
+    """The dry-run estimate of what is not cached yet."""
+    return {"estimated_calls": estimate.tasks, "estimated_input_tokens": estimate.input_tokens,
+            "estimated_output_tokens": estimate.output_tokens, "estimated_cost_usd": round(estimate.cost_usd, 6)}
+
+
+def length_bias_table(bias: dict[str, float]) -> str:
+    """Spearman(score, response length) per dimension; judges that reward length show positive values."""
+    rows = "\n".join(f"| {d} | {rho} |" for d, rho in bias.items())
+    return "| dimension | Spearman(score, length) |\n|---|---|\n" + rows if rows else "none"
+
+
+def score_metadata(run: ScoreRun, model: str) -> dict[str, object]:
+    statuses = run.statuses
+    summary = run.run.summary if run.run else None
+    new = sum(summary.by_status.values()) if summary else 0
+    judged = statuses.get("ok", 0) + statuses.get("parse_failed", 0)
+    means = "\n".join(f"| {d} | {m} |" for d, m in run.dimension_means.items())
+    rejects = "\n".join(f"| {f} | {line} | {reason} |" for f, line, reason in run.import_rejects[:20])
+    return {
+        "judge_model": model,
+        "judge_version": run.judge_version,
+        "items": run.items,
+        "cache_hits": run.run.cache_hits if run.run else 0,
+        "recovered_from_journal": run.run.recovered if run.run else 0,
+        "new_judgments": new,
+        "model_calls": summary.calls if summary else 0,
+        "retries": summary.retries if summary else 0,
+        "repaired": summary.repaired if summary else 0,
+        "statuses": dict(statuses),
+        "parse_failure_rate": round(statuses.get("parse_failed", 0) / judged, 4) if judged else 0.0,
+        "cost_usd": round(summary.cost_usd, 6) if summary else 0.0,
+        **(estimate_metadata(run.run.estimate) if run.run and run.run.estimate else {}),
+        "seconds": round(summary.seconds, 2) if summary else 0.0,
+        "mean_scores": "| dimension | mean |\n|---|---|\n" + means if means else "none",
+        "imported_rows": run.imported, "imported_pairwise": run.imported_pairwise,
+        "import_rejects": ("| file | line | reason |\n|---|---|---|\n" + rejects) if rejects else "none",
+    }
+
+
+def pairwise_metadata(run: PairwiseRun, model: str) -> dict[str, dict[str, object]]:
+    """Metadata for pairwise_judgments, variant_ratings and pareto_frontier."""
+    statuses = {}
+    if run.run:
+        for r in run.run.results:
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+    summary = run.run.summary if run.run else None
+    consistency = run.consistency
+    table = "\n".join(f"| {r.variant} | {'yes' if r.length_controlled else 'no'} | {r.rating:.0f} | {r.ci_low:.0f}-{r.ci_high:.0f} | "
+                      f"{'' if r.win_rate_vs_baseline is None else f'{r.win_rate_vs_baseline:.2f}'} | {r.n_comparisons} |"
+                      for r in run.ratings)
+    frontier = "\n".join(f"| {f['variant']} | {f['quality']:.0f} | {f['cost_per_request'] or 0:.6f} | "
+                         f"{f['latency_p95_ms'] or 0:.0f} | {'yes' if f['on_frontier'] else 'no'} |" for f in run.frontier)
+    return {
+        "judgments": {"dagster/row_count": run.tasks, "judge_model": model, "judge_version": run.judge_version,
+                      "statuses": statuses, "cache_hits": run.run.cache_hits if run.run else 0,
+                      "model_calls": summary.calls if summary else 0, "cost_usd": round(summary.cost_usd, 6) if summary else 0.0,
+                      "position_consistency": round(consistency.rate, 4) if consistency and consistency.pairs else "n/a",
+                      "pairs_judged_in_both_orders": consistency.pairs if consistency else 0},
+        "ratings": {"dagster/row_count": len(run.ratings),
+                    "ratings": ("| variant | length-controlled | rating | 95% CI | win rate vs baseline | comparisons |\n"
+                                "|---|---|---|---|---|---|\n" + table) if table else "none"},
+        "frontier": {"dagster/row_count": len(run.frontier),
+                     "frontier": ("| variant | rating | cost/request (USD) | p95 latency (ms) | on frontier |\n"
+                                  "|---|---|---|---|---|\n" + frontier) if frontier else "none"},
+    }
+
+
+def regression_metadata(run: RegressionRun) -> dict[str, object]:
+    rates = run.pass_rates()
+    regressions = run.regressions()
+    table = "\n".join(f"| {v} | {ok}/{n} | {', '.join(regressions.get(v, [])) or '-'} |" for v, (ok, n) in sorted(rates.items()))
+    return {"baseline": run.baseline, "judge_version": run.judge_version or "not needed (all cases have checks)",
+            "candidates_with_regressions": len(regressions),
+            "pass_rates": "| variant | passed | fails where the baseline passes |\n|---|---|---|\n" + table if table else "none"}
