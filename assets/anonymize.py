@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from assets.logs import DUCKDB_POOL
+from pipeline.partitions import daily, window_dates
 from pipeline.privacy import metadata as cleaning_report
 from pipeline.privacy.cleaning import clean_window, purge_raw, residue_in_window, retention_days
-from pipeline.partitions import daily, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.resources import PiiResource, WarehouseResource
 

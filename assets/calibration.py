@@ -6,15 +6,30 @@ import time
 import dagster as dg
 
 from assets.logs import DUCKDB_POOL
-from pipeline.calibration.consensus import agreement_rows, agreement_table, rebuild_history, store_agreement
-from pipeline.judge.candidates import load_scores
-from pipeline.calibration.drift import drift_table, drifted_in, rescored_rows, residual_rows, store_drift
-from pipeline.experiments.registry import load_metrics
+from pipeline.calibration.consensus import (
+    agreement_rows,
+    agreement_table,
+    rebuild_history,
+    store_agreement,
+)
+from pipeline.calibration.drift import (
+    drift_table,
+    drifted_in,
+    rescored_rows,
+    residual_rows,
+    store_drift,
+)
 from pipeline.calibration.forecast import forecast_rows, forecast_table, store_forecast
 from pipeline.calibration.human_labels import load_labels, store_labels
 from pipeline.calibration.offline_online import (
-    build_offline_online, correlation_rows, correlation_table, experiment_counts, store_correlation,
+    build_offline_online,
+    correlation_rows,
+    correlation_table,
+    experiment_counts,
+    store_correlation,
 )
+from pipeline.experiments.registry import load_metrics
+from pipeline.judge.candidates import load_scores
 from pipeline.partitions import monthly, quarterly, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.report.html import calibration_section, offline_online_section, section_charts

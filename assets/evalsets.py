@@ -7,11 +7,15 @@ import dagster as dg
 
 from assets.logs import DUCKDB_POOL
 from pipeline.evalsets import metadata as evalset_report
-from pipeline.evalsets.versions import build_eval_set, eval_set_drift, eval_set_residue, load_regression_set
+from pipeline.evalsets.sampling import EvalSetConfig
+from pipeline.evalsets.versions import (
+    build_eval_set,
+    eval_set_drift,
+    eval_set_residue,
+    load_regression_set,
+)
 from pipeline.partitions import quarterly, window_dates
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
-from pipeline.evalsets.sampling import EvalSetConfig
-
 
 _DEFAULTS = EvalSetConfig()  # one source of truth for the defaults
 

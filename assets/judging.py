@@ -3,22 +3,35 @@
 import dagster as dg
 
 from assets.logs import DUCKDB_POOL
-from pipeline.judge.checks import (MAX_PARSE_FAILURE_RATE, call_failure_rate, candidate_models, length_bias,
-                                   model_family, parse_failure_rate, self_preference)
-from pipeline.judge.prompt import TEMPLATE_VERSION
-from pipeline.judge.metadata import (estimate_line, estimate_metadata, length_bias_table, pairwise_metadata, regression_metadata,
-                                   score_metadata)
-from pipeline.judge.samples import sample_month
 from pipeline.judge.candidates import mean_scores_table, score_candidates, source_topics
+from pipeline.judge.checks import (
+    MAX_PARSE_FAILURE_RATE,
+    call_failure_rate,
+    candidate_models,
+    length_bias,
+    model_family,
+    parse_failure_rate,
+    self_preference,
+)
+from pipeline.judge.generation import generate, load_candidates_yaml
+from pipeline.judge.metadata import (
+    estimate_line,
+    estimate_metadata,
+    length_bias_table,
+    pairwise_metadata,
+    regression_metadata,
+    score_metadata,
+)
+from pipeline.judge.pairwise import judge_pairs, load_candidates, store_candidates
+from pipeline.judge.prompt import TEMPLATE_VERSION
+from pipeline.judge.regression_eval import evaluate
+from pipeline.judge.rubric import judge_version
+from pipeline.judge.samples import sample_month
 from pipeline.judge.scores import import_judgments, score_items
 from pipeline.partitions import monthly, window_dates
-from pipeline.judge.generation import generate, load_candidates_yaml
-from pipeline.judge.pairwise import judge_pairs, load_candidates, store_candidates
-from pipeline.judge.regression_eval import evaluate
 from pipeline.progress import ProgressLog
 from pipeline.report.html import ratings_section, section_charts
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
-from pipeline.judge.rubric import judge_version
 
 
 class ExperimentSampleConfig(dg.Config):

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).parent.parent))
 
 import duckdb  # noqa: E402
 
-from pipeline.privacy.anonymize import Anonymizer  # noqa: E402
 from pipeline.experiments.analysis import analyze, build_user_metrics, write_results  # noqa: E402
 from pipeline.experiments.registry import load_experiments, load_metrics  # noqa: E402
+from pipeline.privacy.anonymize import Anonymizer  # noqa: E402
 from pipeline.warehouse import connect  # noqa: E402
 
 EXPERIMENTS = 10

@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from pipeline.judge.prompt import pointwise_messages  # noqa: E402
-from pipeline.judge.fanout import JudgeTask, judge_with_cache, shared_pool, task_key  # noqa: E402
 from pipeline.judge.client import LLMSettings  # noqa: E402
+from pipeline.judge.fanout import JudgeTask, judge_with_cache, shared_pool, task_key  # noqa: E402
+from pipeline.judge.prompt import pointwise_messages  # noqa: E402
 from pipeline.judge.rubric import load_rubric  # noqa: E402
 from pipeline.warehouse import connect  # noqa: E402
 

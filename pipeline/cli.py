@@ -173,7 +173,14 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False) -> lis
 
     from pipeline import runs
     from pipeline.definitions import defs
-    from pipeline.jobs import STAGES, blocked_assets, new_roots, partition_range, run_range, stage_assets
+    from pipeline.jobs import (
+        STAGES,
+        blocked_assets,
+        new_roots,
+        partition_range,
+        run_range,
+        stage_assets,
+    )
 
     _lock_home(home)
     instance = dg.DagsterInstance.get()

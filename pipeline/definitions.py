@@ -6,18 +6,24 @@ import os
 
 import dagster as dg
 
-from pipeline.environment import HOME_VAR, JUDGE_MODEL_VAR, NER_MODEL_VAR, SALT_VAR, SOURCE_VAR, current_home
+from pipeline.environment import (
+    HOME_VAR,
+    JUDGE_MODEL_VAR,
+    NER_MODEL_VAR,
+    SALT_VAR,
+    SOURCE_VAR,
+    current_home,
+)
 
 # `dagster dev` without the CLI or Makefile still gets a usable home and a helpful source error
 os.environ.setdefault(HOME_VAR, str(current_home().root))
 os.environ.setdefault(SOURCE_VAR, str(current_home().demo_source))
 
 from assets import anonymize, calibration, evalsets, experiments, judging, logs, report  # noqa: E402  (after the environment defaults above)
-from pipeline.resources import JudgeResource, PiiResource, SourceResource, WarehouseResource  # noqa: E402
 from pipeline.jobs import JOBS  # noqa: E402
+from pipeline.resources import JudgeResource, PiiResource, SourceResource, WarehouseResource  # noqa: E402
 from pipeline.schedules import SCHEDULES  # noqa: E402
 from pipeline.sensors import log_files_sensor  # noqa: E402
-
 
 defs = dg.Definitions(
     assets=[logs.ingested_logs, anonymize.clean_logs, evalsets.regression_set, evalsets.eval_set, judging.judge_scores,

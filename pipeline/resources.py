@@ -10,11 +10,11 @@ import dagster as dg
 import duckdb
 
 from pipeline import warehouse
-from pipeline.privacy.anonymize import Anonymizer, MissingSaltError
 from pipeline.judge.client import LLMSettings
-from pipeline.privacy.ner import NameFinder, presidio_finder
 from pipeline.judge.rubric import Rubric, load_rubric
 from pipeline.logs.ingest import logs_dir
+from pipeline.privacy.anonymize import Anonymizer, MissingSaltError
+from pipeline.privacy.ner import NameFinder, presidio_finder
 
 
 class WarehouseResource(dg.ConfigurableResource):

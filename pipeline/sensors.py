@@ -6,9 +6,9 @@ import json
 
 import dagster as dg
 
+from pipeline.jobs import daily_ingest_job
 from pipeline.logs.ingest import SourceError, changed_days, discover
 from pipeline.resources import SourceResource
-from pipeline.jobs import daily_ingest_job
 
 
 @dg.sensor(job=daily_ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,

@@ -55,7 +55,13 @@ import duckdb
 import numpy as np
 
 from pipeline.calibration.agreement import (
-    PairKappa, bootstrap, cohen_kappa, fleiss_kappa, krippendorff_alpha_ordinal, pairwise_kappas, spearman,
+    PairKappa,
+    bootstrap,
+    cohen_kappa,
+    fleiss_kappa,
+    krippendorff_alpha_ordinal,
+    pairwise_kappas,
+    spearman,
     spearman_rows,
 )
 from pipeline.warehouse import statement

@@ -32,8 +32,8 @@ import numpy as np
 from scipy import stats
 
 from pipeline.calibration.consensus import MIN_ITEMS, Item, pointwise_items
-from pipeline.judge.prompt import TEMPLATE_VERSION, pointwise_messages
 from pipeline.judge.fanout import JudgeTask, judge_with_cache, task_key
+from pipeline.judge.prompt import TEMPLATE_VERSION, pointwise_messages
 from pipeline.judge.rubric import judge_version
 from pipeline.warehouse import insert_rows, statement
 

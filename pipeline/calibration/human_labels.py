@@ -11,20 +11,18 @@ and the others are counted as superseded.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipeline.records import iter_records
 from pipeline.judge.rubric import Rubric
+from pipeline.records import iter_records, parse_pair, parse_score, parse_time, text_field
 
 SCHEMA = {"kind": pl.String, "item_id": pl.String, "variant": pl.String, "variant_a": pl.String,
           "variant_b": pl.String, "annotator_id": pl.String, "dimension": pl.String, "score": pl.Int32,
           "winner": pl.String, "labeled_at": pl.Datetime("us", "UTC"), "source_file": pl.String, "source_line": pl.Int64}
-FLIP = {"a": "b", "b": "a", "tie": "tie"}
 
 
 @dataclass(frozen=True)
@@ -38,53 +36,14 @@ class LabelLoad:
         return self.read == len(self.rows) + len(self.rejects) + self.superseded
 
 
-def _text(doc: dict, key: str, required: bool = True) -> str | None:
-    value = doc.get(key)
-    if value in (None, ""):
-        if required:
-            raise ValueError(f"{key}: missing")
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{key}: expected a string, got {type(value).__name__}")
-    return value
-
-
-def parse_time(value, key: str) -> dt.datetime:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{key}: missing or not an RFC 3339 string")
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{key}: {value!r} is not an RFC 3339 timestamp") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
-
-
-def parse_score(value, rubric: Rubric) -> int:
-    text = str(value).strip() if value is not None else ""
-    if not text.lstrip("-").isdigit() or not rubric.low <= int(text) <= rubric.high:
-        raise ValueError(f"score must be an integer from {rubric.low} to {rubric.high}, got {value!r}")
-    return int(text)
-
-
-def parse_pair(doc: dict) -> tuple[str, str, str]:
-    """(variant_a, variant_b, winner) in sorted variant order."""
-    a, b = _text(doc, "variant_a"), _text(doc, "variant_b")
-    if a == b:
-        raise ValueError(f"variant_a and variant_b are both {a!r}")
-    winner = doc.get("winner")
-    if winner not in FLIP:
-        raise ValueError(f"winner must be a, b or tie, got {winner!r}")
-    return (a, b, winner) if a < b else (b, a, FLIP[winner])
-
-
 def validate(doc: dict, rubric: Rubric) -> dict:
     kind = doc.get("kind") or "pointwise"
-    row = {"kind": kind, "item_id": _text(doc, "item_id"), "annotator_id": _text(doc, "annotator_id"),
+    row = {"kind": kind, "item_id": text_field(doc, "item_id"), "annotator_id": text_field(doc, "annotator_id"),
            "labeled_at": parse_time(doc.get("labeled_at"), "labeled_at"), "variant": None, "variant_a": None,
            "variant_b": None, "dimension": None, "score": None, "winner": None}
     if kind == "pointwise":
-        row["variant"] = _text(doc, "variant", required=False)
-        row["dimension"] = _text(doc, "dimension")
+        row["variant"] = text_field(doc, "variant", required=False)
+        row["dimension"] = text_field(doc, "dimension")
         if row["dimension"] not in rubric.dimensions:
             raise ValueError(f"unknown dimension {row['dimension']!r} (the rubric has {', '.join(rubric.names)})")
         row["score"] = parse_score(doc.get("score"), rubric)

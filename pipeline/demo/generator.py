@@ -27,7 +27,15 @@ import yaml
 from pipeline.demo import catalog, pii
 from pipeline.demo.text import Text, compose_response, edit, realize, typo
 from pipeline.demo.world import (
-    BASE, DIMENSIONS, ExperimentPlan, Variant, assign, experiment_plans, make_users, react, sigmoid,
+    BASE,
+    DIMENSIONS,
+    ExperimentPlan,
+    Variant,
+    assign,
+    experiment_plans,
+    make_users,
+    react,
+    sigmoid,
 )
 
 # bump when the generator's output changes, so `evalfunnel demo` regenerates an old source

@@ -25,12 +25,20 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline.experiments.registry import ExperimentSpec, MetricSpec
 from pipeline.experiments.sources import register_source
 from pipeline.experiments.stats import (
-    Moments, arm_estimate, compare, cuped_estimate, cuped_theta, heterogeneity, holm, non_inferiority, power_analysis,
+    Moments,
+    arm_estimate,
+    compare,
+    cuped_estimate,
+    cuped_theta,
+    heterogeneity,
+    holm,
+    non_inferiority,
+    power_analysis,
     srm_p_value,
 )
-from pipeline.experiments.registry import ExperimentSpec, MetricSpec
 from pipeline.warehouse import insert_rows, statement
 
 SRM_THRESHOLD = 0.001

@@ -33,7 +33,6 @@ from dataclasses import astuple, dataclass, fields, replace
 import numpy as np
 from scipy import stats
 
-
 VARIABLES = ("y", "d", "x", "z")
 # the second-order sums, each with the two variables it multiplies (field order = SQL column order)
 PRODUCTS = {"sum_y2": ("y", "y"), "sum_d2": ("d", "d"), "sum_yd": ("y", "d"), "sum_x2": ("x", "x"),

@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 
 from pipeline.judge.prompt import Verdict
-from pipeline.judge.fanout import JudgeResult, JudgeTask
+from pipeline.judge.tasks import JudgeResult, JudgeTask
 from pipeline.warehouse import statement
 
 CACHED_STATUSES = ("ok", "parse_failed")

@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.judge.prompt import TEMPLATE_VERSION, pointwise_messages
 from pipeline.judge.fanout import CachedRun, JudgeTask, judge_with_cache, task_key
-from pipeline.records import iter_records
+from pipeline.judge.prompt import TEMPLATE_VERSION, pointwise_messages
 from pipeline.judge.rubric import Rubric, judge_version
+from pipeline.records import iter_records
 from pipeline.warehouse import statement
 
 SCHEMA = {"judge_version": pl.String, "item_id": pl.String, "variant": pl.String, "dimension": pl.String,

@@ -12,43 +12,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pipeline.judge.prompt import InvalidVerdict, Verdict, parse_pairwise, parse_pointwise, repair_messages
+from pipeline.judge.cache import JudgeCache
 from pipeline.judge.client import Completion, LLMClient
+from pipeline.judge.prompt import (
+    InvalidVerdict,
+    Verdict,
+    parse_pairwise,
+    parse_pointwise,
+    repair_messages,
+)
 from pipeline.judge.rubric import Rubric
-
-
-@dataclass(frozen=True)
-class JudgeTask:
-    key: str  # cache key: judge version + exact prompt (see task_key)
-    kind: str  # pointwise or pairwise
-    messages: list[dict]
-    meta: dict = field(default_factory=dict)  # item_id, variant, source, position ... carried through
-
-
-def task_key(judge_version: str, messages: list[dict]) -> str:
-    """The cache key: the same judge on the same prompt (conversation and response) is judged once."""
-    payload = json.dumps([judge_version, messages], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class JudgeResult:
-    task: JudgeTask
-    status: str  # ok, parse_failed, failed, skipped_budget
-    verdict: Verdict | None
-    raw: str | None
-    error: str | None
-    attempts: int
-    latency_ms: float
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
+from pipeline.judge.tasks import JudgeResult, JudgeTask, task_key  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -355,7 +333,6 @@ def judge_with_cache(con, tasks: list[JudgeTask], settings, rubric: Rubric, judg
 
     The estimate of the uncached part is handed to `announce` before any call; `dry_run` stops
     there (cached results are still returned)."""
-    from pipeline.judge.cache import JudgeCache
 
     with JudgeCache(con, journal, judge_version) as cache:
         cached = cache.lookup(tasks)

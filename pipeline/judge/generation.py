@@ -27,8 +27,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from pipeline.judge.fanout import gather_interruptible
 from pipeline.judge.client import LLMClient, LLMConfigError, LLMSettings
+from pipeline.judge.fanout import gather_interruptible
 from pipeline.warehouse import statement
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline.judge.scores import ScoreRun
 from pipeline.judge.pairwise import PairwiseRun
 from pipeline.judge.regression_eval import RegressionRun
+from pipeline.judge.scores import ScoreRun
 
 
 def estimate_line(estimate, model: str, dry_run: bool) -> str:

@@ -22,11 +22,11 @@ import duckdb
 import polars as pl
 
 from pipeline.judge import ratings
-from pipeline.judge.prompt import TEMPLATE_VERSION, pairwise_messages
-from pipeline.judge.fanout import CachedRun, JudgeTask, judge_with_cache, task_key
 from pipeline.judge.client import LLMSettings
-from pipeline.records import iter_records
+from pipeline.judge.fanout import CachedRun, JudgeTask, judge_with_cache, task_key
+from pipeline.judge.prompt import TEMPLATE_VERSION, pairwise_messages
 from pipeline.judge.rubric import Rubric, judge_version
+from pipeline.records import iter_records
 from pipeline.warehouse import insert_rows, statement
 
 _CANDIDATE_SCHEMA = {"item_id": pl.String, "variant": pl.String,

@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import jsonschema
 
-from pipeline.judge.prompt import TEMPLATE_VERSION, pointwise_messages
-from pipeline.judge.fanout import JudgeTask, judge_with_cache, task_key
 from pipeline.judge.client import LLMSettings
+from pipeline.judge.fanout import JudgeTask, judge_with_cache, task_key
+from pipeline.judge.prompt import TEMPLATE_VERSION, pointwise_messages
 from pipeline.judge.rubric import Rubric, judge_version
 from pipeline.warehouse import insert_rows, statement
 

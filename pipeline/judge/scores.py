@@ -17,12 +17,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.calibration.human_labels import parse_pair, parse_score, parse_time
-from pipeline.judge.prompt import TEMPLATE_VERSION, pointwise_messages
-from pipeline.judge.fanout import CachedRun, JudgeTask, judge_with_cache, task_key
 from pipeline.judge.client import LLMSettings
-from pipeline.records import iter_records
+from pipeline.judge.fanout import CachedRun, JudgeTask, judge_with_cache, task_key
+from pipeline.judge.prompt import TEMPLATE_VERSION, pointwise_messages
 from pipeline.judge.rubric import Rubric, judge_version
+from pipeline.records import iter_records, parse_pair, parse_score, parse_time
 from pipeline.warehouse import statement
 
 _ROW_SCHEMA = {"item_id": pl.String, "variant": pl.String, "source": pl.String, "judge_model": pl.String,

@@ -15,8 +15,15 @@ from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 
 from pipeline.calibration.agreement import (
-    bootstrap, cohen_kappa, fleiss_kappa, krippendorff_alpha_ordinal, mean_pairwise_kappa, pairwise_kappas,
-    rating_scale, spearman, spearman_rows,
+    bootstrap,
+    cohen_kappa,
+    fleiss_kappa,
+    krippendorff_alpha_ordinal,
+    mean_pairwise_kappa,
+    pairwise_kappas,
+    rating_scale,
+    spearman,
+    spearman_rows,
 )
 
 

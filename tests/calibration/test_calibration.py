@@ -16,10 +16,18 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
-from pipeline.calibration.consensus import COLUMNS, Item, majority, pairwise_row, pointwise_row, status, store_agreement
-from pipeline.warehouse import connect
+from pipeline.calibration.consensus import (
+    COLUMNS,
+    Item,
+    majority,
+    pairwise_row,
+    pointwise_row,
+    status,
+    store_agreement,
+)
 from pipeline.calibration.human_labels import load_labels
 from pipeline.judge.rubric import load_rubric
+from pipeline.warehouse import connect
 
 
 def items(judge_offset: float, n: int, seed: int = 0, human_noise: float = 0.4) -> list[Item]:

@@ -10,7 +10,13 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 from statsmodels.stats.power import NormalIndPower
 
-from pipeline.calibration.correlation import auc, clustered_difference, correlations, fit_line, sample_size_per_arm
+from pipeline.calibration.correlation import (
+    auc,
+    clustered_difference,
+    correlations,
+    fit_line,
+    sample_size_per_arm,
+)
 
 
 def test_clustered_difference_matches_statsmodels_cluster_robust_ols():

@@ -14,8 +14,18 @@ import pytest
 from scipy import stats
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from pipeline.calibration.drift import (EXACT_MAX, MIN_DRIFT_ITEMS, Shift, _row, drifted, independent_shift, paired_shift,
-                            rank_sum_test, signed_rank_test, store_drift)
+from pipeline.calibration.drift import (
+    EXACT_MAX,
+    MIN_DRIFT_ITEMS,
+    Shift,
+    _row,
+    drifted,
+    independent_shift,
+    paired_shift,
+    rank_sum_test,
+    signed_rank_test,
+    store_drift,
+)
 from pipeline.warehouse import connect
 
 EVERY = stats.PermutationMethod(n_resamples=np.inf)  # scipy enumerates every sign flip / split: exact

@@ -8,10 +8,10 @@ import dagster as dg
 import pytest
 
 from assets import anonymize, evalsets, logs
+from pipeline.evalsets.sampling import normalize
 from pipeline.evalsets.versions import eval_set_drift
 from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
-from pipeline.evalsets.sampling import normalize
 from pipeline.warehouse import connect
 
 ASSETS = [logs.ingested_logs, logs.raw_logs_contract, anonymize.clean_logs, anonymize.no_pii_residue,

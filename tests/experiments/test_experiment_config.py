@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from pipeline.experiments.registry import ExperimentConfigError, builtin_metrics, load_experiments, load_metrics
+from pipeline.experiments.registry import (
+    ExperimentConfigError,
+    builtin_metrics,
+    load_experiments,
+    load_metrics,
+)
 
 GOOD = {"experiment_id": "exp-1", "start": "2026-03-02", "end": "2026-03-30", "control": "control",
         "variants": {"control": 0.5, "concise": 0.5}, "primary_metrics": ["thumbs_down_rate"],

@@ -12,16 +12,27 @@ import math
 import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
+from statsmodels.stats import proportion
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats import proportion
 from statsmodels.stats.weightstats import ttest_ind as sm_ttest_ind
 
 from pipeline.experiments.analysis import segment_heterogeneity
 from pipeline.experiments.stats import (
-    Moments, arm_estimate, compare, cuped_estimate, cuped_theta, heterogeneity, holm, mean_moments, non_inferiority,
-    power_analysis, ratio_moments, sequential_halfwidth, srm_p_value,
+    Moments,
+    arm_estimate,
+    compare,
+    cuped_estimate,
+    cuped_theta,
+    heterogeneity,
+    holm,
+    mean_moments,
+    non_inferiority,
+    power_analysis,
+    ratio_moments,
+    sequential_halfwidth,
+    srm_p_value,
 )
 
 

@@ -6,9 +6,9 @@ import dagster as dg
 import yaml
 
 from assets import experiments
-from pipeline.privacy.anonymize import Anonymizer
 from pipeline.experiments.analysis import analyze, build_user_metrics
 from pipeline.experiments.registry import load_experiments, load_metrics
+from pipeline.privacy.anonymize import Anonymizer
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
 from pipeline.warehouse import connect
 

@@ -8,10 +8,10 @@ from datetime import date
 import dagster as dg
 
 from assets import anonymize, judging, logs
-from pipeline.judge.samples import sample_month
-from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
-from pipeline.resources import JudgeResource, PiiResource, SourceResource, WarehouseResource
 from pipeline.evalsets.sampling import allocate
+from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
+from pipeline.judge.samples import sample_month
+from pipeline.resources import JudgeResource, PiiResource, SourceResource, WarehouseResource
 from pipeline.warehouse import connect
 
 

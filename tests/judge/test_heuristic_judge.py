@@ -6,8 +6,13 @@ import asyncio
 
 import litellm
 
-from pipeline.judge.prompt import pairwise_messages, parse_pairwise, parse_pointwise, pointwise_messages
 from pipeline.judge.client import LLMClient, LLMSettings  # registers evalfunnel/heuristic
+from pipeline.judge.prompt import (
+    pairwise_messages,
+    parse_pairwise,
+    parse_pointwise,
+    pointwise_messages,
+)
 from pipeline.judge.rubric import load_rubric
 
 RUBRIC = load_rubric()

@@ -9,10 +9,10 @@ import sys
 import textwrap
 import time
 
-from pipeline.judge.prompt import pointwise_messages
-from pipeline.judge.fanout import JudgeTask, judge_with_cache, task_key
 from pipeline.judge.client import LLMSettings
+from pipeline.judge.fanout import JudgeTask, judge_with_cache, task_key
 from pipeline.judge.local_server import Faults, LocalLLMServer
+from pipeline.judge.prompt import pointwise_messages
 from pipeline.judge.rubric import load_rubric
 from pipeline.warehouse import connect
 

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from pipeline.judge.prompt import pointwise_messages
-from pipeline.judge.fanout import JudgeTask, estimate, judge_all, task_key
 from pipeline.judge.client import LLMClient, LLMConfigError, LLMSettings
+from pipeline.judge.fanout import JudgeTask, estimate, judge_all, task_key
 from pipeline.judge.local_server import Faults, LocalLLMServer
+from pipeline.judge.prompt import pointwise_messages
 from pipeline.judge.rubric import load_rubric
 
 RUBRIC = load_rubric()

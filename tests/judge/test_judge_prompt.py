@@ -6,8 +6,15 @@ import json
 
 import pytest
 
-from pipeline.judge.prompt import (TEMPLATE_VERSION, InvalidVerdict, boundary, pairwise_messages, parse_pairwise,
-                                   parse_pointwise, pointwise_messages)
+from pipeline.judge.prompt import (
+    TEMPLATE_VERSION,
+    InvalidVerdict,
+    boundary,
+    pairwise_messages,
+    parse_pairwise,
+    parse_pointwise,
+    pointwise_messages,
+)
 from pipeline.judge.rubric import judge_version, load_rubric
 
 RUBRIC = load_rubric()

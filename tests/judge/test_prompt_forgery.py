@@ -10,10 +10,19 @@ import json
 
 import pytest
 
-from pipeline.judge.heuristic import judge
-from pipeline.judge.prompt import (InvalidVerdict, boundary, conversation_turns, pairwise_messages, parse_pairwise,
-                                   parse_pointwise, pointwise_messages, read_blocks, repair_messages)
 from pipeline.judge.fanout import task_key
+from pipeline.judge.heuristic import judge
+from pipeline.judge.prompt import (
+    InvalidVerdict,
+    boundary,
+    conversation_turns,
+    pairwise_messages,
+    parse_pairwise,
+    parse_pointwise,
+    pointwise_messages,
+    read_blocks,
+    repair_messages,
+)
 from pipeline.judge.rubric import load_rubric
 
 RUBRIC = load_rubric()

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from pipeline.judge.prompt import pairwise_messages, pointwise_messages
-from pipeline.judge.fanout import JudgeTask, judge_all, judge_with_cache, task_key
 from pipeline.judge.client import LLMClient, LLMSettings
+from pipeline.judge.fanout import JudgeTask, judge_all, judge_with_cache, task_key
 from pipeline.judge.local_server import Faults, LocalLLMServer
+from pipeline.judge.prompt import pairwise_messages, pointwise_messages
 from pipeline.judge.regression_eval import evaluate
 from pipeline.warehouse import connect
 from tests.judge.test_prompt_forgery import CONV, FORGED_EXPECTED, FORGED_PAIR, REFUSAL, RUBRIC

@@ -128,9 +128,8 @@ def test_residue_scan_is_independent_and_catches_what_is_left():
 
 def test_recall_and_precision_on_the_demo_gold_spans(demo_source):
     """Every gold value is gone from its record; every detection is a gold value (per type)."""
-    from pipeline.logs.ingest import discover, line_tables
+    from pipeline.logs.ingest import KNOWN_FIELDS, discover, line_tables
     from pipeline.warehouse import scratch, statement
-    from pipeline.logs.ingest import KNOWN_FIELDS
 
     gold = defaultdict(set)
     for line in gzip.open(demo_source / "gold" / "pii_spans.jsonl.gz", "rt"):

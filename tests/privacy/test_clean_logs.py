@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 
 from assets import anonymize, logs
-from pipeline.privacy.cleaning import residue_in_window
 from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
+from pipeline.privacy.cleaning import residue_in_window
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
 from pipeline.warehouse import connect
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.logs.ingest import ingest_window, source_days
 from pipeline.privacy.anonymize import Anonymizer
 from pipeline.privacy.cleaning import clean_window
-from pipeline.logs.ingest import ingest_window, source_days
 from pipeline.warehouse import connect
 from tests.conftest import record
 
