@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 WEIGHTS = (None, "linear", "quadratic")
 
@@ -172,6 +171,7 @@ def bootstrap(n_items: int, statistic: Callable[[np.ndarray], float], *, resampl
 def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Spearman's rho of each row pair of two (r, n) arrays (average ranks for ties); NaN for a
     constant row."""
+    from scipy import stats
     ra, rb = stats.rankdata(a, axis=1), stats.rankdata(b, axis=1)
     ra -= ra.mean(axis=1, keepdims=True)
     rb -= rb.mean(axis=1, keepdims=True)
@@ -182,6 +182,7 @@ def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman's rho; NaN when either side is constant or there are under 3 pairs."""
+    from scipy import stats
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a) < 3 or np.all(a == a[0]) or np.all(b == b[0]):
         return math.nan

@@ -9,7 +9,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from pipeline.calibration.agreement import Interval, bootstrap, spearman_rows
 
@@ -35,6 +34,7 @@ def clustered_difference(y: np.ndarray, treated: np.ndarray, cluster: np.ndarray
     N-K = 0), or when an arm's responses all come from one cluster: that arm's residuals then
     sum to zero inside the cluster, its variance drops out of the sandwich, and the standard
     error would be too small (zero when the arms are one cluster each)."""
+    from scipy import stats
     y, t = np.asarray(y, dtype=float), np.asarray(treated, dtype=float)
     keep = np.isfinite(y)  # a score that is not a number says nothing (and would make everything NaN)
     y, t = y[keep], t[keep]
@@ -107,6 +107,7 @@ def correlations(x: np.ndarray, y: np.ndarray, *, resamples: int = 1000, seed: i
 def auc(score: np.ndarray, outcome: np.ndarray) -> float:
     """Area under the ROC curve of `score` for a binary outcome (ties count half): the
     Mann-Whitney U of the positives over n_pos * n_neg; NaN without both classes."""
+    from scipy import stats
     score, outcome = np.asarray(score, dtype=float), np.asarray(outcome, dtype=bool)
     n_pos, n_neg = int(outcome.sum()), int((~outcome).sum())
     if n_pos == 0 or n_neg == 0:
@@ -127,6 +128,7 @@ class Fit:
 
     def predict(self, x: float, level: float = 0.95) -> Interval:
         """The predicted online effect at judge delta x with its prediction interval."""
+        from scipy import stats
         mean = self.intercept + self.slope * x
         if self.n < 3 or self.sxx <= 0:
             return Interval(mean, math.nan, math.nan)
@@ -136,6 +138,7 @@ class Fit:
 
 
 def fit_line(x: np.ndarray, y: np.ndarray) -> Fit | None:
+    from scipy import stats
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(x) < 3 or np.all(x == x[0]):
         return None
@@ -147,6 +150,7 @@ def fit_line(x: np.ndarray, y: np.ndarray) -> Fit | None:
 
 def sample_size_per_arm(effect: float, unit_sd: float, *, alpha: float = 0.05, power: float = 0.8) -> int | None:
     """Users per arm for a two-sided z-test to detect an absolute `effect` (normal approximation)."""
+    from scipy import stats
     if not effect or not unit_sd or math.isnan(effect) or math.isnan(unit_sd):
         return None
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-from scipy import stats
 
 from pipeline.calibration.consensus import MIN_ITEMS, Item, pointwise_items
 from pipeline.judge.fanout import JudgeTask, judge_with_cache, task_key
@@ -75,6 +74,7 @@ def signed_rank_test(diff: np.ndarray) -> tuple[float, str]:
     exact: the statistic's distribution over all 2^m sign flips of the non-zero differences,
     ties included (what scipy's permutation method enumerates); above, the normal
     approximation with the tie correction. No non-zero difference: p = 1."""
+    from scipy import stats
     d = np.asarray(diff, dtype=float)
     d = d[d != 0]
     if not len(d):
@@ -98,6 +98,7 @@ def rank_sum_test(anchor: np.ndarray, month: np.ndarray) -> tuple[float, str]:
     pooled items into groups of these sizes, ties included (scipy's method="exact" ignores ties;
     its permutation method enumerates the same splits); above, scipy's normal approximation with
     the tie correction. All items equal: p = 1."""
+    from scipy import stats
     a, b = np.asarray(anchor, dtype=float), np.asarray(month, dtype=float)
     pooled = np.concatenate([b, a])
     if np.all(pooled == pooled[0]):
@@ -125,6 +126,7 @@ def paired_shift(anchor: np.ndarray, month: np.ndarray) -> Shift:
     """The same items scored at the anchor and now: mean difference, t CI, Wilcoxon signed-rank
     p (`signed_rank_test`). Under MIN_DRIFT_ITEMS pairs: no interval and no test, with the
     reason."""
+    from scipy import stats
     anchor, month = np.asarray(anchor, dtype=float), np.asarray(month, dtype=float)
     keep = np.isfinite(anchor) & np.isfinite(month)  # a pair with a missing score is not a pair
     anchor, month = anchor[keep], month[keep]
@@ -146,6 +148,7 @@ def independent_shift(anchor: np.ndarray, month: np.ndarray) -> Shift:
     """Two samples of residuals: mean difference (month - anchor), Welch CI, Mann-Whitney p
     (`rank_sum_test`). Under MIN_DRIFT_ITEMS on either side: no interval and no test, with the
     reason."""
+    from scipy import stats
     anchor, month = np.asarray(anchor, dtype=float), np.asarray(month, dtype=float)
     anchor, month = anchor[np.isfinite(anchor)], month[np.isfinite(month)]
     if min(len(anchor), len(month)) < MIN_DRIFT_ITEMS:

@@ -19,7 +19,6 @@ from collections import defaultdict
 
 import duckdb
 import numpy as np
-from scipy import stats
 
 from pipeline.calibration.correlation import Fit, sample_size_per_arm
 from pipeline.experiments.stats import Moments, arm_estimate
@@ -28,6 +27,7 @@ from pipeline.warehouse import statement
 
 def paired_delta(candidate: dict[str, int], baseline: dict[str, int]) -> tuple[int, float, float, float]:
     """(items, mean difference, 95% t interval) over the items both were scored on."""
+    from scipy import stats
     common = sorted(set(candidate) & set(baseline))
     diff = np.array([candidate[i] - baseline[i] for i in common], dtype=float)
     if len(diff) < 2:

@@ -31,7 +31,6 @@ import math
 from dataclasses import astuple, dataclass, fields, replace
 
 import numpy as np
-from scipy import stats
 
 VARIABLES = ("y", "d", "x", "z")
 # the second-order sums, each with the two variables it multiplies (field order = SQL column order)
@@ -281,10 +280,12 @@ class Comparison:
 
 
 def _quantile(df: float | None, q: float) -> float:
+    from scipy import stats
     return float(stats.norm.ppf(q) if df is None or math.isinf(df) else stats.t.ppf(q, df))
 
 
 def _sf(df: float | None, t: float) -> float:
+    from scipy import stats
     return float(stats.norm.sf(t) if df is None or math.isinf(df) else stats.t.sf(t, df))
 
 
@@ -311,6 +312,7 @@ def compare(control: ArmEstimate, treatment: ArmEstimate, *, alpha: float = 0.05
     always-valid confidence sequence and the p-value its always-valid counterpart. The relative
     difference's interval is Fieller's with the same critical value as the absolute interval
     (None when the control mean is indistinguishable from 0)."""
+    from scipy import stats
     c, t = control, treatment
     base = Comparison(c.n, t.n, method=method)
     for arm, name in ((c, "control"), (t, "treatment")):
@@ -381,6 +383,7 @@ def non_inferiority(comp: Comparison, margin: float, *, higher_is_better: bool, 
 
 def srm_p_value(counts: dict[str, int], allocation: dict[str, float]) -> float:
     """Chi-square goodness of fit of the observed arm sizes against the expected allocation."""
+    from scipy import stats
     names = list(allocation)
     observed = np.array([counts.get(v, 0) for v in names], dtype=float)
     if observed.sum() == 0:
@@ -413,6 +416,7 @@ class Heterogeneity:
 
 def heterogeneity(estimates: list[float], ses: list[float]) -> Heterogeneity | None:
     """Cochran's Q: do the segment effects differ by more than their noise? None under 2 segments."""
+    from scipy import stats
     pairs = [(e, s) for e, s in zip(estimates, ses) if e is not None and s and s > 0]
     if len(pairs) < 2:
         return None
@@ -437,6 +441,7 @@ def power_analysis(control: ArmEstimate, treatment: ArmEstimate, *, alpha: float
     """Two-sided test at `alpha`: achieved MDE = (z_{1-alpha/2} + z_power) * se at the current
     sample; the sample per arm that detects `target_rel` (relative to the control mean) with the
     observed per-unit variances: n = z^2 (s_c^2 + s_t^2) / delta^2."""
+    from scipy import stats
     if control.n < 2 or treatment.n < 2:
         return Power(None, None, None, "an arm has fewer than 2 users")
     z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import duckdb
 import yaml
-from scipy.stats import spearmanr
 
 from pipeline.warehouse import statement
 
@@ -57,6 +56,7 @@ def call_failure_rate(counts: dict[str, int]) -> float:
 
 def length_bias(con: duckdb.DuckDBPyConnection, judge_version: str) -> dict[str, float]:
     """Spearman correlation of score with response length, per dimension (positive: longer scores higher)."""
+    from scipy.stats import spearmanr
     by_dim: dict[str, tuple[list[int], list[int]]] = {}
     for dim, score, chars in con.execute(statement("judging/score_lengths"), {"judge_version": judge_version}).fetchall():
         if chars is not None:

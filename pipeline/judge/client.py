@@ -16,15 +16,28 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
-
-import litellm
+from functools import cache
+from typing import TYPE_CHECKING
 
 from pipeline.judge import heuristic as heuristic_judge
 
-litellm.suppress_debug_info = True
-# prompts are never copied into litellm's logging callbacks: judged text stays in the warehouse
-litellm.turn_off_message_logging = True
-heuristic_judge.register()
+if TYPE_CHECKING:
+    import litellm as litellm_module
+
+
+@cache
+def litellm() -> litellm_module:
+    """litellm, imported and configured on first use: the import takes seconds, and every process
+    Dagster starts (each step of a run launched from the UI or a schedule) imports the code
+    location whether or not it calls a model."""
+    import litellm as module
+
+    module.suppress_debug_info = True
+    # prompts are never copied into litellm's logging callbacks: judged text stays in the warehouse
+    module.turn_off_message_logging = True
+    heuristic_judge.register(module)
+    return module
+
 
 _CALLBACK_LISTS = ("callbacks", "input_callback", "success_callback", "failure_callback", "service_callback",
                    "_async_input_callback", "_async_success_callback", "_async_failure_callback")
@@ -34,11 +47,20 @@ def logging_callbacks_configured() -> bool:
     """Whether any litellm logging callback could receive a prompt. Redaction deep-copies every
     call's logging payload (about 1 ms of CPU per call), so it runs only when there is a
     destination to redact for; with none, nothing leaves the process either way."""
-    return any(getattr(litellm, name, None) for name in _CALLBACK_LISTS)
+    return any(getattr(litellm(), name, None) for name in _CALLBACK_LISTS)
 
-RETRYABLE = (litellm.RateLimitError, litellm.InternalServerError, litellm.ServiceUnavailableError,
-             litellm.Timeout, litellm.APIConnectionError, litellm.BadGatewayError)
-FATAL = (litellm.AuthenticationError, litellm.PermissionDeniedError, litellm.NotFoundError)
+
+@cache
+def retryable() -> tuple[type[Exception], ...]:
+    lt = litellm()
+    return (lt.RateLimitError, lt.InternalServerError, lt.ServiceUnavailableError, lt.Timeout, lt.APIConnectionError,
+            lt.BadGatewayError)
+
+
+@cache
+def fatal() -> tuple[type[Exception], ...]:
+    lt = litellm()
+    return lt.AuthenticationError, lt.PermissionDeniedError, lt.NotFoundError
 
 
 _MISSING_KEY = re.compile(r"(?i)missing credentials|api[_ ]key (must be set|is missing|not (set|found|provided))")
@@ -127,7 +149,7 @@ def _register_price(settings: LLMSettings) -> bool:
     if settings.model.startswith(heuristic_judge.PROVIDER + "/"):
         return True
     try:
-        litellm.get_model_info(settings.model)
+        litellm().get_model_info(settings.model)
         known = True
     except Exception:  # noqa: BLE001  (litellm raises a generic exception for unknown models)
         known = False
@@ -136,7 +158,7 @@ def _register_price(settings: LLMSettings) -> bool:
         logger = logging.getLogger("LiteLLM")
         level, logger.level = logger.level, logging.ERROR  # its note about cache pricing is not for us
         try:
-            litellm.register_model({settings.model: {
+            litellm().register_model({settings.model: {
                 "input_cost_per_token": (settings.input_price_per_mtok or 0.0) / 1e6,
                 "output_cost_per_token": (settings.output_price_per_mtok or 0.0) / 1e6,
                 "litellm_provider": provider, "mode": "chat"}})
@@ -157,7 +179,7 @@ class LLMClient:
         self.rng = rng or random.Random(0)
         self.price_known = _register_price(settings)
 
-    def price(self, response: litellm.ModelResponse, input_tokens: int, output_tokens: int) -> float:
+    def price(self, response: litellm_module.ModelResponse, input_tokens: int, output_tokens: int) -> float:
         s = self.settings
         if s.input_price_per_mtok is not None or s.output_price_per_mtok is not None:
             return (input_tokens * (s.input_price_per_mtok or 0) + output_tokens * (s.output_price_per_mtok or 0)) / 1e6
@@ -182,15 +204,15 @@ class LLMClient:
             try:
                 async with self.semaphore:
                     self.stats.calls += 1
-                    response = await litellm.acompletion(
+                    response = await litellm().acompletion(
                         model=s.model, messages=messages, api_base=s.api_base, api_key=s.api_key,
                         timeout=s.timeout_s, temperature=s.temperature, max_tokens=s.max_tokens,
                         max_retries=0, num_retries=0,
                         turn_off_message_logging=logging_callbacks_configured())
-            except FATAL as exc:
+            except fatal() as exc:
                 raise LLMConfigError(f"model {s.model}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]} "
                                      "(check the model name, EVALFUNNEL_JUDGE_MODEL and the provider's API key)") from exc
-            except RETRYABLE as exc:
+            except retryable() as exc:
                 if _MISSING_KEY.search(str(exc)):  # litellm reports a missing key as a 500: no retry fixes it
                     raise LLMConfigError(f"model {s.model}: no API key ({str(exc).splitlines()[0][:160]}); set the "
                                          "provider's key variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)") from exc
@@ -202,7 +224,7 @@ class LLMClient:
                 backoff = min(s.backoff_max_s, s.backoff_base_s * 2 ** (attempts - 1)) * self.rng.uniform(0.5, 1.0)
                 await asyncio.sleep(max(backoff, retry_after_seconds(exc) or 0.0))
                 continue
-            except litellm.BadRequestError as exc:  # this request is wrong; the others may be fine
+            except litellm().BadRequestError as exc:  # this request is wrong; the others may be fine
                 last_error = f"BadRequestError: {str(exc).splitlines()[0][:200]}"
                 break
             usage = getattr(response, "usage", None)

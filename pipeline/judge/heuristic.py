@@ -19,9 +19,6 @@ from __future__ import annotations
 import json
 import re
 
-import litellm
-from litellm import CustomLLM
-
 from pipeline.judge.prompt import conversation_turns, read_blocks
 
 PROVIDER = "evalfunnel"
@@ -109,25 +106,27 @@ def judge(messages: list[dict]) -> str:
     return json.dumps({"scores": {d: scores.get(d, mean) for d in dims}, "rationale": rationale})
 
 
-class HeuristicJudge(CustomLLM):
-    """The litellm handler for `evalfunnel/heuristic`."""
+def register(litellm) -> None:
+    """Make `evalfunnel/heuristic` a litellm model (idempotent). Takes the litellm module, which
+    the client imports on first use (the import is slow)."""
+    if any(p.get("provider") == PROVIDER for p in litellm.custom_provider_map):
+        return
 
-    def _response(self, model: str, messages: list[dict]) -> litellm.ModelResponse:
-        content = judge(messages)
-        prompt_tokens = sum(len(m["content"]) for m in messages) // 4
-        return litellm.ModelResponse(
-            model=model, choices=[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-            usage={"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
-                   "total_tokens": prompt_tokens + len(content) // 4})
+    class HeuristicJudge(litellm.CustomLLM):
+        """The litellm handler for `evalfunnel/heuristic`."""
 
-    def completion(self, model: str, messages: list, *args, **kwargs) -> litellm.ModelResponse:
-        return self._response(model, messages)
+        def _response(self, model: str, messages: list[dict]) -> litellm.ModelResponse:
+            content = judge(messages)
+            prompt_tokens = sum(len(m["content"]) for m in messages) // 4
+            return litellm.ModelResponse(
+                model=model, choices=[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+                usage={"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
+                       "total_tokens": prompt_tokens + len(content) // 4})
 
-    async def acompletion(self, model: str, messages: list, *args, **kwargs) -> litellm.ModelResponse:
-        return self._response(model, messages)
+        def completion(self, model: str, messages: list, *args, **kwargs) -> litellm.ModelResponse:
+            return self._response(model, messages)
 
+        async def acompletion(self, model: str, messages: list, *args, **kwargs) -> litellm.ModelResponse:
+            return self._response(model, messages)
 
-def register() -> None:
-    """Make `evalfunnel/heuristic` a litellm model (idempotent)."""
-    if not any(p.get("provider") == PROVIDER for p in litellm.custom_provider_map):
-        litellm.custom_provider_map = [*litellm.custom_provider_map, {"provider": PROVIDER, "custom_handler": HeuristicJudge()}]
+    litellm.custom_provider_map = [*litellm.custom_provider_map, {"provider": PROVIDER, "custom_handler": HeuristicJudge()}]

@@ -19,8 +19,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit, log_expit
 
 ELO = 400.0 / math.log(10.0)
 
@@ -94,6 +92,9 @@ def fit(comparisons: list[Comparison], variants: list[str], baseline: str, *, le
     moves non-degenerate estimates by less than 1e-4."""
     if baseline not in variants:
         raise ValueError(f"baseline {baseline!r} is not among the compared variants {sorted(variants)}")
+    from scipy.optimize import minimize
+    from scipy.special import expit, log_expit
+
     free = [v for v in variants if v != baseline]
     index = {v: i for i, v in enumerate(free)}
     n = len(comparisons)

@@ -11,13 +11,15 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from pipeline.logs.ingest import NUMBER_LIMITS
 from pipeline.warehouse import statement
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # GX announces every metric it computes; the check's metadata says what matters
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -91,4 +93,6 @@ def validate_raw_logs_window(con: duckdb.DuckDBPyConnection, start: date, end: d
     whole = validate_raw_logs_frame(frame, f"{start}..{end - timedelta(days=1)}")
     if whole.success:
         return [whole]
+    import pandas as pd
+
     return [validate_raw_logs_frame(rows, str(pd.Timestamp(day).date())) for day, rows in frame.groupby("log_date", sort=True)]

@@ -21,7 +21,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import yaml
-from scipy import stats
 
 from pipeline.judge.candidates import load_scores
 
@@ -114,6 +113,7 @@ def regression_rows(con: duckdb.DuckDBPyConnection, candidate: str, baseline: st
 
 
 def slice_rows(con: duckdb.DuckDBPyConnection, version: str, candidate: str, baseline: str, config: GateConfig) -> list[Row]:
+    from scipy import stats
     scores = load_scores(con, version)
     topics = dict(con.execute("select item_id, any_value(topic) from candidate_scores where judge_version = $v "
                               "and topic is not null group by item_id", {"v": version}).fetchall())

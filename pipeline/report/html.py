@@ -18,23 +18,32 @@ import json
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import duckdb
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+from pipeline.warehouse import statement
 
-from pipeline.warehouse import statement  # noqa: E402
-
-plt.rcParams.update({"svg.fonttype": "path", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-                     "axes.grid": True, "grid.alpha": 0.3, "figure.dpi": 100, "svg.hashsalt": "evalfunnel"})
 # labels are data (variant, experiment, metric and topic names): `$...$` must not be parsed as math
 _LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
-plt.rcParams.update(_LITERAL_TEXT)
+
+
+@cache
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend with the report's style, imported on first use (it
+    takes a while, and every process Dagster starts imports this module)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.fonttype": "path", "font.size": 9, "axes.spines.top": False,
+                         "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "figure.dpi": 100,
+                         "svg.hashsalt": "evalfunnel"})
+    plt.rcParams.update(_LITERAL_TEXT)
+    return plt
 AGREEMENT_FLOOR, KAPPA_FLOOR, DRIFT_THRESHOLD, SLICE_MARGIN = 0.8, 0.5, 0.5, 0.3
 SECTIONS = (("calibration", "Calibration trend"), ("offline-online", "Offline versus online"),
             ("experiments", "Experiments"), ("ratings", "Variant ratings and the Pareto frontier"),
@@ -43,6 +52,8 @@ SECTIONS = (("calibration", "Calibration trend"), ("offline-online", "Offline ve
 
 def _save(fig, buf, **kwargs) -> None:
     """Save with every text literal, whatever the process's rcParams became since the import."""
+    plt = _pyplot()
+    from matplotlib.text import Text
     try:
         with plt.rc_context(_LITERAL_TEXT), warnings.catch_warnings():
             # a name in a script the bundled font lacks (CJK, emoji) draws as boxes in a chart;
@@ -112,6 +123,7 @@ def _none(message: str) -> str:
 # ---- calibration ------------------------------------------------------------------------
 
 def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
+    plt = _pyplot()
     rows = con.execute(statement("report/agreement_trend")).fetchall()
     if not rows:
         return _none("No judge_human_agreement rows yet: add human_labels/ and run monthly_judge_validation.")
@@ -176,6 +188,7 @@ def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
 # ---- offline versus online --------------------------------------------------------------
 
 def offline_online_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
+    plt = _pyplot()
     rows = [r for r in con.execute(statement("report/offline_online_pairs")).fetchall() if r[0] == version]
     if not rows:
         return _none(f"No offline_online pairs for judge {version} yet (quarterly_eval_rebuild).")
@@ -227,6 +240,7 @@ def offline_online_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
 # ---- experiments ------------------------------------------------------------------------
 
 def experiments_section(con: duckdb.DuckDBPyConnection) -> str:
+    plt = _pyplot()
     rows = con.execute(statement("report/experiment_effects")).fetchall()
     if not rows:
         return _none("No experiment_summary yet (analyze_experiments).")
@@ -260,6 +274,7 @@ def experiments_section(con: duckdb.DuckDBPyConnection) -> str:
 # ---- ratings ----------------------------------------------------------------------------
 
 def ratings_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
+    plt = _pyplot()
     ratings = con.execute("select variant, rating, ci_low, ci_high, length_controlled from variant_ratings "
                           "where judge_version = $v order by length_controlled, rating desc", {"v": version}).fetchall()
     if not ratings:
@@ -297,6 +312,7 @@ def ratings_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
 # ---- eval set, slices and regression set -------------------------------------------------
 
 def eval_set_section(con: duckdb.DuckDBPyConnection, version: str, baseline: str) -> str:
+    plt = _pyplot()
     parts = []
     latest = con.execute("select quarter, counts, production_mix from eval_set_versions order by quarter desc, "
                          "created_at desc limit 1").fetchone()
