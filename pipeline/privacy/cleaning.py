@@ -224,6 +224,6 @@ def residue_in_window(con: duckdb.DuckDBPyConnection, start: date, end: date) ->
     """Re-scan every text clean_logs holds for [start, end) with the independent detector."""
     window = {"start": start, "end": end}
     # Arrow into Polars: the texts never become Python strings unless the prefilter keeps them
-    texts = pl.from_arrow(con.execute(statement("anonymize/clean_texts"), window).fetch_arrow_table())["text"]
+    texts = pl.from_arrow(con.execute(statement("anonymize/clean_texts"), window).to_arrow_table())["text"]
     replaced = dict(con.execute(statement("anonymize/window_replacements"), window).fetchall())
     return ResidueReport(len(texts), scan_for_residue(texts), replaced)
