@@ -1,19 +1,34 @@
 """Anonymization: clean_logs per day, and the blocking PII residue check."""
 
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
+from assets import per_partition
 from assets.logs import DUCKDB_POOL
 from pipeline.partitions import daily, window_dates
 from pipeline.privacy import metadata as cleaning_report
 from pipeline.privacy.cleaning import clean_window, purge_raw, residue_in_window, retention_days
 from pipeline.progress import ProgressLog
 from pipeline.resources import PiiResource, WarehouseResource
+from pipeline.table_docs import table_metadata
+
+
+def _days(con, start: date, end: date) -> tuple[dict[str, int], dict[str, Counter]]:
+    """clean_logs rows and PII replacements per day of [start, end), as the tables now hold them."""
+    window = {"s": start, "e": end}
+    rows = {str(d): n for d, n in con.execute(
+        "select log_date, count(*) from clean_logs where log_date >= $s and log_date < $e group by 1", window).fetchall()}
+    replaced: dict[str, Counter] = {}
+    for d, kind, n in con.execute("select log_date, pii_type, sum(replaced) from pii_replacements "
+                                  "where log_date >= $s and log_date < $e group by 1, 2", window).fetchall():
+        replaced.setdefault(str(d), Counter())[kind] = int(n)
+    return rows, replaced
 
 
 @dg.asset(partitions_def=daily, deps=["raw_logs"], kinds={"duckdb", "polars"}, group_name="anonymize",
-          backfill_policy=dg.BackfillPolicy.single_run(), pool=DUCKDB_POOL)
+          backfill_policy=dg.BackfillPolicy.single_run(), pool=DUCKDB_POOL, metadata=table_metadata("clean_logs"))
 def clean_logs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, pii: PiiResource) -> dg.MaterializeResult:
     """raw_logs with PII in every text replaced by typed placeholders and ids pseudonymized."""
     start, end = window_dates(context.partition_time_window)
@@ -22,9 +37,13 @@ def clean_logs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
                               progress=ProgressLog("clean_logs", context.log.info, unit="days"))
         # raw text is kept only as long as the retention says, and only once it has been cleaned
         purge = purge_raw(con, datetime.now(UTC).date(), retention_days())
+        rows, replaced = _days(con, start, end)
     context.log.info(f"cleaned {result.rows:,} rows of {start}..{end}, {sum(result.replaced.values()):,} PII values replaced"
                      + (f"; purged the raw rows of {purge.days} day(s) before {purge.cutoff}" if purge.days else ""))
-    return dg.MaterializeResult(metadata={"dagster/row_count": result.rows, **cleaning_report.clean_metadata(result),
+    # one run may cover many days (a single-run backfill): each day gets its own counts
+    per_partition(context, {k: cleaning_report.day_metadata(rows.get(k, 0), replaced.get(k, Counter()))
+                            for k in context.partition_keys})
+    return dg.MaterializeResult(metadata={**cleaning_report.clean_metadata(result),
                                           **cleaning_report.purge_metadata(purge)})
 
 

@@ -5,6 +5,7 @@ import time
 
 import dagster as dg
 
+from assets import per_partition
 from assets.logs import DUCKDB_POOL
 from pipeline.calibration.consensus import (
     agreement_rows,
@@ -34,9 +35,10 @@ from pipeline.partitions import monthly, quarterly, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.report.html import calibration_section, offline_online_section, section_charts
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
+from pipeline.table_docs import md_list, records_table, table_metadata
 
 
-@dg.asset(kinds={"duckdb"}, group_name="calibration", pool=DUCKDB_POOL)
+@dg.asset(kinds={"duckdb"}, group_name="calibration", pool=DUCKDB_POOL, metadata=table_metadata("human_labels"))
 def human_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: SourceResource,
                  judge: JudgeResource) -> dg.MaterializeResult:
     """Pointwise and pairwise human labels, validated against the judge's rubric; a repeated label keeps the
@@ -59,13 +61,14 @@ def human_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 
 
 @dg.asset(partitions_def=monthly, deps=[human_labels, "judge_scores", "pairwise_judgments"], kinds={"duckdb", "scipy"},
-          group_name="calibration", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
+          group_name="calibration", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run(),
+          metadata=table_metadata("judge_human_agreement"))
 def judge_human_agreement(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                           judge: JudgeResource) -> dg.MaterializeResult:
     """Per month, judge version and dimension (and topic): agreement, kappas (on the rubric's scale), alpha,
     Spearman with CIs, and a status; pairwise: agreement with the human majority (combined and per order),
     position consistency, annotator-pair and Fleiss' kappas."""
-    all_rows, t0 = [], time.perf_counter()
+    all_rows, months, t0 = [], {}, time.perf_counter()
     keys = context.partition_keys
     rubric = judge.load_rubric()
     with warehouse.connect() as con:
@@ -74,27 +77,30 @@ def judge_human_agreement(context: dg.AssetExecutionContext, warehouse: Warehous
             rows = agreement_rows(con, start, end, scale=(rubric.low, rubric.high), log=context.log.debug)
             store_agreement(con, start, rows)
             all_rows += rows
+            months[key] = rows
             eta = (time.perf_counter() - t0) / n * (len(keys) - n)
             context.log.info(f"judge_human_agreement {key[:7]}: {len(rows)} row(s) ({n}/{len(keys)} months, ETA {eta:.0f}s)")
     flagged = sorted({(str(r["month"])[:7], r["judge_version"], r["status"]) for r in all_rows
                       if r["status"] in ("recalibrate", "rubric_vague") and r["slice_dimension"] is None})
     for month, version, state in flagged:
         context.log.warning(f"{month}: {version} needs attention: {state}")
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(all_rows), "months": len(keys),
-        "flagged": dg.MetadataValue.md(
-            "\n".join(["| month | judge version | status |", "|---|---|---|"]
-                      + [f"| {m} | {v} | {s} |" for m, v, s in flagged]) if flagged else "none"),
-        "preview": dg.MetadataValue.md(agreement_table(all_rows))})
+    # one run may cover several months (a single-run backfill): each month gets its own rows
+    per_partition(context, {key: {
+        "dagster/row_count": len(rows),
+        "flagged": records_table([{"judge version": v, "status": s} for m, v, s in flagged if m == key[:7]]),
+        "preview": records_table(agreement_table(rows), empty="no labelled items this month")}
+        for key, rows in months.items()})
+    return dg.MaterializeResult(metadata={"run_months": len(keys)})
 
 
 @dg.asset(partitions_def=monthly, deps=[human_labels, "judge_scores"], kinds={"duckdb", "scipy", "litellm"},
-          group_name="calibration", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
+          group_name="calibration", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run(),
+          metadata=table_metadata("judge_drift"))
 def judge_drift(context: dg.AssetExecutionContext, warehouse: WarehouseResource, judge: JudgeResource) -> dg.MaterializeResult:
     """Per month, judge version and dimension: the anchor set re-scored by the current judge (rescored) and the
     judge-minus-human residual (residual), each against its anchor, with CI, test and a drifted flag."""
     rubric = judge.load_rubric()
-    all_rows, t0, keys = [], time.perf_counter(), context.partition_keys
+    all_rows, months, t0, keys = [], {}, time.perf_counter(), context.partition_keys
     journal = warehouse.path.parent / "judge-journal" / "anchors.jsonl"
     with warehouse.connect() as con:
         for n, key in enumerate(keys, 1):
@@ -105,15 +111,18 @@ def judge_drift(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                                   log=context.log.info)
             store_drift(con, start, rows, ("residual", "rescored"))
             all_rows += rows
+            months[key] = rows
             eta = (time.perf_counter() - t0) / n * (len(keys) - n)
             context.log.info(f"judge_drift {key[:7]}: {len(rows)} row(s) ({n}/{len(keys)} months, ETA {eta:.0f}s)")
     moved = [r for r in all_rows if r["drifted"]]
     for r in moved:
         context.log.warning(f"judge drift {str(r['month'])[:7]} {r['judge_version']} {r['dimension']} ({r['method']}): "
                             f"shift {r['shift']:+.2f} [{r['shift_ci_low']:+.2f}, {r['shift_ci_high']:+.2f}]")
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(all_rows), "months": len(keys), "drifted": len(moved),
-        "preview": dg.MetadataValue.md(drift_table(all_rows))})
+    # one run may cover several months (a single-run backfill): each month gets its own rows
+    per_partition(context, {key: {
+        "dagster/row_count": len(rows), "drifted": sum(bool(r["drifted"]) for r in rows),
+        "preview": records_table(drift_table(rows), empty="no drift rows this month")} for key, rows in months.items()})
+    return dg.MaterializeResult(metadata={"run_months": len(keys)})
 
 
 @dg.asset_check(asset=judge_drift, pool=DUCKDB_POOL, partitions_def=monthly,
@@ -128,47 +137,53 @@ def judge_drift_check(context: dg.AssetCheckExecutionContext, warehouse: Warehou
 
 
 @dg.asset(partitions_def=quarterly, deps=["experiment_results", "experiment_summary", "judge_scores"],
-          kinds={"duckdb"}, group_name="calibration", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
+          kinds={"duckdb"}, group_name="calibration", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run(),
+          metadata=table_metadata("offline_online"))
 def offline_online(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Per experiment that ended in the quarter, treatment, judge version, dimension and metric: the judge delta
     (CI clustered by user) next to the online effect."""
-    written, quarters = {}, []
+    quarters = {}
     with warehouse.connect() as con:
         for key in context.partition_keys:
             start, end = window_dates(quarterly.time_window_for_partition_key(key))
-            written[key] = build_offline_online(con, start, end, log=context.log.warning)
-            quarters.append(start)
-            context.log.info(f"offline_online {key}: {written[key]} row(s)")
-        experiments = experiment_counts(con, quarters)
-    return dg.MaterializeResult(metadata={"dagster/row_count": sum(written.values()), "per_quarter": written,
-                                          "experiments": experiments[0], "srm_invalid_experiments": experiments[1]})
+            written = build_offline_online(con, start, end, log=context.log.warning)
+            context.log.info(f"offline_online {key}: {written} row(s)")
+            experiments, invalid = experiment_counts(con, [start])
+            quarters[key] = {"dagster/row_count": written, "experiments": experiments, "srm_invalid_experiments": invalid}
+    # one run may cover several quarters (a single-run backfill): each quarter gets its own counts
+    per_partition(context, quarters)
+    return dg.MaterializeResult(metadata={"run_quarters": len(quarters)})
 
 
 @dg.asset(partitions_def=quarterly, deps=[offline_online], kinds={"duckdb", "scipy"}, group_name="calibration",
-          pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
+          pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run(),
+          metadata=table_metadata("offline_online_correlation"))
 def offline_online_correlation(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                                judge: JudgeResource) -> dg.MaterializeResult:
     """Across every experiment-variant pair to the quarter's end: correlations with CIs, sign agreement, the
     calibration fit, status and the largest mismatches; request-level AUC for thumbs-down and regeneration."""
-    rows = []
+    quarters = {}
     version = judge.version()
     with warehouse.connect() as con:
         for key in context.partition_keys:
             start, end = window_dates(quarterly.time_window_for_partition_key(key))
-            quarter_rows = correlation_rows(con, end)
-            store_correlation(con, start, quarter_rows)
-            rows = quarter_rows  # the latest quarter is the one to show
-            context.log.info(f"offline_online_correlation {key}: {len(quarter_rows)} row(s)")
+            rows = correlation_rows(con, end)
+            store_correlation(con, start, rows)
+            context.log.info(f"offline_online_correlation {key}: {len(rows)} row(s)")
+            quarters[key] = {
+                "dagster/row_count": len(rows), "predictive": sum(r["status"] == "predictive" for r in rows),
+                "mismatches": md_list(m for r in rows for m in r["mismatches"][:1]),
+                "preview": records_table(correlation_table(rows), empty="no pairs to this quarter's end")}
         charts = section_charts(offline_online_section, con, version)
+    # one run may cover several quarters (a single-run backfill): each quarter gets its own rows
+    per_partition(context, quarters)
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(rows), "predictive": sum(r["status"] == "predictive" for r in rows),
-        "mismatches": dg.MetadataValue.md("\n".join(f"- {m}" for r in rows for m in r["mismatches"][:1]) or "none"),
-        "preview": dg.MetadataValue.md(correlation_table(rows)),
+        # the chart is of every pair to date, whichever quarters this run computed
         "offline_vs_online": dg.MetadataValue.md("\n\n".join(charts) or "no pairs yet")})
 
 
 @dg.asset(deps=[judge_human_agreement, judge_drift, offline_online_correlation], kinds={"duckdb"},
-          group_name="calibration", pool=DUCKDB_POOL)
+          group_name="calibration", pool=DUCKDB_POOL, metadata=table_metadata("calibration_history"))
 def calibration_history(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """One row per month and per quarter per judge version: agreement, drift and offline-online figures,
     rebuilt whole from the calibration tables (so a re-run or a backfill never duplicates a period)."""
@@ -179,10 +194,8 @@ def calibration_history(context: dg.AssetExecutionContext, warehouse: WarehouseR
     context.log.info(f"calibration_history: {', '.join(f'{n} {p} row(s) {lo}..{hi}' for p, n, lo, hi in rows)}")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": sum(n for _, n, _, _ in rows), **{f"{p}_rows": n for p, n, _, _ in rows},
-        "needs_attention": dg.MetadataValue.md(
-            "\n".join(["| month | judge version | recalibrate | drifted |", "|---|---|---|---|"]
-                      + [f"| {m} | {v} | {', '.join(r)} | {', '.join(d)} |" for m, v, r, d in flagged])
-            if flagged else "none"),
+        "needs_attention": records_table([{"month": m, "judge version": v, "recalibrate": ", ".join(r),
+                                           "drifted": ", ".join(d)} for m, v, r, d in flagged]),
         "calibration_trend": dg.MetadataValue.md("\n\n".join(charts) or "no calibration rows yet")})
 
 
@@ -193,7 +206,7 @@ class ForecastConfig(dg.Config):
 
 
 @dg.asset(deps=["candidate_scores", offline_online_correlation], kinds={"duckdb", "scipy"},
-          group_name="calibration", pool=DUCKDB_POOL)
+          group_name="calibration", pool=DUCKDB_POOL, metadata=table_metadata("calibration_forecast"))
 def calibration_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, warehouse: WarehouseResource,
                          source: SourceResource, judge: JudgeResource) -> dg.MaterializeResult:
     """Per candidate with offline scores only, dimension and metric: the predicted online effect from the latest
@@ -210,4 +223,4 @@ def calibration_forecast(context: dg.AssetExecutionContext, config: ForecastConf
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(rows), "judge_version": version, "predictive_rows": len(usable),
         "candidates": sorted({r["candidate"] for r in rows}),
-        "preview": dg.MetadataValue.md(forecast_table(usable or rows))})
+        "preview": records_table(forecast_table(usable or rows), empty="no forecasts")})

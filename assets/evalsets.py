@@ -5,6 +5,7 @@ from datetime import date
 
 import dagster as dg
 
+from assets import per_partition
 from assets.logs import DUCKDB_POOL
 from pipeline.evalsets import metadata as evalset_report
 from pipeline.evalsets.sampling import EvalSetConfig
@@ -16,6 +17,7 @@ from pipeline.evalsets.versions import (
 )
 from pipeline.partitions import quarterly, window_dates
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
+from pipeline.table_docs import table_metadata
 
 _DEFAULTS = EvalSetConfig()  # one source of truth for the defaults
 
@@ -39,12 +41,12 @@ class EvalSetRunConfig(dg.Config):
         return EvalSetConfig(**{**fields, "strata": tuple(self.strata)})
 
 
-@dg.asset(kinds={"duckdb"}, group_name="evalsets", pool=DUCKDB_POOL)
+@dg.asset(kinds={"duckdb"}, group_name="evalsets", pool=DUCKDB_POOL, metadata=table_metadata("regression_set"))
 def regression_set(warehouse: WarehouseResource, source: SourceResource) -> dg.MaterializeResult:
     """Curated known failures from regression_set.jsonl, versioned by content hash."""
     with warehouse.connect() as con:
         load = load_regression_set(con, source.root() / "regression_set.jsonl")
-    return dg.MaterializeResult(metadata={"dagster/row_count": load.cases, **evalset_report.regression_metadata(load)})
+    return dg.MaterializeResult(metadata=evalset_report.regression_metadata(load))
 
 
 def _quarters(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[tuple[date, date]]:
@@ -53,7 +55,8 @@ def _quarters(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext)
 
 
 @dg.asset(partitions_def=quarterly, deps=["clean_logs", regression_set], kinds={"duckdb", "polars"},
-          group_name="evalsets", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run())
+          group_name="evalsets", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run(),
+          metadata=table_metadata("eval_set"))
 def eval_set(context: dg.AssetExecutionContext, config: EvalSetRunConfig, warehouse: WarehouseResource,
              pii: PiiResource) -> dg.MaterializeResult:
     """Stratified eval set from the quarter's last 90 days of clean_logs: head, known failures, edge cases."""
@@ -62,8 +65,10 @@ def eval_set(context: dg.AssetExecutionContext, config: EvalSetRunConfig, wareho
         for quarter, end in _quarters(context):
             results.append(build_eval_set(con, quarter, end, config.sampling(), names=pii.names()))
             context.log.info(f"eval set {quarter}: version {results[-1].version_id}, {results[-1].items} items")
-    return dg.MaterializeResult(metadata={"dagster/row_count": sum(r.items for r in results),
-                                          **evalset_report.builds_metadata(results)})
+    # one run may build several quarters (a single-run backfill): each quarter gets its own build
+    per_partition(context, {k: evalset_report.build_metadata(r)
+                            for k, r in zip(context.partition_keys, results, strict=True)})
+    return dg.MaterializeResult(metadata=evalset_report.builds_metadata(results))
 
 
 @dg.asset_check(asset=eval_set, blocking=True, partitions_def=quarterly, name="no_pii_residue", pool=DUCKDB_POOL,

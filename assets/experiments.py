@@ -8,6 +8,7 @@ from pipeline.experiments.metadata import results_metadata, user_metrics_metadat
 from pipeline.experiments.registry import load_experiments, load_metrics
 from pipeline.report.html import experiments_section, section_charts
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
+from pipeline.table_docs import table_metadata
 
 
 def _specs(context, source: SourceResource):
@@ -18,7 +19,8 @@ def _specs(context, source: SourceResource):
     return metrics, loaded
 
 
-@dg.asset(deps=["clean_logs"], kinds={"duckdb"}, group_name="experiments", pool=DUCKDB_POOL)
+@dg.asset(deps=["clean_logs"], kinds={"duckdb"}, group_name="experiments", pool=DUCKDB_POOL,
+          metadata=table_metadata("user_metrics"))
 def user_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: SourceResource,
                  pii: PiiResource) -> dg.MaterializeResult:
     """Per experiment and user: exposure, metric numerators and denominators after exposure, and the pre-period."""
@@ -38,13 +40,15 @@ def user_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 
 
 @dg.multi_asset(specs=[dg.AssetSpec("experiment_results", deps=[user_metrics], kinds={"duckdb", "scipy"},
-                                    group_name="experiments",
+                                    group_name="experiments", metadata=table_metadata("experiment_results"),
                                     description="Per experiment, metric, treatment and analysis: effects with CIs, "
                                                 "CUPED, sequential, Bayesian, guardrails, segments, power."),
                        dg.AssetSpec("experiment_summary", deps=[user_metrics], kinds={"duckdb"}, group_name="experiments",
+                                    metadata=table_metadata("experiment_summary"),
                                     description="Per experiment: SRM, validity and the ship decision.")],
                 pool=DUCKDB_POOL)
 def experiment_analysis(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: SourceResource):
+    """Analyse every valid pre-registered experiment from user_metrics; write results and summaries."""
     metrics, loaded = _specs(context, source)
     with warehouse.connect() as con:
         results, summaries = analyze(con, loaded.experiments, metrics)

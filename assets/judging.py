@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets import per_partition
 from assets.logs import DUCKDB_POOL
 from pipeline.judge.candidates import mean_scores_table, score_candidates, source_topics
 from pipeline.judge.checks import (
@@ -20,6 +21,7 @@ from pipeline.judge.metadata import (
     length_bias_table,
     pairwise_metadata,
     regression_metadata,
+    samples_metadata,
     score_metadata,
 )
 from pipeline.judge.pairwise import judge_pairs, load_candidates, store_candidates
@@ -32,6 +34,7 @@ from pipeline.partitions import monthly, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.report.html import ratings_section, section_charts
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
+from pipeline.table_docs import records_table, table_metadata
 
 
 class ExperimentSampleConfig(dg.Config):
@@ -43,25 +46,25 @@ class ExperimentSampleConfig(dg.Config):
 
 
 @dg.asset(partitions_def=monthly, deps=["clean_logs"], kinds={"duckdb"}, group_name="judging", pool=DUCKDB_POOL,
-          backfill_policy=dg.BackfillPolicy.single_run())
+          backfill_policy=dg.BackfillPolicy.single_run(), metadata=table_metadata("experiment_samples"))
 def experiment_samples(context: dg.AssetExecutionContext, config: ExperimentSampleConfig,
                        warehouse: WarehouseResource) -> dg.MaterializeResult:
     """A stratified sample per variant of each experiment's traffic in the month, for the judge."""
-    rows, table = 0, []
+    months = {}
     with warehouse.connect() as con:
         for key in context.partition_keys:
             start, end = window_dates(monthly.time_window_for_partition_key(key))
             result = sample_month(con, start, end, per_variant=config.per_variant, strata=tuple(config.strata),
                                   seed=config.seed)
-            rows += sum(result.per_arm.values())
-            table += [f"| {start:%Y-%m} | {e} | {v} | {n} | {result.traffic[(e, v)]:,} |" for (e, v), n in result.per_arm.items()]
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": rows,
-        "samples": ("| month | experiment | variant | sampled | requests |\n|---|---|---|---|---|\n" + "\n".join(table))
-        if table else "no experiment traffic in these months"})
+            months[key] = [{"experiment": e, "variant": v, "sampled": n, "requests": result.traffic[(e, v)]}
+                           for (e, v), n in result.per_arm.items()]
+    # one run may sample several months (a single-run backfill): each month gets its own samples
+    per_partition(context, {k: samples_metadata(samples) for k, samples in months.items()})
+    return dg.MaterializeResult(metadata={"run_months": len(months)})
 
 
-@dg.asset(deps=["eval_set", experiment_samples, "human_labels"], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL)
+@dg.asset(deps=["eval_set", experiment_samples, "human_labels"], kinds={"duckdb", "litellm"}, group_name="judging",
+          pool=DUCKDB_POOL, metadata=table_metadata("judge_scores"))
 def judge_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: SourceResource,
                  judge: JudgeResource) -> dg.MaterializeResult:
     """Rubric scores per (item, judge version, dimension): eval-set items, experiment samples, imported judgments."""
@@ -110,7 +113,8 @@ def judge_self_preference(source: SourceResource, judge: JudgeResource) -> dg.As
         "advice": "judge these candidates with a model of another family" if same else "no shared family"})
 
 
-@dg.asset(deps=["eval_set", "regression_set"], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL)
+@dg.asset(deps=["eval_set", "regression_set"], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL,
+          metadata=table_metadata("candidate_responses"))
 def candidate_responses(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                         source: SourceResource) -> dg.MaterializeResult:
     """Offline responses of candidate variants: imported from candidate_responses/, generated from candidates.yaml."""
@@ -126,15 +130,16 @@ def candidate_responses(context: dg.AssetExecutionContext, warehouse: WarehouseR
         context.log.warning(f"{file}:{line}: {reason}")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": sum(n for *_, n in per_variant), "imported_items": frame.get_column("item_id").n_unique(),
-        "per_variant": "| variant | origin | responses |\n|---|---|---|\n" + "\n".join(f"| {v} | {o} | {n} |" for v, o, n in per_variant)
-        if per_variant else "none",
+        "per_variant": records_table([{"variant": v, "origin": o, "responses": n} for v, o, n in per_variant]),
         "generated": generated.generated if generated else 0, "generation_cache_hits": generated.cache_hits if generated else 0,
         "generation_failures": generated.failed if generated else 0,
         "generation_cost_usd": round(generated.cost_usd, 6) if generated else 0.0,
-        "rejected": len(rejects), "rejects": "\n".join(f"{f}:{n}: {r}" for f, n, r in rejects[:20]) or "none"})
+        "rejected": len(rejects),
+        "rejects": records_table([{"file": f, "line": n, "reason": r} for f, n, r in rejects[:20]])})
 
 
-@dg.asset(deps=[candidate_responses], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL)
+@dg.asset(deps=[candidate_responses], kinds={"duckdb", "litellm"}, group_name="judging", pool=DUCKDB_POOL,
+          metadata=table_metadata("candidate_scores"))
 def candidate_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: SourceResource,
                      judge: JudgeResource) -> dg.MaterializeResult:
     """Rubric scores of every candidate response (cached), with the item's topic: what the release gate and the
@@ -164,11 +169,14 @@ class PairwiseConfig(dg.Config):
 
 @dg.multi_asset(
     specs=[dg.AssetSpec("pairwise_judgments", deps=[candidate_responses], kinds={"duckdb", "litellm"}, group_name="judging",
-                        description="Candidate vs baseline on every shared item, judged in both orders."),
+                        description="Candidate vs baseline on every shared item, judged in both orders.",
+                        metadata=table_metadata("pairwise_judgments")),
            dg.AssetSpec("variant_ratings", deps=["pairwise_judgments"], kinds={"duckdb"}, group_name="judging",
-                        description="Bradley-Terry ratings (Elo scale) with bootstrap CIs, plain and length-controlled."),
+                        description="Bradley-Terry ratings (Elo scale) with bootstrap CIs, plain and length-controlled.",
+                        metadata=table_metadata("variant_ratings")),
            dg.AssetSpec("pareto_frontier", deps=["variant_ratings"], kinds={"duckdb"}, group_name="judging",
-                        description="Rating against cost per request and latency; which variants no other dominates.")],
+                        description="Rating against cost per request and latency; which variants no other dominates.",
+                        metadata=table_metadata("pareto_frontier"))],
     pool=DUCKDB_POOL, can_subset=False)
 def pairwise(context: dg.AssetExecutionContext, config: PairwiseConfig, warehouse: WarehouseResource, judge: JudgeResource):
     """Judge candidates against the baseline in both orders, then rate and place them."""
@@ -185,7 +193,8 @@ def pairwise(context: dg.AssetExecutionContext, config: PairwiseConfig, warehous
     yield dg.MaterializeResult(asset_key="pareto_frontier", metadata=meta["frontier"])
 
 
-@dg.asset(deps=["regression_set", candidate_responses], kinds={"duckdb"}, group_name="judging", pool=DUCKDB_POOL)
+@dg.asset(deps=["regression_set", candidate_responses], kinds={"duckdb"}, group_name="judging", pool=DUCKDB_POOL,
+          metadata=table_metadata("regression_results"))
 def regression_results(config: PairwiseConfig, warehouse: WarehouseResource, judge: JudgeResource) -> dg.MaterializeResult:
     """Each candidate on the regression set: programmatic checks first, the judge where a case has none."""
     with warehouse.connect() as con:

@@ -3,12 +3,14 @@
 
 import dagster as dg
 
+from assets import per_partition
 from pipeline.logs import metadata as ingest_report
 from pipeline.logs.contracts import validate_raw_logs_window
 from pipeline.logs.ingest import ingest_window
 from pipeline.partitions import daily, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
+from pipeline.table_docs import table_metadata
 
 DUCKDB_POOL = "duckdb_writer"
 
@@ -16,9 +18,9 @@ DUCKDB_POOL = "duckdb_writer"
 @dg.multi_asset(
     specs=[
         dg.AssetSpec("raw_logs", description="Production log records that meet the input contract, one row per request, by day.",
-                     kinds={"duckdb"}, group_name="ingest", partitions_def=daily),
+                     kinds={"duckdb"}, group_name="ingest", partitions_def=daily, metadata=table_metadata("raw_logs")),
         dg.AssetSpec("log_rejects", description="Log records that break the contract, with file, line, field and reason.",
-                     kinds={"duckdb"}, group_name="ingest", partitions_def=daily),
+                     kinds={"duckdb"}, group_name="ingest", partitions_def=daily, metadata=table_metadata("log_rejects")),
     ],
     partitions_def=daily, backfill_policy=dg.BackfillPolicy.single_run(), pool=DUCKDB_POOL, can_subset=False,
 )
@@ -34,10 +36,14 @@ def ingested_logs(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     context.log.info(f"ingested {start}..{end}: {totals}")
     for file, error in result.file_errors:
         context.log.warning(f"{file}: {error}")
-    yield dg.MaterializeResult(asset_key="raw_logs", metadata={
-        "dagster/row_count": totals["loaded"], **ingest_report.window_metadata(result)})
-    yield dg.MaterializeResult(asset_key="log_rejects", metadata={
-        "dagster/row_count": totals["rejected"], **ingest_report.rejects_metadata(result)})
+    # one run may cover many days (a single-run backfill): each day gets its own counts
+    days = {p.log_date.isoformat(): p for p in result.partitions}
+    per_partition(context, {k: ingest_report.partition_metadata(days[k]) for k in context.partition_keys if k in days},
+                  asset_key="raw_logs")
+    per_partition(context, {k: ingest_report.partition_rejects_metadata(days[k]) for k in context.partition_keys
+                            if k in days}, asset_key="log_rejects")
+    yield dg.MaterializeResult(asset_key="raw_logs", metadata=ingest_report.window_metadata(result))
+    yield dg.MaterializeResult(asset_key="log_rejects", metadata=ingest_report.rejects_metadata(result))
 
 
 @dg.asset_check(asset="raw_logs", blocking=True, partitions_def=daily, pool=DUCKDB_POOL,

@@ -281,20 +281,21 @@ def store_agreement(con: duckdb.DuckDBPyConnection, month: dt.date, rows: list[d
                         [[r.get(c) for c in COLUMNS] for r in rows])
 
 
-def agreement_table(rows: list[dict], limit: int = 40) -> str:
-    """A markdown preview: the whole-month rows, one line per month, judge version and dimension."""
+def agreement_table(rows: list[dict], limit: int = 40) -> list[dict]:
+    """A preview, one record per month, judge version and dimension (the whole-month rows), for a
+    table in the asset's metadata."""
     def fmt(v):
-        return "" if v is None else f"{v:.2f}"
-    lines = ["| month | judge version | dimension | n | agreement | kappa | human kappa | status |",
-             "|---|---|---|---|---|---|---|---|"]
+        return None if v is None else round(float(v), 2)
+    table = []
     for r in [r for r in rows if r["slice_dimension"] is None][:limit]:
         # the status rule's figures: within-one and quadratic kappa; pairwise, without ties and unweighted
         pointwise = r["kind"] == "pointwise"
         agree = r.get("within_one_agreement") if pointwise else r.get("agreement_without_ties")
         kappa = r.get("kappa_quadratic") if pointwise else r.get("kappa")
-        lines.append(f"| {str(r['month'])[:7]} | {r['judge_version']} | {r['dimension']} | {r['n_items']} | {fmt(agree)} "
-                     f"| {fmt(kappa)} | {fmt(r.get('human_human_kappa'))} | {r['status']} |")
-    return "\n".join(lines)
+        table.append({"month": str(r["month"])[:7], "judge version": r["judge_version"], "dimension": r["dimension"],
+                      "n": r["n_items"], "agreement": fmt(agree), "kappa": fmt(kappa),
+                      "human kappa": fmt(r.get("human_human_kappa")), "status": r["status"]})
+    return table
 
 
 @dataclass(frozen=True)

@@ -281,16 +281,17 @@ def rescored_rows(con: duckdb.DuckDBPyConnection, month: dt.date, settings, rubr
     return out
 
 
-def drift_table(rows: list[dict], limit: int = 40) -> str:
-    """A markdown preview of drift rows, drifted ones first; a row without a test says why."""
-    lines = ["| month | judge version | dimension | method | shift | 95% CI | p | drifted |", "|---|---|---|---|---|---|---|---|"]
+def drift_table(rows: list[dict], limit: int = 40) -> list[dict]:
+    """A preview of drift rows, drifted ones first, for a table in the asset's metadata; a row
+    without a test says why."""
+    table = []
     for r in sorted(rows, key=lambda r: (not r["drifted"], str(r["month"]), r["judge_version"], r["dimension"]))[:limit]:
-        shift = "" if r["shift"] is None else f"{r['shift']:+.2f}"
         ci = "" if r["shift_ci_low"] is None else f"[{r['shift_ci_low']:+.2f}, {r['shift_ci_high']:+.2f}]"
         p = f"no test: {r['reason']}" if r.get("reason") else "" if r["p_value"] is None else f"{r['p_value']:.2g}"
-        lines.append(f"| {str(r['month'])[:7]} | {r['judge_version']} | {r['dimension']} | {r['method']} | "
-                     f"{shift} | {ci} | {p} | {'yes' if r['drifted'] else ''} |")
-    return "\n".join(lines)
+        table.append({"month": str(r["month"])[:7], "judge version": r["judge_version"], "dimension": r["dimension"],
+                      "method": r["method"], "shift": None if r["shift"] is None else round(float(r["shift"]), 2),
+                      "95% CI": ci, "p": p, "drifted": bool(r["drifted"])})
+    return table
 
 
 def drifted_in(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> list[str]:

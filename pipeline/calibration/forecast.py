@@ -98,13 +98,12 @@ def store_forecast(con: duckdb.DuckDBPyConnection, version: str, rows: list[dict
                         f"values ({', '.join('?' for _ in COLUMNS)}, now())", [[r[c] for c in COLUMNS] for r in rows])
 
 
-def forecast_table(rows: list[dict], limit: int = 30) -> str:
+def forecast_table(rows: list[dict], limit: int = 30) -> list[dict]:
+    """A preview of forecast rows, for a table in the asset's metadata."""
     def pct(v):
         return "" if v is None else f"{v:+.1%}"
-    lines = ["| candidate | dimension | judge delta | metric | predicted (95% PI) | users per arm | fit |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows[:limit]:
-        lines.append(f"| {r['candidate']} | {r['dimension']} | {r['judge_delta']:+.2f} | {r['metric']} | "
-                     f"{pct(r['predicted_online_better'])} ({pct(r['prediction_low'])}, {pct(r['prediction_high'])}) | "
-                     f"{r['required_n_per_arm'] or ''} | {r['fit_status']} |")
-    return "\n".join(lines)
+    return [{"candidate": r["candidate"], "dimension": r["dimension"],
+             "judge delta": None if r["judge_delta"] is None else round(float(r["judge_delta"]), 2), "metric": r["metric"],
+             "predicted (95% PI)":
+                 f"{pct(r['predicted_online_better'])} ({pct(r['prediction_low'])}, {pct(r['prediction_high'])})",
+             "users per arm": r["required_n_per_arm"], "fit": r["fit_status"]} for r in rows[:limit]]

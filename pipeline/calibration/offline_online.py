@@ -173,11 +173,10 @@ def store_correlation(con: duckdb.DuckDBPyConnection, quarter: dt.date, rows: li
                         [[quarter if c == "quarter" else r.get(c) for c in COLUMNS] for r in rows])
 
 
-def correlation_table(rows: list[dict], limit: int = 40) -> str:
+def correlation_table(rows: list[dict], limit: int = 40) -> list[dict]:
+    """A preview of correlation rows, for a table in the asset's metadata."""
     def fmt(v):
-        return "" if v is None else f"{v:.2f}"
-    lines = ["| kind | dimension | metric | n | spearman | sign agreement | AUC | status |", "|---|---|---|---|---|---|---|---|"]
-    for r in rows[:limit]:
-        lines.append(f"| {r['kind']} | {r['dimension']} | {r['metric']} | {r['n']} | {fmt(r.get('spearman'))} | "
-                     f"{fmt(r.get('sign_agreement'))} | {fmt(r.get('auc'))} | {r['status']} |")
-    return "\n".join(lines)
+        return None if v is None else round(float(v), 2)
+    return [{"kind": r["kind"], "dimension": r["dimension"], "metric": r["metric"], "n": r["n"],
+             "spearman": fmt(r.get("spearman")), "sign agreement": fmt(r.get("sign_agreement")), "AUC": fmt(r.get("auc")),
+             "status": r["status"]} for r in rows[:limit]]

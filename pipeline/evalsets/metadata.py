@@ -1,23 +1,26 @@
-"""What eval_set, its checks and regression_set tell a person: metadata."""
+"""What eval_set, its checks and regression_set tell a person: metadata for the Dagster UI."""
 
 from __future__ import annotations
 
 from pipeline.evalsets.versions import BuildResult, DriftReport, RegressionLoad
+from pipeline.table_docs import records_table
 
 
-def _mix_table(left: dict[str, float], right: dict[str, float], names: tuple[str, str]) -> str:
-    rows = "\n".join(f"| {k} | {left.get(k, 0):.3f} | {right.get(k, 0):.3f} |" for k in sorted(set(left) | set(right)))
-    return f"| stratum | {names[0]} | {names[1]} |\n|---|---|---|\n{rows}"
+def _mix_table(left: dict[str, float], right: dict[str, float], names: tuple[str, str]):
+    return records_table([{"stratum": k, names[0]: round(left.get(k, 0), 3), names[1]: round(right.get(k, 0), 3)}
+                          for k in sorted(set(left) | set(right))])
 
 
 def build_metadata(result: BuildResult) -> dict[str, object]:
-    counts = "\n".join(f"| {k} | {n} |" for k, n in result.counts.items())
+    """One quarter's build: what its eval_set partition holds."""
     return {
+        "dagster/row_count": result.items,
         "version_id": result.version_id,
         "parent_version": result.parent_version or "none",
         "new_version": result.new_version,
         "items": result.items,
-        "counts": "| kind:group | items |\n|---|---|\n" + counts,
+        "counts": records_table([{"kind": k.partition(":")[0], "group": k.partition(":")[2], "items": n}
+                                 for k, n in result.counts.items()]),
         "mix": _mix_table(result.eval_mix, result.production_mix, ("eval set head", "production")),
         "shortfall": ", ".join(f"{k} {n}" for k, n in result.shortfall.items()) or "none",
         "taken_for_other_groups": ", ".join(f"{k} {n}" for k, n in result.moved.items()) or "none",
@@ -31,13 +34,13 @@ def build_metadata(result: BuildResult) -> dict[str, object]:
 
 
 def builds_metadata(results: list[BuildResult]) -> dict[str, object]:
-    """One build's metadata as it is; several quarters as a table, with the latest in full."""
-    if len(results) == 1:
-        return build_metadata(results[0])
-    rows = "\n".join(f"| {r.quarter} | {r.version_id} | {r.parent_version or 'none'} | {r.items} | "
-                     f"{r.changes.get('added', 0)} | {r.changes.get('removed', 0)} |" for r in results)
-    return {"quarters": "| quarter | version | parent | items | added | removed |\n|---|---|---|---|---|---|\n" + rows,
-            **{f"latest_{k}": v for k, v in build_metadata(results[-1]).items()}}
+    """What a run over several quarters built, as one table (each quarter's partition carries its
+    own build_metadata); nothing for a run of one quarter."""
+    if len(results) <= 1:
+        return {}
+    return {"run_quarters": records_table([
+        {"quarter": r.quarter, "version": r.version_id, "parent": r.parent_version or "none", "items": r.items,
+         "added": r.changes.get("added", 0), "removed": r.changes.get("removed", 0)} for r in results])}
 
 
 def drift_metadata(report: DriftReport, threshold: float) -> dict[str, object]:
@@ -52,11 +55,10 @@ def drift_metadata(report: DriftReport, threshold: float) -> dict[str, object]:
 
 
 def regression_metadata(load: RegressionLoad) -> dict[str, object]:
-    changes = "\n".join(f"| {c} | {what} |" for c, what, _, _ in load.changes)
-    rejects = "\n".join(f"| {line} | {reason} |" for line, reason in load.rejects)
     return {
+        "dagster/row_count": load.cases,
         "cases": load.cases,
-        "changes": ("| case | change |\n|---|---|\n" + changes) if changes else "none",
+        "changes": records_table([{"case": c, "change": what} for c, what, _, _ in load.changes]),
         "rejected": len(load.rejects),
-        "rejects": ("| line | reason |\n|---|---|\n" + rejects) if rejects else "none",
+        "rejects": records_table([{"line": line, "reason": reason} for line, reason in load.rejects]),
     }

@@ -1,10 +1,11 @@
-"""What judge_scores tells a person: metadata."""
+"""What the judging assets tell a person: metadata for the Dagster UI."""
 
 from __future__ import annotations
 
 from pipeline.judge.pairwise import PairwiseRun
 from pipeline.judge.regression_eval import RegressionRun
 from pipeline.judge.scores import ScoreRun
+from pipeline.table_docs import records_table
 
 
 def estimate_line(estimate, model: str, dry_run: bool) -> str:
@@ -20,10 +21,15 @@ def estimate_metadata(estimate) -> dict[str, object]:
             "estimated_output_tokens": estimate.output_tokens, "estimated_cost_usd": round(estimate.cost_usd, 6)}
 
 
-def length_bias_table(bias: dict[str, float]) -> str:
+def length_bias_table(bias: dict[str, float]):
     """Spearman(score, response length) per dimension; judges that reward length show positive values."""
-    rows = "\n".join(f"| {d} | {rho} |" for d, rho in bias.items())
-    return "| dimension | Spearman(score, length) |\n|---|---|\n" + rows if rows else "none"
+    return records_table([{"dimension": d, "Spearman(score, length)": rho} for d, rho in bias.items()])
+
+
+def samples_metadata(samples: list[dict]) -> dict[str, object]:
+    """experiment_samples for one month: the requests sampled per experiment arm, of how many."""
+    return {"dagster/row_count": sum(s["sampled"] for s in samples),
+            "samples": records_table(samples, empty="no experiment traffic in this month")}
 
 
 def score_metadata(run: ScoreRun, model: str) -> dict[str, object]:
@@ -31,8 +37,6 @@ def score_metadata(run: ScoreRun, model: str) -> dict[str, object]:
     summary = run.run.summary if run.run else None
     new = sum(summary.by_status.values()) if summary else 0
     judged = statuses.get("ok", 0) + statuses.get("parse_failed", 0)
-    means = "\n".join(f"| {d} | {m} |" for d, m in run.dimension_means.items())
-    rejects = "\n".join(f"| {f} | {line} | {reason} |" for f, line, reason in run.import_rejects[:20])
     return {
         "judge_model": model,
         "judge_version": run.judge_version,
@@ -48,9 +52,10 @@ def score_metadata(run: ScoreRun, model: str) -> dict[str, object]:
         "cost_usd": round(summary.cost_usd, 6) if summary else 0.0,
         **(estimate_metadata(run.run.estimate) if run.run and run.run.estimate else {}),
         "seconds": round(summary.seconds, 2) if summary else 0.0,
-        "mean_scores": "| dimension | mean |\n|---|---|\n" + means if means else "none",
+        "mean_scores": records_table([{"dimension": d, "mean": m} for d, m in run.dimension_means.items()]),
         "imported_rows": run.imported, "imported_pairwise": run.imported_pairwise,
-        "import_rejects": ("| file | line | reason |\n|---|---|---|\n" + rejects) if rejects else "none",
+        "import_rejects": records_table([{"file": f, "line": line, "reason": reason}
+                                         for f, line, reason in run.import_rejects[:20]]),
     }
 
 
@@ -62,30 +67,29 @@ def pairwise_metadata(run: PairwiseRun, model: str) -> dict[str, dict[str, objec
             statuses[r.status] = statuses.get(r.status, 0) + 1
     summary = run.run.summary if run.run else None
     consistency = run.consistency
-    table = "\n".join(f"| {r.variant} | {'yes' if r.length_controlled else 'no'} | {r.rating:.0f} | {r.ci_low:.0f}-{r.ci_high:.0f} | "
-                      f"{'' if r.win_rate_vs_baseline is None else f'{r.win_rate_vs_baseline:.2f}'} | {r.n_comparisons} |"
-                      for r in run.ratings)
-    frontier = "\n".join(f"| {f['variant']} | {f['quality']:.0f} | {f['cost_per_request'] or 0:.6f} | "
-                         f"{f['latency_p95_ms'] or 0:.0f} | {'yes' if f['on_frontier'] else 'no'} |" for f in run.frontier)
+    ratings = [{"variant": r.variant, "length-controlled": r.length_controlled, "rating": round(r.rating),
+                "95% CI": f"{r.ci_low:.0f}-{r.ci_high:.0f}",
+                "win rate vs baseline": None if r.win_rate_vs_baseline is None else round(r.win_rate_vs_baseline, 2),
+                "comparisons": r.n_comparisons} for r in run.ratings]
+    frontier = [{"variant": f["variant"], "rating": round(f["quality"]),
+                 "cost/request (USD)": round(f["cost_per_request"] or 0, 6),
+                 "p95 latency (ms)": round(f["latency_p95_ms"] or 0), "on frontier": bool(f["on_frontier"])}
+                for f in run.frontier]
     return {
         "judgments": {"dagster/row_count": run.tasks, "judge_model": model, "judge_version": run.judge_version,
                       "statuses": statuses, "cache_hits": run.run.cache_hits if run.run else 0,
                       "model_calls": summary.calls if summary else 0, "cost_usd": round(summary.cost_usd, 6) if summary else 0.0,
                       "position_consistency": round(consistency.rate, 4) if consistency and consistency.pairs else "n/a",
                       "pairs_judged_in_both_orders": consistency.pairs if consistency else 0},
-        "ratings": {"dagster/row_count": len(run.ratings),
-                    "ratings": ("| variant | length-controlled | rating | 95% CI | win rate vs baseline | comparisons |\n"
-                                "|---|---|---|---|---|---|\n" + table) if table else "none"},
-        "frontier": {"dagster/row_count": len(run.frontier),
-                     "frontier": ("| variant | rating | cost/request (USD) | p95 latency (ms) | on frontier |\n"
-                                  "|---|---|---|---|---|\n" + frontier) if frontier else "none"},
+        "ratings": {"dagster/row_count": len(run.ratings), "ratings": records_table(ratings)},
+        "frontier": {"dagster/row_count": len(run.frontier), "frontier": records_table(frontier)},
     }
 
 
 def regression_metadata(run: RegressionRun) -> dict[str, object]:
     rates = run.pass_rates()
     regressions = run.regressions()
-    table = "\n".join(f"| {v} | {ok}/{n} | {', '.join(regressions.get(v, [])) or '-'} |" for v, (ok, n) in sorted(rates.items()))
+    table = [{"variant": v, "passed": ok, "cases": n, "fails where the baseline passes": ", ".join(regressions.get(v, [])) or "-"}
+             for v, (ok, n) in sorted(rates.items())]
     return {"baseline": run.baseline, "judge_version": run.judge_version or "not needed (all cases have checks)",
-            "candidates_with_regressions": len(regressions),
-            "pass_rates": "| variant | passed | fails where the baseline passes |\n|---|---|---|\n" + table if table else "none"}
+            "candidates_with_regressions": len(regressions), "pass_rates": records_table(table)}

@@ -1,41 +1,54 @@
-"""What an ingestion window and its contract check tell a person: metadata and markdown."""
+"""What an ingestion window and its contract check tell a person: metadata for the Dagster UI."""
 
 from __future__ import annotations
 
 from pipeline.logs.contracts import PartitionValidation
-from pipeline.logs.ingest import WindowResult
+from pipeline.logs.ingest import PartitionCounts, WindowResult
+from pipeline.table_docs import md_list, records_table
+
+
+def partition_metadata(p: PartitionCounts) -> dict[str, object]:
+    """raw_logs for one day: that day's own counts (read = loaded + rejected + duplicates)."""
+    return {"dagster/row_count": p.loaded, "files": p.files, "read": p.read, "loaded": p.loaded,
+            "rejected": p.rejected, "duplicates": p.duplicates,
+            "reconciles": p.read == p.loaded + p.rejected + p.duplicates}
+
+
+def partition_rejects_metadata(p: PartitionCounts) -> dict[str, object]:
+    """log_rejects for one day."""
+    return {"dagster/row_count": p.rejected, "rejected": p.rejected}
+
+
+def _window(result: WindowResult) -> str:
+    days = len(result.partitions)
+    last = result.partitions[-1].log_date if result.partitions else result.start
+    span = f"{result.start}" if days <= 1 else f"{result.start}..{last}"
+    return f"{span} ({days} day{'s' if days != 1 else ''} in this run)"
 
 
 def window_metadata(result: WindowResult) -> dict[str, object]:
-    totals = result.totals
+    """What the run as a whole did (the same on every day it materialized: run_ figures are the
+    run's, never a day's)."""
     rate = result.lines_read / result.seconds if result.seconds else 0.0
-    days = result.partitions
-    shown = days if len(days) <= 14 else days[:7] + days[-7:]
-    rows = "\n".join(f"| {p.log_date} | {p.files} | {p.read:,} | {p.loaded:,} | {p.rejected:,} | {p.duplicates:,} |" for p in shown)
-    preview = ("| day | files | read | loaded | rejected | duplicates |\n|---|---|---|---|---|---|\n" + rows
-               + ("\n\n(first and last 7 days shown)" if len(days) > 14 else ""))
     return {
-        "partitions": len(days),
-        "read": totals["read"], "loaded": totals["loaded"],
-        "rejected": totals["rejected"], "duplicates": totals["duplicates"],
-        "reconciles": totals["read"] == totals["loaded"] + totals["rejected"] + totals["duplicates"],
-        "files_read": result.files_read,
-        "files_skipped_by_index": result.files_skipped_by_index,
-        "unsupported_files": ", ".join(result.unsupported_files) or "none",
-        "unreadable_files": "\n".join(f"{f}: {e}" for f, e in result.file_errors) or "none",
-        "seconds": round(result.seconds, 2),
-        "records_per_second": round(rate),
-        "per_day": preview,
+        "run_window": _window(result),
+        "run_files_read": result.files_read,
+        "run_files_skipped_by_index": result.files_skipped_by_index,
+        "unsupported_files": md_list(f"`{f}`" for f in result.unsupported_files),
+        "unreadable_files": records_table([{"file": f, "error": e} for f, e in result.file_errors]),
+        "run_seconds": round(result.seconds, 2),
+        "run_records_per_second": round(rate),
     }
 
 
 def rejects_metadata(result: WindowResult) -> dict[str, object]:
-    reasons = "\n".join(f"| {field or 'record'} | {n:,} |" for field, n in result.reject_reasons.items())
-    sample = "\n".join(f"| {f} | {line} | {reason[:160]} |" for f, line, reason in result.reject_examples)
+    """The run's rejects by field and a sample of them (the run's, not a day's)."""
     return {
-        "rejected": result.totals["rejected"],
-        "by_field": "| field | rejects |\n|---|---|\n" + (reasons or "| (none) | 0 |"),
-        "examples": "| file | line | reason |\n|---|---|---|\n" + (sample or "| | | no rejects |"),
+        "run_window": _window(result),
+        "run_rejects_by_field": records_table(
+            [{"field": field or "record", "rejects": n} for field, n in result.reject_reasons.items()]),
+        "run_reject_examples": records_table(
+            [{"file": f, "line": line, "reason": reason[:160]} for f, line, reason in result.reject_examples]),
     }
 
 
@@ -43,10 +56,9 @@ def contract_metadata(validations: list[PartitionValidation]) -> dict[str, objec
     failed = [v for v in validations if not v.success]
     evaluated = sum(v.statistics.get("evaluated_expectations", 0) for v in validations)
     successful = sum(v.statistics.get("successful_expectations", 0) for v in validations)
-    lines = []
-    for v in failed[:20]:
-        for o in v.failures:
-            lines.append(f"| {v.partition} | {o.expectation} | {o.column} | {o.unexpected_count:,} | {', '.join(o.sample)[:120]} |")
+    rows = [{"partition": v.partition, "expectation": o.expectation, "column": o.column,
+             "unexpected": o.unexpected_count, "sample": ", ".join(map(str, o.sample))[:120]}
+            for v in failed[:20] for o in v.failures]
     return {
         "partitions_validated": sum(v.days for v in validations),
         "partitions_failed": sum(v.days for v in failed),
@@ -55,6 +67,5 @@ def contract_metadata(validations: list[PartitionValidation]) -> dict[str, objec
         "evaluated_expectations": int(evaluated),
         "successful_expectations": int(successful),
         "success_percent": round(100.0 * successful / evaluated, 2) if evaluated else 100.0,
-        "failures": ("| partition | expectation | column | unexpected | sample |\n|---|---|---|---|---|\n" + "\n".join(lines))
-        if lines else "none",
+        "failures": records_table(rows),
     }

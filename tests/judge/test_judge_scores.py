@@ -44,7 +44,7 @@ def test_eval_set_items_are_judged_once_and_imports_are_validated(demo_source, t
     assert first["items"] == 200 and first["new_judgments"] == 200 and first["statuses"] == {"ok": 200}
     assert second["cache_hits"] == 200 and second["new_judgments"] == 0 and second["model_calls"] == 0
     assert first["judge_model"] == "evalfunnel/heuristic" and first["cost_usd"] == 0
-    bias = dict(line.strip("| ").split(" | ") for line in first["length_bias_spearman"].splitlines()[2:])
+    bias = {r.data["dimension"]: r.data["Spearman(score, length)"] for r in first["length_bias_spearman"].records}
     assert set(bias) == {"correctness", "relevance", "clarity", "calibration", "length"}
     assert all(-1 <= float(rho) <= 1 for rho in bias.values())
     with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
