@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from pipeline.warehouse import WAREHOUSE_FILE
@@ -21,6 +22,7 @@ NER_MODEL_VAR = "EVALFUNNEL_NER_MODEL"
 JUDGE_MODEL_VAR = "EVALFUNNEL_JUDGE_MODEL"
 START_DATE_VAR = "EVALFUNNEL_START_DATE"
 DEFAULT_START_DATE = "2025-01-01"
+START_DATE_FILE = "start_date"
 
 
 @dataclass(frozen=True)
@@ -52,19 +54,67 @@ def current_home() -> Home:
 
 
 def start_date() -> str:
-    """First day of every partition set: EVALFUNNEL_START_DATE, else what `evalfunnel run`
-    recorded in the home for a source that starts earlier, else 2025-01-01."""
-    if os.environ.get(START_DATE_VAR):
-        return os.environ[START_DATE_VAR]
-    recorded = current_home().root / "start_date"
-    return recorded.read_text().strip() if recorded.exists() else DEFAULT_START_DATE
+    """First day of the daily partitions (the monthly and quarterly ones start with its month and
+    quarter): EVALFUNNEL_START_DATE if set, else the first day with in-range data that `evalfunnel
+    run` recorded in the home, else 2025-01-01 (a home that has not run yet)."""
+    raw = os.environ.get(START_DATE_VAR, "").strip()
+    if not raw:
+        recorded = recorded_start_date(current_home())
+        return recorded or DEFAULT_START_DATE
+    try:
+        return date.fromisoformat(raw).isoformat()
+    except ValueError as exc:
+        raise ValueError(f"{START_DATE_VAR}={raw!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def record_start_date(home: Home, first_day: str) -> None:
-    """Make partitions start at `first_day` (a month start) for this home, if it is earlier."""
-    if first_day < start_date():
-        (home.root / "start_date").write_text(first_day + "\n")
-        os.environ[START_DATE_VAR] = first_day
+def recorded_start_date(home: Home) -> str | None:
+    """The first day of data `evalfunnel run` recorded for this home, if it is a day the ingest
+    accepts (an older version could record the day of a record dated 1970: that is ignored, and
+    the next run records the real first day)."""
+    recorded = home.root / START_DATE_FILE
+    if not recorded.exists():
+        return None
+    try:
+        day = date.fromisoformat(recorded.read_text().strip())
+    except ValueError:
+        return None
+    return day.isoformat() if _accepted(day) else None
+
+
+def _accepted(day: date) -> bool:
+    """Whether the ingest accepts records dated `day` (EVALFUNNEL_LOGS_SINCE .. tomorrow)."""
+    since, until = _accepted_days()
+    return since <= day <= until
+
+
+def _accepted_days() -> tuple[date, date]:
+    from pipeline.logs.ingest import accepted_time_range  # imported only when a start is read or recorded
+
+    since, until = accepted_time_range()
+    return since.date(), until.date()
+
+
+def record_start_date(home: Home, first_day: date | str) -> None:
+    """Make this home's partitions start at `first_day`, the first day with in-range data.
+
+    `first_day` comes from `logs.ingest.source_days`, which leaves out the timestamps the ingest
+    rejects as out of range (before EVALFUNNEL_LOGS_SINCE, or in the future): a record dated 1970
+    or 2199 never moves the start, and a day outside that range is never recorded (the first
+    day's month start, in the month EVALFUNNEL_LOGS_SINCE falls in, counts as that day). The
+    start only moves earlier (a source that gained older logs); it never moves later, under
+    partitions that were already materialized. A home with nothing recorded takes `first_day`
+    whatever the default: partitions start with the data, not at 2025-01-01.
+    """
+    day = date.fromisoformat(first_day) if isinstance(first_day, str) else first_day
+    since, until = _accepted_days()
+    if day < since and day.replace(day=1) == since.replace(day=1):
+        day = since
+    if not since <= day <= until:
+        return  # not a day the ingest keeps records for: no partition may start there
+    recorded = recorded_start_date(home)
+    if recorded is None or day.isoformat() < recorded:
+        home.root.mkdir(parents=True, exist_ok=True)
+        (home.root / START_DATE_FILE).write_text(day.isoformat() + "\n")
 
 
 def demo_salt(home: Home) -> bool:

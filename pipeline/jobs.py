@@ -33,7 +33,7 @@ def _job(name: str, assets: tuple[str, ...], description: str, partitions_def=No
 
 daily_ingest_job = _job(
     "daily_ingest", ("raw_logs", "log_rejects", "clean_logs"),
-    "Ingest days of logs (raw_logs, log_rejects), anonymize them (clean_logs), with their checks.", daily)
+    "Daily (UTC days). Ingest days of logs (raw_logs, log_rejects), anonymize them (clean_logs), with their checks.", daily)
 
 load_regression_set_job = _job(
     "load_regression_set", ("regression_set",), "Load regression_set.jsonl and record changed cases.")
@@ -41,7 +41,8 @@ load_regression_set_job = _job(
 quarterly_eval_rebuild_job = _job(
     "quarterly_eval_rebuild",
     ("eval_set", "offline_online", "offline_online_correlation", "calibration_history", "calibration_forecast"),
-    "Rebuild the quarter's stratified eval set from the last 90 days of clean_logs; compare the judge with the "
+    "Quarterly (calendar quarters, keyed by their first day: 2026-07-01 is July to September). Rebuild the "
+    "quarter's stratified eval set from the last 90 days of clean_logs; compare the judge with the "
     "quarter's experiments (offline_online, offline_online_correlation); update the history and the forecasts for "
     "candidates.", quarterly)
 
@@ -72,7 +73,7 @@ load_human_labels_job = _job(
 monthly_judge_validation_job = _job(
     "monthly_judge_validation",
     ("experiment_samples", "human_labels", "judge_scores", "judge_human_agreement", "judge_drift", "calibration_history"),
-    "For a month: sample experiment traffic, load human labels, judge (cached), then the judge against humans "
+    "Monthly. For a month: sample experiment traffic, load human labels, judge (cached), then the judge against humans "
     "(agreement) and against its anchor (drift); update the history.", monthly)
 
 calibration_history_job = _job(
