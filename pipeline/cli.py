@@ -167,7 +167,7 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False) -> lis
         # not lost: the day's partition exists once the day is over, and the next run loads it
         _say(f"records dated {last_complete_day() + timedelta(days=1)} or later wait until their day is over: "
              "the first run after that ingests them")
-    environment.record_start_date(home, first_day.replace(day=1).isoformat())
+    environment.record_start_date(home, first_day)  # daily partitions start with the data
     # Dagster and the definitions load only now, after the partition start date is settled
     import dagster as dg
 

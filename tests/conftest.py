@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from pipeline.demo.generator import DemoConfig, generate
+
+# The partitions start where the home records the first day of data (`make test` exports the
+# repo's .evalfunnel, where `make demo` recorded the demo's). The test process loads the
+# definitions once, before any test writes a source of its own: pin the start, so the suite
+# sees the same partitions on a fresh clone and after `make demo`. The start-date tests
+# (tests/orchestration/test_definitions_partitions.py) clear it for their own processes.
+os.environ.setdefault("EVALFUNNEL_START_DATE", "2025-01-01")
 
 
 @pytest.fixture(autouse=True)
