@@ -155,21 +155,18 @@ def test_moments_from_duckdb_keep_precision_at_large_offsets_and_leave_out_non_f
     assert arm_estimate(total, False).unit_var == pytest.approx(np.var(values["control"], ddof=1), rel=1e-9)
 
 
-def test_event_values_that_are_not_finite_numbers_are_rejected_with_their_reason(tmp_path):
-    source = write_source(tmp_path / "src")
+def revenue_source(root, secondary=("retained", "revenue")):
+    """The hand-made source plus a `revenue` sum metric over the purchase events' values."""
+    source = write_source(root)
     metrics = dict(METRICS["metrics"], revenue={"kind": "sum", "event": "purchase", "window_days": 7,
                                                  "higher_is_better": True})
     (source / "metrics.yaml").write_text(yaml.safe_dump({"metrics": metrics}))
-    spec = dict(SPEC, secondary_metrics=["retained", "revenue"])
-    (source / "experiments" / "exp.yaml").write_text(yaml.safe_dump(spec))
-    (source / "events" / "2026" / "values.csv").write_text(
-        "user_id,timestamp,event,value\n"
-        "u2,2026-03-06T10:00:00Z,purchase,12.5\n"
-        "u2,2026-03-06T11:00:00Z,purchase,NaN\n"
-        "u2,2026-03-06T12:00:00Z,purchase,inf\n"
-        "u2,2026-03-06T13:00:00Z,purchase,-Infinity\n"
-        "u2,2026-03-06T14:00:00Z,purchase,twelve\n"
-        "u2,2026-03-06T16:00:00Z,purchase,\n")
+    (source / "experiments" / "exp.yaml").write_text(yaml.safe_dump(dict(SPEC, secondary_metrics=list(secondary))))
+    return source
+
+
+def u2_revenue(tmp_path, source):
+    """Build user_metrics; returns (the run, u2's revenue, the connection's event_rejects rows)."""
     metric_specs = load_metrics(source / "metrics.yaml")
     loaded = load_experiments(source / "experiments", metric_specs)
     anonymizer = Anonymizer(b"salt")
@@ -180,6 +177,21 @@ def test_event_values_that_are_not_finite_numbers_are_rejected_with_their_reason
         revenue = con.execute("select value from user_metrics where metric = 'revenue' and user_id = $u",
                               {"u": anonymizer.pseudonym("u2")}).fetchone()[0]
         finite = con.execute("select bool_and(isfinite(value) and isfinite(pre_value)) from user_metrics").fetchone()[0]
+    assert finite
+    return run, revenue, rejects
+
+
+def test_event_values_that_are_not_finite_numbers_are_rejected_with_their_reason(tmp_path):
+    source = revenue_source(tmp_path / "src")
+    (source / "events" / "2026" / "values.csv").write_text(
+        "user_id,timestamp,event,value\n"
+        "u2,2026-03-06T10:00:00Z,purchase,12.5\n"
+        "u2,2026-03-06T11:00:00Z,purchase,NaN\n"
+        "u2,2026-03-06T12:00:00Z,purchase,inf\n"
+        "u2,2026-03-06T13:00:00Z,purchase,-Infinity\n"
+        "u2,2026-03-06T14:00:00Z,purchase,twelve\n"
+        "u2,2026-03-06T16:00:00Z,purchase,\n")
+    run, revenue, rejects = u2_revenue(tmp_path, source)
     problems = {ts[11:16]: (value, problem) for _, ts, value, problem in rejects}
     assert problems == {"11:00": ("NaN", "value is not a finite number"), "12:00": ("inf", "value is not a finite number"),
                         "13:00": ("-Infinity", "value is not a finite number"),
@@ -187,16 +199,12 @@ def test_event_values_that_are_not_finite_numbers_are_rejected_with_their_reason
     assert all(f.endswith("values.csv") for f, *_ in rejects)
     assert run.event_rejects == {"value is not a finite number": 3, "unreadable value": 1}
     # the valid purchases: 12.5, and the row without a value, which counts 1 (the contract's default)
-    assert finite and revenue == 12.5 + 1.0
+    assert revenue == 12.5 + 1.0
 
 
 def test_contract_columns_match_whatever_their_case_and_spacing(tmp_path):
     # a new user's export: capitalised headers, spaces after commas, JSONL keys in capitals
-    source = write_source(tmp_path / "src")
-    metrics = dict(METRICS["metrics"], revenue={"kind": "sum", "event": "purchase", "window_days": 7,
-                                                 "higher_is_better": True})
-    (source / "metrics.yaml").write_text(yaml.safe_dump({"metrics": metrics}))
-    (source / "experiments" / "exp.yaml").write_text(yaml.safe_dump(dict(SPEC, secondary_metrics=["revenue"])))
+    source = revenue_source(tmp_path / "src", secondary=("revenue",))
     (source / "events" / "2026" / "e.csv").unlink()
     (source / "events" / "2026" / "caps.csv").write_text(
         "User_ID, Timestamp, Event, Value\n"
@@ -205,12 +213,6 @@ def test_contract_columns_match_whatever_their_case_and_spacing(tmp_path):
     (source / "events" / "2026" / "caps.jsonl").write_text(
         '{"USER_ID": "u2", "TIMESTAMP": "2026-03-06T12:00:00Z", "EVENT": "purchase", "VALUE": 5}\n'
         '{"USER_ID": "u2", "TIMESTAMP": "2026-03-06T13:00:00Z", "EVENT": "purchase", "VALUE": "abc"}\n')
-    metric_specs = load_metrics(source / "metrics.yaml")
-    loaded = load_experiments(source / "experiments", metric_specs)
-    anonymizer = Anonymizer(b"salt")
-    with connect(tmp_path / "w.duckdb") as con:
-        run = build_user_metrics(con, loaded.experiments, metric_specs, source, anonymizer.hmac_pads())
-        revenue = con.execute("select value from user_metrics where metric = 'revenue' and user_id = $u",
-                              {"u": anonymizer.pseudonym("u2")}).fetchone()[0]
+    run, revenue, _ = u2_revenue(tmp_path, source)
     assert revenue == 19.99 + 5.0  # not 4 (every event counted as 1 when `Value` was not recognized)
     assert run.event_rejects == {"value is not a finite number": 1, "unreadable value": 1}
