@@ -1,11 +1,18 @@
--- First and last day in a JSONL file, reading only the timestamp (RFC 3339 text or epoch ms).
+-- First and last day in a JSONL file, reading only the timestamp, with the parser's rules
+-- (sql/logs/parse_lines.sql): RFC 3339 text, 10-13 digits as text, or a JSON number read as
+-- epoch seconds below 10^11, else milliseconds (1778801400000.0 is a number, as in the parser).
 with ts as (
-    select "timestamp" as t
-    from read_ndjson($path, columns = {'timestamp': 'VARCHAR'}, ignore_errors = true)
+    select "timestamp" as j
+    from read_ndjson($path, columns = {'timestamp': 'JSON'}, ignore_errors = true)
 ), parsed as (
-    select case when regexp_full_match(t, '\d{13}') then make_timestamp(t::bigint * 1000)::timestamptz
-                when regexp_full_match(t, '\d{10}') then make_timestamp(t::bigint * 1000000)::timestamptz
-                else try_cast(t as timestamptz) end as t
+    select case
+        when json_type(j) in ('BIGINT', 'UBIGINT', 'DOUBLE') then try_cast(make_timestamp(try_cast(
+            j::double * (case when abs(j::double) < 1e11 then 1000000 else 1000 end) as bigint)) as timestamptz)
+        when json_type(j) = 'VARCHAR' and regexp_full_match(j ->> '$', '\d{10,13}') then
+            make_timestamp(case when length(j ->> '$') = 13 then (j ->> '$')::bigint * 1000
+                                else (j ->> '$')::bigint * 1000000 end)::timestamptz
+        when json_type(j) = 'VARCHAR' then try_cast(j ->> '$' as timestamptz)
+    end as t
     from ts
 )
 select cast(timezone('UTC', min(t)) as date), cast(timezone('UTC', max(t)) as date) from parsed

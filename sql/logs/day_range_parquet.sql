@@ -1,6 +1,18 @@
--- First and last day in a Parquet file, reading only the timestamp column.
-with parsed as (
-    select try_cast(cast("timestamp" as varchar) as timestamptz) as t from read_parquet($path)
+-- First and last day in a Parquet file, reading only the timestamp column, with the parser's
+-- rules (sql/logs/parse_lines.sql sees Parquet rows as JSON): a timestamp column, RFC 3339
+-- text, 10-13 digits as text, or an epoch number (below 10^11 seconds, else milliseconds).
+with ts as (
+    select to_json("timestamp") as j from read_parquet($path)
+), parsed as (
+    select case
+        when json_type(j) in ('BIGINT', 'UBIGINT', 'DOUBLE') then try_cast(make_timestamp(try_cast(
+            j::double * (case when abs(j::double) < 1e11 then 1000000 else 1000 end) as bigint)) as timestamptz)
+        when json_type(j) = 'VARCHAR' and regexp_full_match(j ->> '$', '\d{10,13}') then
+            make_timestamp(case when length(j ->> '$') = 13 then (j ->> '$')::bigint * 1000
+                                else (j ->> '$')::bigint * 1000000 end)::timestamptz
+        when json_type(j) = 'VARCHAR' then try_cast(j ->> '$' as timestamptz)
+    end as t
+    from ts
 )
 select cast(timezone('UTC', min(t)) as date), cast(timezone('UTC', max(t)) as date) from parsed
 -- timestamps outside the accepted range are rejects: they must not stretch the partitions

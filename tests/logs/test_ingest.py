@@ -297,3 +297,40 @@ def test_epoch_seconds_and_milliseconds_mean_the_same_instant_as_number_or_text(
     write_jsonl(source / "logs" / "a.jsonl", [record("epoch", ts=ts)])
     _, rejects, rows = ingest(source, warehouse_path)
     assert rejects == [] and rows["epoch"][1].astimezone(UTC).replace(microsecond=0) == datetime(2026, 5, 2, 10, 0, tzinfo=UTC)
+
+
+def test_the_partition_scan_reads_epoch_timestamps_as_the_parser_does(tmp_path):
+    # Parquet with epoch ms / s / ms-as-text and JSONL with float epochs: the fast day-range scan
+    # found none of them (a Parquet-only source made `run` exit 2; a mixed one lost those days)
+    import datetime as dt
+    import json
+
+    import polars as pl
+
+    from pipeline.logs.ingest import discover, file_days, source_days
+
+    logs = tmp_path / "src" / "logs"
+    logs.mkdir(parents=True)
+    base = dt.datetime(2026, 5, 14, 10, tzinfo=dt.timezone.utc)
+    ms = [int((base + dt.timedelta(days=d)).timestamp() * 1000) for d in range(3)]
+
+    def rec(i, ts):
+        return {"request_id": f"r{i}", "timestamp": ts, "user_id": "u", "response": "ok",
+                "messages": [{"role": "user", "content": "hi"}]}
+
+    pl.DataFrame([rec(i, t) for i, t in enumerate(ms)]).write_parquet(logs / "ms.parquet")
+    pl.DataFrame([rec(10 + i, t // 1000) for i, t in enumerate(ms)]).write_parquet(logs / "s.parquet")
+    pl.DataFrame([rec(20 + i, str(t)) for i, t in enumerate(ms)]).write_parquet(logs / "text.parquet")
+    (logs / "float.jsonl").write_text("".join(json.dumps(rec(30 + i, t + 6 * 86_400_000.0)) + "\n"
+                                              for i, t in enumerate(ms)))
+    files, _ = discover(tmp_path / "src")
+    days = {f.path.name: file_days(f) for f in files}
+    assert all(len(d) == 3 for d in days.values()), days  # the parser reads every one
+    everything = set().union(*days.values())
+    assert source_days(tmp_path / "src") == (min(everything), max(everything)) == (dt.date(2026, 5, 14),
+                                                                                   dt.date(2026, 5, 22))
+    for name in ("ms.parquet", "float.jsonl"):  # each format alone
+        alone = tmp_path / name / "logs"
+        alone.mkdir(parents=True)
+        (alone / name).write_bytes((logs / name).read_bytes())
+        assert source_days(tmp_path / name) == (min(days[name]), max(days[name]))
