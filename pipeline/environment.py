@@ -68,9 +68,11 @@ def start_date() -> str:
 
 
 def recorded_start_date(home: Home) -> str | None:
-    """The first day of data `evalfunnel run` recorded for this home, if it is a day the ingest
-    accepts (an older version could record the day of a record dated 1970: that is ignored, and
-    the next run records the real first day)."""
+    """The first day of data `evalfunnel run` recorded for this home, within the days the ingest
+    accepts. A day before EVALFUNNEL_LOGS_SINCE that the default range accepts (the variable was
+    raised after the run) gives the first accepted day: the partitions narrow, never widen to the
+    default. A day no version should have recorded (a 1970 record an older version took for the
+    first day, or a day past tomorrow) is ignored, and the next run records the real one."""
     recorded = home.root / START_DATE_FILE
     if not recorded.exists():
         return None
@@ -78,13 +80,12 @@ def recorded_start_date(home: Home) -> str | None:
         day = date.fromisoformat(recorded.read_text().strip())
     except ValueError:
         return None
-    return day.isoformat() if _accepted(day) else None
-
-
-def _accepted(day: date) -> bool:
-    """Whether the ingest accepts records dated `day` (EVALFUNNEL_LOGS_SINCE .. tomorrow)."""
     since, until = _accepted_days()
-    return since <= day <= until
+    from pipeline.logs.ingest import DEFAULT_LOGS_SINCE
+
+    if day > until or day < date.fromisoformat(DEFAULT_LOGS_SINCE):
+        return None
+    return max(day, since).isoformat()
 
 
 def _accepted_days() -> tuple[date, date]:

@@ -139,3 +139,22 @@ def test_each_set_starts_with_the_window_holding_the_first_day(first_day, month,
     window = quarterly.time_window_for_partition_key(quarter)
     assert window.start.date() <= date.fromisoformat(first_day) < window.end.date()
 
+
+
+def test_raising_logs_since_narrows_the_partitions_never_widens_them(tmp_path, monkeypatch):
+    # the review: a home recorded 2026-05-14, then EVALFUNNEL_LOGS_SINCE=2026-05-15 made the start
+    # fall back to the 2025-01-01 default (697 daily partitions instead of 199)
+    monkeypatch.delenv(environment.START_DATE_VAR, raising=False)
+    home = environment.Home(tmp_path / "home")
+    monkeypatch.setenv("EVALFUNNEL_HOME", str(home.root))
+    monkeypatch.delenv("EVALFUNNEL_LOGS_SINCE", raising=False)
+    environment.record_start_date(home, "2026-05-14")
+    assert environment.start_date() == "2026-05-14"
+    monkeypatch.setenv("EVALFUNNEL_LOGS_SINCE", "2026-05-15")
+    assert environment.start_date() == "2026-05-15"
+    # a 1970 day an older version recorded is ignored (the default), and the next run replaces it
+    (home.root / environment.START_DATE_FILE).write_text("1970-01-01\n")
+    monkeypatch.delenv("EVALFUNNEL_LOGS_SINCE")
+    assert environment.start_date() == environment.DEFAULT_START_DATE
+    environment.record_start_date(home, "2026-05-14")
+    assert environment.start_date() == "2026-05-14"
