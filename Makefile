@@ -35,8 +35,10 @@ test: $(STAMP) chromium
 dev: $(STAMP)
 	$(VENV)/bin/evalfunnel dev
 
+# the start-up check first: it is quick, and a later bench that fails must not hide it
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/startup.py $(filter-out bench/startup.py,$(sort $(wildcard bench/*.py))); do \
+	  echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(EVALFUNNEL_HOME)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -290,7 +291,10 @@ def _summary(home: environment.Home) -> None:
         print(f"\nreport:           {home.report_dir / 'index.html'}")
     print(f"warehouse:        {home.warehouse}")
     print(f"dagster instance: {home.dagster_home}")
-    print("open the UI:      make dev   (or: evalfunnel dev)")
+    # the command that opens this home's instance (a bare `evalfunnel dev` opens ./.evalfunnel)
+    default = home.root == (Path.cwd() / ".evalfunnel").resolve()
+    print("open the UI:      " + ("make dev   (or: evalfunnel dev)" if default
+                                  else f"evalfunnel dev --home {shlex.quote(str(home.root))}"))
 
 
 def _require_salt() -> None:

@@ -3,7 +3,7 @@
 It reads the same prompt a real judge gets (the delimited conversation, response and expected
 behaviour; the dimension list) and scores observable features. It is a labelled baseline, not a
 quality judge: every rationale starts with "heuristic baseline". It reads the blocks as the
-prompt defines them (`judge_prompt.read_blocks`: only markers with the prompt's boundary, the
+prompt defines them (`judge.prompt.read_blocks`: only markers with the prompt's boundary, the
 kind from the system prompt), so text that imitates a marker stays part of the text it is in.
 
 - relevance: overlap of the response's content words with the user's words;

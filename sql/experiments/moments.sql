@@ -1,7 +1,7 @@
 -- sufficient statistics per (experiment, metric, variant), overall and per segment value.
 -- Sums are centred on a reference per (experiment, metric): the mean over every arm, so that
 -- arms and segments share it and stay additive. Raw sums of squares of values near 1e8 lose
--- the variance to cancellation; centred ones keep it (see experiment_stats.Moments).
+-- the variance to cancellation; centred ones keep it (see pipeline/experiments/stats.py, Moments).
 -- A user whose value or denominator is not a finite number (NaN, infinity) never enters a sum:
 -- the values become null and the user is counted in `excluded`. A user with a non-finite
 -- pre-period value (only the CUPED covariate) stays in, the covariate imputed by its mean over
