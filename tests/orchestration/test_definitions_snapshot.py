@@ -47,8 +47,20 @@ def partitions(pdef: dg.PartitionsDefinition | None) -> dict | None:
             "end_offset": pdef.end_offset, "start": label if rule and start == rule(START_DATE) else start}
 
 
-def condition(cond: dg.AutomationCondition | None) -> str | None:
-    return None if cond is None else (cond.get_label() or cond.name)
+def condition(cond: dg.AutomationCondition | None):
+    """The condition's whole tree: each node's type, label and cron, with its children (a label
+    alone would not notice a dropped `~any_deps_missing()` or a changed cron)."""
+    if cond is None:
+        return None
+    node = {"type": type(cond).__name__}
+    if cond.get_label():
+        node["label"] = cond.get_label()
+    for attr in ("cron_schedule", "cron_timezone"):
+        if getattr(cond, attr, None):
+            node[attr] = getattr(cond, attr)
+    if cond.children:
+        node["children"] = [condition(child) for child in cond.children]
+    return node
 
 
 def keys(selection) -> list[str]:
@@ -76,8 +88,10 @@ def snapshot(definitions: dg.Definitions) -> dict:
     jobs = {}
     for job in definitions.jobs:
         resolved = definitions.resolve_job_def(job.name)
+        # the checks the job runs: a job built `.without_checks()` would drop the blocking ones
         jobs[job.name] = {"partitions": partitions(resolved.partitions_def),
-                          "assets": keys(resolved.asset_layer.executable_asset_keys)}
+                          "assets": keys(resolved.asset_layer.executable_asset_keys),
+                          "checks": keys(job.selection.resolve_checks(graph))}
     schedules = {s.name: {"job": s.job_name, "cron": s.cron_schedule, "timezone": s.execution_timezone,
                           "default_status": s.default_status.value} for s in definitions.schedules}
     sensors = {}
