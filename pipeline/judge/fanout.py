@@ -51,7 +51,9 @@ class Estimate:
 def estimate(tasks: list[JudgeTask], client: LLMClient) -> Estimate:
     """What judging `tasks` would cost, before spending: tokens by characters / 4, the model's
     price (litellm's or configured); repairs not included."""
-    import litellm
+    from pipeline.judge.client import litellm as configured_litellm
+
+    litellm = configured_litellm()  # quiet and with the local judge registered, as for a call
 
     s = client.settings
     tokens_in = sum(sum(len(m["content"]) for m in t.messages) // 4 for t in tasks)
@@ -183,7 +185,9 @@ def _pool_worker(index: int, jobs, out) -> None:
     """A pool process: warm litellm up once, then judge each shard it is given on a fresh event
     loop and stream result batches to `out`, until it receives None. Results travel without
     their task (the parent holds it): (position in the shard, result with task None)."""
-    import litellm
+    from pipeline.judge.client import litellm as configured_litellm
+
+    litellm = configured_litellm()
 
     try:  # imports and litellm's lazy set-up happen here, before any shard waits on them
         asyncio.run(litellm.acompletion(model="openai/warm-up", messages=[{"role": "user", "content": "-"}],
