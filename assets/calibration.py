@@ -2,10 +2,11 @@
 correlation per quarter."""
 
 import time
+from collections.abc import Iterator
 
 import dagster as dg
 
-from assets import per_partition
+from assets import check_per_partition, per_partition
 from assets.logs import DUCKDB_POOL
 from pipeline.calibration.consensus import (
     agreement_rows,
@@ -128,12 +129,17 @@ def judge_drift(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
 @dg.asset_check(asset=judge_drift, pool=DUCKDB_POOL, partitions_def=monthly,
                 description="WARN when a judge version moved beyond the threshold since its anchor (|shift| >= 0.5 "
                             "points with a 95% interval excluding zero) - how a silent provider model update is caught.")
-def judge_drift_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    start, end = window_dates(context.partition_time_window)
+def judge_drift_check(context: dg.AssetCheckExecutionContext,
+                      warehouse: WarehouseResource) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
+    """One result per month of the run (a range run included), each naming that month's drifted rows."""
+    moved = {}
     with warehouse.connect(read_only=True) as con:
-        moved = drifted_in(con, start, end)
-    return dg.AssetCheckResult(passed=not moved, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={"drifted": moved or "none"})
+        for key in context.partition_keys:
+            moved[key] = drifted_in(con, *window_dates(monthly.time_window_for_partition_key(key)))
+    yield from check_per_partition(context, {
+        key: dg.AssetCheckResult(passed=not rows, severity=dg.AssetCheckSeverity.WARN,
+                                 metadata={"drifted_rows": len(rows), "drifted": rows or "none"})
+        for key, rows in moved.items()})
 
 
 @dg.asset(partitions_def=quarterly, deps=["experiment_results", "experiment_summary", "judge_scores"],
@@ -218,8 +224,8 @@ def calibration_forecast(context: dg.AssetExecutionContext, config: ForecastConf
         store_forecast(con, version, rows)
     usable = [r for r in rows if r["fit_status"] == "predictive"]
     if not usable:
-        context.log.warning("calibration_forecast: no predictive calibration fit yet; forecasts carry weak fits' "
-                            "wide intervals")
+        # the step's name prefixes the line wherever it is shown (the CLI's warnings, the run's logs)
+        context.log.warning("no predictive calibration fit yet; forecasts carry weak fits' wide intervals")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(rows), "judge_version": version, "predictive_rows": len(usable),
         "candidates": sorted({r["candidate"] for r in rows}),

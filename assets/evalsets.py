@@ -1,11 +1,11 @@
 """Eval sets: the regression set, the quarterly stratified eval_set, and their checks."""
 
-from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
 
-from assets import per_partition
+from assets import check_per_partition, per_partition
 from assets.logs import DUCKDB_POOL
 from pipeline.evalsets import metadata as evalset_report
 from pipeline.evalsets.sampling import EvalSetConfig
@@ -73,22 +73,30 @@ def eval_set(context: dg.AssetExecutionContext, config: EvalSetRunConfig, wareho
 
 @dg.asset_check(asset=eval_set, blocking=True, partitions_def=quarterly, name="no_pii_residue", pool=DUCKDB_POOL,
                 description="Re-scans every text of the eval set with the independent detector; any PII left fails.")
-def eval_set_no_pii_residue(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    texts, residue = 0, Counter()
+def eval_set_no_pii_residue(context: dg.AssetCheckExecutionContext,
+                            warehouse: WarehouseResource) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
+    """One result per quarter of the run (a range run included): that quarter's eval set, scanned on its own."""
+    results = {}
     with warehouse.connect(read_only=True) as con:
-        for quarter, _ in _quarters(context):
-            n, found = eval_set_residue(con, quarter)
-            texts, residue = texts + n, residue + found
-    return dg.AssetCheckResult(passed=not residue, metadata={"texts_scanned": texts, "residue_found": sum(residue.values()),
-                                                             "residue_by_type": dict(residue) or "none"})
+        for key, (quarter, _) in zip(context.partition_keys, _quarters(context), strict=True):
+            texts, residue = eval_set_residue(con, quarter)
+            results[key] = dg.AssetCheckResult(passed=not residue, metadata={
+                "texts_scanned": texts, "residue_found": sum(residue.values()),
+                "residue_by_type": dict(residue) or "none"})
+    yield from check_per_partition(context, results)
 
 
 @dg.asset_check(asset=eval_set, partitions_def=quarterly, pool=DUCKDB_POOL,
                 description="Total variation distance between the eval set's strata mix and the last 30 days of production.")
 def eval_set_drift_check(context: dg.AssetCheckExecutionContext, config: EvalSetRunConfig,
-                         warehouse: WarehouseResource) -> dg.AssetCheckResult:
+                         warehouse: WarehouseResource) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
+    """One result per quarter of the run (a range run included): that quarter's eval set against the latest
+    30 days of production, as a run of that quarter alone would compare it."""
+    results = {}
     with warehouse.connect(read_only=True) as con:
-        # the latest quarter of the window is the eval set in use
-        report = eval_set_drift(con, _quarters(context)[-1][0], tuple(config.strata))
-    return dg.AssetCheckResult(passed=report.tvd <= config.drift_threshold, severity=dg.AssetCheckSeverity.WARN,
-                               metadata=evalset_report.drift_metadata(report, config.drift_threshold))
+        for key, (quarter, _) in zip(context.partition_keys, _quarters(context), strict=True):
+            report = eval_set_drift(con, quarter, tuple(config.strata))
+            results[key] = dg.AssetCheckResult(passed=report.tvd <= config.drift_threshold,
+                                               severity=dg.AssetCheckSeverity.WARN,
+                                               metadata=evalset_report.drift_metadata(report, config.drift_threshold))
+    yield from check_per_partition(context, results)

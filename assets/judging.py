@@ -169,7 +169,8 @@ class PairwiseConfig(dg.Config):
 
 @dg.multi_asset(
     specs=[dg.AssetSpec("pairwise_judgments", deps=[candidate_responses], kinds={"duckdb", "litellm"}, group_name="judging",
-                        description="Candidate vs baseline on every shared item, judged in both orders.",
+                        description="Candidate vs baseline on every shared item, judged in both orders; imported pairwise "
+                                    "verdicts (origin imported) are written here by judge_scores.",
                         metadata=table_metadata("pairwise_judgments")),
            dg.AssetSpec("variant_ratings", deps=["pairwise_judgments"], kinds={"duckdb"}, group_name="judging",
                         description="Bradley-Terry ratings (Elo scale) with bootstrap CIs, plain and length-controlled.",
@@ -186,7 +187,10 @@ def pairwise(context: dg.AssetExecutionContext, config: PairwiseConfig, warehous
                           seed=config.seed, max_cost_usd=judge.max_cost_usd or None, round_robin=config.round_robin,
                           progress=ProgressLog("pairwise", context.log.info, unit="judgments"))
         charts = section_charts(ratings_section, con, run.judge_version)
-    meta = pairwise_metadata(run, judge.model)
+        # the whole table: this judge's verdicts, earlier versions' and the imported ones (judge_scores writes those)
+        table_rows = con.execute("select origin, judge_version, count(*) from pairwise_judgments "
+                                 "group by all order by all").fetchall()
+    meta = pairwise_metadata(run, judge.model, table_rows)
     yield dg.MaterializeResult(asset_key="pairwise_judgments", metadata=meta["judgments"])
     yield dg.MaterializeResult(asset_key="variant_ratings", metadata={
         **meta["ratings"], "charts": dg.MetadataValue.md("\n\n".join(charts) or "no ratings")})

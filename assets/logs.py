@@ -1,9 +1,10 @@
 """Ingestion: raw_logs and log_rejects per day, and the raw_logs contract check."""
 
+from collections.abc import Iterator
 
 import dagster as dg
 
-from assets import per_partition
+from assets import check_per_partition, per_partition
 from pipeline.logs import metadata as ingest_report
 from pipeline.logs.contracts import validate_raw_logs_window
 from pipeline.logs.ingest import ingest_window
@@ -49,9 +50,14 @@ def ingested_logs(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 @dg.asset_check(asset="raw_logs", blocking=True, partitions_def=daily, pool=DUCKDB_POOL,
                 description="Great Expectations suite on each loaded day: required fields, unique request_id, "
                             "timestamp inside the day, thumbs in {-1, 0, 1}, non-negative latency, tokens and cost.")
-def raw_logs_contract(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def raw_logs_contract(context: dg.AssetCheckExecutionContext,
+                      warehouse: WarehouseResource) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
+    """One result per day of the run (a range run included), each with that day's own rows and failures."""
     start, end = window_dates(context.partition_time_window)
     with warehouse.connect(read_only=True) as con:
         validations = validate_raw_logs_window(con, start, end)
-    meta = ingest_report.contract_metadata(validations)
-    return dg.AssetCheckResult(passed=all(v.success for v in validations), metadata=meta)
+        rows = dict(con.execute("select strftime(log_date, '%Y-%m-%d'), count(*) from raw_logs "
+                                "where log_date >= $s and log_date < $e group by 1", {"s": start, "e": end}).fetchall())
+    days = ingest_report.contract_day_results(validations, rows, list(context.partition_keys))
+    yield from check_per_partition(context, {day: dg.AssetCheckResult(passed=passed, metadata=meta)
+                                             for day, (passed, meta) in days.items()})

@@ -5,7 +5,9 @@ The schema files are the single source of truth: `parse_schema` reads a `create 
 `alter table ... add column` lines after it, with their `-- comments`, and `table_metadata` turns
 that into the `dagster/column_schema` an asset carries in its definition (shown before the first
 materialization). Tables an asset writes beside its own (log_partitions beside raw_logs, ...) are
-documented on that asset too, each with its columns.
+documented on that asset too, each with its columns; another asset's table it writes rows into
+(judge_scores' imported verdicts in pairwise_judgments) is listed in its also_writes as well,
+without columns (they are on that table's own asset).
 """
 
 from __future__ import annotations
@@ -203,6 +205,15 @@ COMPANIONS: dict[str, dict[str, str]] = {
 }
 
 
+# Rows an asset writes into another asset's table (documented there, counted in that asset's row_count).
+SHARED_WRITES: dict[str, dict[str, str]] = {
+    "judge_scores": {
+        "pairwise_judgments": "Imported pairwise verdicts (origin imported, from judgments/); the table is the "
+                              "pairwise_judgments asset's, whose row count includes them.",
+    },
+}
+
+
 def table_metadata(table: str) -> dict[str, object]:
     """Definition metadata for the asset that materializes `table`: its column schema and name, any
     notes from the schema file, and the tables it writes beside it (each with its own columns)."""
@@ -210,9 +221,10 @@ def table_metadata(table: str) -> dict[str, object]:
     if schema(table).notes:
         meta["table_notes"] = md_list(schema(table).notes)
     companions = COMPANIONS.get(table, {})
-    if companions:
-        meta["also_writes"] = records_table([{"table": name, "holds": what} for name, what in companions.items()])
-        for name in companions:
+    writes = {**companions, **SHARED_WRITES.get(table, {})}
+    if writes:
+        meta["also_writes"] = records_table([{"table": name, "holds": what} for name, what in writes.items()])
+        for name in companions:  # a shared table's columns are on its own asset
             meta[f"columns_of_{name}"] = table_schema(name)
     return meta
 

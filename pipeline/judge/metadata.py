@@ -54,13 +54,21 @@ def score_metadata(run: ScoreRun, model: str) -> dict[str, object]:
         "seconds": round(summary.seconds, 2) if summary else 0.0,
         "mean_scores": records_table([{"dimension": d, "mean": m} for d, m in run.dimension_means.items()]),
         "imported_rows": run.imported, "imported_pairwise": run.imported_pairwise,
+        # imported pairwise verdicts go to pairwise_judgments, whose own asset counts them in its row_count
+        "also_wrote": records_table([{"table": "pairwise_judgments", "origin": "imported",
+                                      "rows": run.imported_pairwise}]),
         "import_rejects": records_table([{"file": f, "line": line, "reason": reason}
                                          for f, line, reason in run.import_rejects[:20]]),
     }
 
 
-def pairwise_metadata(run: PairwiseRun, model: str) -> dict[str, dict[str, object]]:
-    """Metadata for pairwise_judgments, variant_ratings and pareto_frontier."""
+def pairwise_metadata(run: PairwiseRun, model: str,
+                      table_rows: list[tuple[str, str, int]]) -> dict[str, dict[str, object]]:
+    """Metadata for pairwise_judgments, variant_ratings and pareto_frontier. `table_rows` is what
+    pairwise_judgments holds after the run, as (origin, judge_version, rows): the pipeline's
+    verdicts of every judge version so far, and the imported ones judge_scores writes (origin
+    imported). Its row_count is the table's, like every table asset's; `judged_this_run` is the
+    run's own share."""
     statuses = {}
     if run.run:
         for r in run.run.results:
@@ -76,7 +84,10 @@ def pairwise_metadata(run: PairwiseRun, model: str) -> dict[str, dict[str, objec
                  "p95 latency (ms)": round(f["latency_p95_ms"] or 0), "on frontier": bool(f["on_frontier"])}
                 for f in run.frontier]
     return {
-        "judgments": {"dagster/row_count": run.tasks, "judge_model": model, "judge_version": run.judge_version,
+        "judgments": {"dagster/row_count": sum(n for *_, n in table_rows),
+                      "rows_by_origin": records_table([{"origin": o, "judge version": v, "rows": n}
+                                                       for o, v, n in table_rows], empty="the table is empty"),
+                      "judged_this_run": run.tasks, "judge_model": model, "judge_version": run.judge_version,
                       "statuses": statuses, "cache_hits": run.run.cache_hits if run.run else 0,
                       "model_calls": summary.calls if summary else 0, "cost_usd": round(summary.cost_usd, 6) if summary else 0.0,
                       "position_consistency": round(consistency.rate, 4) if consistency and consistency.pairs else "n/a",

@@ -34,8 +34,9 @@ def window_metadata(result: WindowResult) -> dict[str, object]:
         "run_window": _window(result),
         "run_files_read": result.files_read,
         "run_files_skipped_by_index": result.files_skipped_by_index,
-        "unsupported_files": md_list(f"`{f}`" for f in result.unsupported_files),
-        "unreadable_files": records_table([{"file": f, "error": e} for f, e in result.file_errors]),
+        # the run's files, not a day's: a file may hold many days, and an unreadable one none
+        "run_unsupported_files": md_list(f"`{f}`" for f in result.unsupported_files),
+        "run_unreadable_files": records_table([{"file": f, "error": e} for f, e in result.file_errors]),
         "run_seconds": round(result.seconds, 2),
         "run_records_per_second": round(rate),
     }
@@ -52,13 +53,62 @@ def rejects_metadata(result: WindowResult) -> dict[str, object]:
     }
 
 
+def _failure_rows(validations: list[PartitionValidation]) -> list[dict[str, object]]:
+    return [{"partition": v.partition, "expectation": o.expectation, "column": o.column,
+             "unexpected": o.unexpected_count, "sample": ", ".join(map(str, o.sample))[:120]}
+            for v in validations[:20] for o in v.failures]
+
+
+def contract_day_results(validations: list[PartitionValidation], rows_by_day: dict[str, int],
+                         days: list[str]) -> dict[str, tuple[bool, dict[str, object]]]:
+    """Each day's own contract result (passed, metadata) from one window validation.
+
+    `validate_raw_logs_window` validates the window once and, only when that fails, each day of
+    it again (a day's rows on their own). Every rule holds per day (request_id unique within its
+    day, timestamp inside its day, per-row bounds), so a window that passes means each of its days
+    passes; when it fails, each day's own validation decides. A day without rows has nothing to
+    break. `rows_by_day` counts raw_logs rows per day key."""
+    window_passed = all(v.success for v in validations)
+    own = {} if window_passed else {v.partition: v for v in validations}
+    window = validations[0] if window_passed and validations else None
+    failed_days = [d for d in days if d in own and not own[d].success]
+    span = days[0] if len(days) <= 1 else f"{days[0]}..{days[-1]}"
+    run = {"run_window": f"{span} ({len(days)} day{'s' if len(days) != 1 else ''} in this run)",
+           "run_days_failed": len(failed_days)}
+    out = {}
+    for day in days:
+        rows = rows_by_day.get(day, 0)
+        v = own.get(day)
+        if rows == 0 and v is None:
+            passed, evaluated, successful, how = True, 0, 0, "no rows loaded for this day: nothing to validate"
+        elif v is not None:
+            passed = v.success
+            evaluated = int(v.statistics.get("evaluated_expectations", 0))
+            successful = int(v.statistics.get("successful_expectations", 0))
+            how = "on its own (the run's window failed, so each day was validated again)"
+        elif window is not None:
+            passed = True
+            evaluated = successful = int(window.statistics.get("evaluated_expectations", 0))
+            how = f"with the run's window in one validation ({window.rows:,} rows); it passed, so every day in it passes"
+        else:  # the window failed and this day's rows were not validated on their own: a bug, not a pass
+            raise ValueError(f"raw_logs contract: {day} has {rows} rows but no validation of its own")
+        out[day] = (passed, {
+            "rows_validated": rows,
+            "evaluated_expectations": evaluated,
+            "successful_expectations": successful,
+            "success_percent": round(100.0 * successful / evaluated, 2) if evaluated else 100.0,
+            "failures": records_table(_failure_rows([v]) if v is not None and not v.success else []),
+            "validated": how,
+            **run,
+        })
+    return out
+
+
 def contract_metadata(validations: list[PartitionValidation]) -> dict[str, object]:
     failed = [v for v in validations if not v.success]
     evaluated = sum(v.statistics.get("evaluated_expectations", 0) for v in validations)
     successful = sum(v.statistics.get("successful_expectations", 0) for v in validations)
-    rows = [{"partition": v.partition, "expectation": o.expectation, "column": o.column,
-             "unexpected": o.unexpected_count, "sample": ", ".join(map(str, o.sample))[:120]}
-            for v in failed[:20] for o in v.failures]
+    rows = _failure_rows(failed)
     return {
         "partitions_validated": sum(v.days for v in validations),
         "partitions_failed": sum(v.days for v in failed),

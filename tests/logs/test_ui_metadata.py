@@ -57,6 +57,9 @@ def test_each_day_of_a_single_run_backfill_shows_its_own_counts(resources, tmp_p
         # what the run as a whole did is said once per day, and says it is the run's
         assert raw[day]["run_window"].value == "2026-06-01..2026-06-03 (3 days in this run)"
         assert clean[day]["run_rows_cleaned"].value == sum(v for v, _ in DAYS.values())
+        # the run's files are the run's: named as such, not as if a day had them
+        assert {"run_unreadable_files", "run_unsupported_files"} <= set(raw[day])
+        assert not {"unreadable_files", "unsupported_files"} & set(raw[day])
     with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
         per_day = dict(con.execute("select strftime(log_date, '%Y-%m-%d'), count(*) from raw_logs group by 1").fetchall())
     assert per_day == {day: valid for day, (valid, _) in DAYS.items()}

@@ -5,6 +5,8 @@ markdown, never as markdown pipes in plain text."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -108,7 +110,7 @@ def test_materializations_show_tables_not_markdown_pipes(tmp_path):
              (("judge_human_agreement", "judge_drift"), {"partition_key": "2026-06-01"}),
              (("offline_online", "offline_online_correlation"), {"partition_key": "2026-04-01"}),
              (("calibration_history", "calibration_forecast", "report"), {})]
-    seen, bad = set(), []
+    seen, bad, last = set(), [], {}
     for names, kwargs in steps:
         # the checks have tests of their own; these runs are about what the assets report
         result = dg.materialize(list(defs.assets), resources=resources,
@@ -117,6 +119,33 @@ def test_materializations_show_tables_not_markdown_pipes(tmp_path):
         for event in result.get_asset_materialization_events():
             key = event.asset_key.to_user_string()
             seen.add(key)
+            last[key] = event.materialization.metadata
             bad += [f"{key}: {k}" for k in markdown_as_text(event.materialization.metadata)]
     every_asset = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert seen == every_asset and bad == []
+    # pairwise_judgments counts the whole table, the imported verdicts judge_scores writes into it included
+    with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
+        total, imported = con.execute("select count(*), count(*) filter (origin = 'imported') "
+                                      "from pairwise_judgments").fetchone()
+    pairwise, scores = last["pairwise_judgments"], last["judge_scores"]
+    assert imported > 0 and pairwise["dagster/row_count"].value == total
+    by_origin = {}
+    for r in pairwise["rows_by_origin"].records:
+        by_origin[r.data["origin"]] = by_origin.get(r.data["origin"], 0) + r.data["rows"]
+    assert by_origin == {"imported": imported, "pipeline": total - imported}
+    assert pairwise["judged_this_run"].value == total - imported  # one judge version in this warehouse
+    [wrote] = scores["also_wrote"].records
+    assert wrote.data == {"table": "pairwise_judgments", "origin": "imported", "rows": imported}
+
+
+def test_asset_modules_import_without_dagster_warnings():
+    """The Beta/Preview warnings this project accepts are filtered in the assets package itself, so
+    importing one asset module (a test, a notebook) is as quiet as loading the definitions."""
+    import subprocess
+    import sys
+
+    modules = ", ".join(f"assets.{m}" for m in ("logs", "anonymize", "judging", "calibration", "evalsets",
+                                                "experiments", "report"))
+    done = subprocess.run([sys.executable, "-W", "error", "-c", f"import {modules}"], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
