@@ -230,7 +230,9 @@ def run_range(defs: dg.Definitions, job_name: str, first: str, last: str, instan
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed:
-                what = f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
+                # a range run records a check once per partition: say which one failed
+                what = (f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
+                        + (f" for {evaluation.partition}" if evaluation.partition else ""))
                 # a WARN check is advice (drift, parse failures): reported, not a failed run
                 if evaluation.severity == dg.AssetCheckSeverity.WARN:
                     warnings.append(f"{what} warns")

@@ -40,8 +40,10 @@ def test_a_range_of_days_in_one_run(resources, tmp_path):
     assert raw["2026-09-01"]["run_window"] == "2026-09-01..2026-09-03 (3 days in this run)"
     examples = [r.data["file"] for r in rejects["2026-09-01"]["run_reject_examples"].records]
     assert "logs/bad/partial_upload.jsonl.gz" in examples
-    [check] = result.get_asset_check_evaluations()
-    assert check.passed and check.metadata["partitions_validated"].value == 3
+    # one contract result per day of the range, each with that day's own rows
+    checks = {e.partition: e for e in result.get_asset_check_evaluations()}
+    assert set(checks) == {"2026-09-01", "2026-09-02", "2026-09-03"} and all(c.passed for c in checks.values())
+    assert sum(c.metadata["rows_validated"].value for c in checks.values()) == sum(d["loaded"] for d in raw.values())
     with connect(tmp_path / "warehouse.duckdb", read_only=True) as con:
         days = con.execute("select min(log_date), max(log_date), count(*) from raw_logs").fetchone()
     assert (str(days[0]), str(days[1]), days[2]) == ("2026-09-01", "2026-09-03", sum(d["loaded"] for d in raw.values()))
