@@ -254,7 +254,7 @@ def _summary(home: environment.Home) -> None:
     with connect(home.warehouse, read_only=True) as con:
         read, loaded, rejected, dups = con.execute(statement("logs/ingest_totals")).fetchone()
         reasons = con.execute(statement("logs/rejects_by_field")).fetchall()
-        replaced = con.execute(statement("anonymize/all_replacements")).fetchall()
+        replaced = con.execute(statement("privacy/all_replacements")).fetchall()
         decisions = con.execute(statement("experiments/decisions")).fetchall() if counts.get("experiment_summary") else []
         attention = (con.execute(statement("calibration/needs_attention")).fetchall()
                      if counts.get("calibration_history") else [])

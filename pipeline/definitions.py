@@ -42,7 +42,7 @@ for category, message in ((dg.BetaWarning, r"Parameter `backfill_policy` of func
 os.environ.setdefault(HOME_VAR, str(current_home().root))
 os.environ.setdefault(SOURCE_VAR, str(current_home().demo_source))
 
-from assets import anonymize, calibration, evalsets, experiments, judging, logs, report  # noqa: E402  (after the environment defaults above)
+from assets import calibration, evalsets, experiments, judge, logs, privacy, report  # noqa: E402  (after the environment defaults above)
 from pipeline.jobs import JOBS  # noqa: E402
 from pipeline.partitions import daily, monthly, quarterly  # noqa: E402
 from pipeline.resources import JudgeResource, PiiResource, SourceResource, WarehouseResource  # noqa: E402
@@ -126,17 +126,17 @@ def _central(spec: dg.AssetSpec) -> dg.AssetSpec:
 
 
 ASSETS = dg.map_asset_specs(_central, [
-    logs.ingested_logs, anonymize.clean_logs, evalsets.regression_set, evalsets.eval_set, judging.judge_scores,
-    judging.candidate_responses, judging.candidate_scores, judging.pairwise, judging.experiment_samples,
-    judging.regression_results, experiments.user_metrics, experiments.experiment_analysis, calibration.human_labels,
+    logs.ingested_logs, privacy.clean_logs, evalsets.regression_set, evalsets.eval_set, judge.judge_scores,
+    judge.candidate_responses, judge.candidate_scores, judge.pairwise, judge.experiment_samples,
+    judge.regression_results, experiments.user_metrics, experiments.experiment_analysis, calibration.human_labels,
     calibration.judge_human_agreement, calibration.judge_drift, calibration.offline_online,
     calibration.offline_online_correlation, calibration.calibration_history, calibration.calibration_forecast,
     report.report])
 
 defs = dg.Definitions(
     assets=ASSETS,
-    asset_checks=[logs.raw_logs_contract, anonymize.no_pii_residue, evalsets.eval_set_no_pii_residue,
-                  evalsets.eval_set_drift_check, judging.judge_parse_failures, judging.judge_self_preference,
+    asset_checks=[logs.raw_logs_contract, privacy.no_pii_residue, evalsets.eval_set_no_pii_residue,
+                  evalsets.eval_set_drift_check, judge.judge_parse_failures, judge.judge_self_preference,
                   experiments.experiment_srm, calibration.judge_drift_check],
     resources={
         "warehouse": WarehouseResource(home=dg.EnvVar(HOME_VAR)),

@@ -79,7 +79,7 @@ class JudgeCache:
         if not rows:
             return
         self.con.register("cache_batch", pl.DataFrame(rows, schema=_COLUMNS).to_arrow())
-        self.con.execute(statement("judging/insert_cache"))
+        self.con.execute(statement("judge/insert_cache"))
         self.con.unregister("cache_batch")
         self.written += len(rows)
 
@@ -113,7 +113,7 @@ class JudgeCache:
         by_key = {t.key: t for t in tasks}
         found = {}
         for key, kind, status, verdict, raw, error, attempts, latency, tin, tout, cost in self.con.execute(
-                statement("judging/cached"), {"keys": list(by_key)}).fetchall():
+                statement("judge/cached"), {"keys": list(by_key)}).fetchall():
             v = json.loads(verdict) if verdict else None
             found[key] = JudgeResult(by_key[key], status, Verdict(v["scores"], v["winner"], v["rationale"]) if v else None,
                                      raw, error, attempts, latency, tin, tout, cost)

@@ -38,9 +38,9 @@ def score_candidates(con: duckdb.DuckDBPyConnection, settings, rubric: Rubric, j
                      max_cost_usd: float | None = None, progress=None) -> tuple[str, CachedRun]:
     """Judge every candidate response and replace this judge version's candidate_scores."""
     version = judge_version(settings.model, rubric, TEMPLATE_VERSION)
-    eval_topics = dict(con.execute(statement("judging/eval_item_topics")).fetchall())
+    eval_topics = dict(con.execute(statement("judge/eval_item_topics")).fetchall())
     tasks = []
-    for item_id, variant, messages, response in con.execute(statement("judging/candidate_items")).fetchall():
+    for item_id, variant, messages, response in con.execute(statement("judge/candidate_items")).fetchall():
         prompt = pointwise_messages(rubric, [m for m in messages if m["role"] != "system"], response)
         tasks.append(JudgeTask(task_key(version, prompt), "pointwise", prompt, {"item_id": item_id, "variant": variant}))
     run = judge_with_cache(con, tasks, settings, rubric, version, journal, max_cost_usd=max_cost_usd, progress=progress)

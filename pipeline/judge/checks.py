@@ -41,7 +41,7 @@ def self_preference(judge_model: str, candidates: dict[str, str]) -> list[str]:
 
 
 def parse_failure_rate(con: duckdb.DuckDBPyConnection, judge_version: str, dimension: str) -> tuple[float, dict[str, int]]:
-    counts = dict(con.execute(statement("judging/status_counts"), {"judge_version": judge_version,
+    counts = dict(con.execute(statement("judge/status_counts"), {"judge_version": judge_version,
                                                                    "dimension": dimension}).fetchall())
     answered = counts.get("ok", 0) + counts.get("parse_failed", 0)
     return (counts.get("parse_failed", 0) / answered if answered else 0.0), counts
@@ -58,7 +58,7 @@ def length_bias(con: duckdb.DuckDBPyConnection, judge_version: str) -> dict[str,
     """Spearman correlation of score with response length, per dimension (positive: longer scores higher)."""
     from scipy.stats import spearmanr
     by_dim: dict[str, tuple[list[int], list[int]]] = {}
-    for dim, score, chars in con.execute(statement("judging/score_lengths"), {"judge_version": judge_version}).fetchall():
+    for dim, score, chars in con.execute(statement("judge/score_lengths"), {"judge_version": judge_version}).fetchall():
         if chars is not None:
             scores, lengths = by_dim.setdefault(dim, ([], []))
             scores.append(score)

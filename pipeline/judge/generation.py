@@ -85,7 +85,7 @@ class GenerationRun:
 def generate(con: duckdb.DuckDBPyConnection, candidates: list[Candidate], *, concurrency: int = 16,
              flush_every: int = 20) -> GenerationRun:
     """Responses of every candidate to every item of the newest eval set, into candidate_responses."""
-    items = con.execute(statement("judging/latest_eval_items")).fetchall()
+    items = con.execute(statement("judge/latest_eval_items")).fetchall()
     run = GenerationRun()
     rows: list[tuple] = []
     for candidate in candidates:

@@ -95,7 +95,7 @@ def store_candidates(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> lis
     eval set or the regression set. Returns the rows rejected because their item has neither."""
     missing = frame.filter(pl.col("messages").is_null())
     if missing.height:
-        known = {item: messages for item, messages in con.execute(statement("judging/known_prompts")).fetchall()}
+        known = {item: messages for item, messages in con.execute(statement("judge/known_prompts")).fetchall()}
         prompts = pl.Series([known.get(i) for i in missing.get_column("item_id")], dtype=_CANDIDATE_SCHEMA["messages"])
         frame = pl.concat([frame.filter(pl.col("messages").is_not_null()),
                            missing.with_columns(prompts.alias("messages"))])
@@ -185,7 +185,7 @@ def judge_pairs(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: R
                     [(version, r.variant, r.baseline, r.rating, r.ci_low, r.ci_high, r.win_rate_vs_baseline,
                       r.n_comparisons, r.length_controlled, result.consistency.rate if result.consistency.pairs else None)
                      for r in result.ratings])
-    costs = {v: (c, p50, p95) for v, c, p50, p95 in con.execute(statement("judging/variant_costs")).fetchall()}
+    costs = {v: (c, p50, p95) for v, c, p50, p95 in con.execute(statement("judge/variant_costs")).fetchall()}
     result.frontier = pareto([r for r in result.ratings if not r.length_controlled], costs)
     con.execute("delete from pareto_frontier where judge_version = $v", {"v": version})
     insert_rows(con, "insert into pareto_frontier values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",

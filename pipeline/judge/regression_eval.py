@@ -72,7 +72,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: Rubr
     pending, tasks = [], []
     version = judge_version(settings.model, rubric, TEMPLATE_VERSION)
     for variant, case_id, case_hash, messages, expected, must, must_not, regex, schema, response in con.execute(
-            statement("judging/regression_pairs")).fetchall():
+            statement("judge/regression_pairs")).fetchall():
         passed, failures = check_response(response, must, must_not, regex, json.loads(schema) if schema else None)
         if passed is not None:
             run.results.append((variant, case_id, case_hash, passed, "checks", "; ".join(failures) or None))

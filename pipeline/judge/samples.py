@@ -30,7 +30,7 @@ def sample_month(con: duckdb.DuckDBPyConnection, start: date, end: date, *, per_
                  strata: tuple[str, ...] = ("topic",), seed: int = 0) -> SampleResult:
     window = {"start": start, "end": end, "strata": list(strata)}
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for experiment, variant, stratum, n in con.execute(statement("judging/experiment_strata"), window).fetchall():
+    for experiment, variant, stratum, n in con.execute(statement("judge/experiment_strata"), window).fetchall():
         counts[(experiment, variant)][stratum] = n
     quotas = []
     for (experiment, variant), mix in counts.items():
@@ -42,7 +42,7 @@ def sample_month(con: duckdb.DuckDBPyConnection, start: date, end: date, *, per_
         con.execute("delete from experiment_samples where month = $start", {"start": start})
         if quotas:
             con.register("sample_quotas", pl.DataFrame(quotas).to_arrow())
-            con.execute(statement("judging/insert_experiment_samples"), {**window, "seed": str(seed)})
+            con.execute(statement("judge/insert_experiment_samples"), {**window, "seed": str(seed)})
             con.unregister("sample_quotas")
         con.execute("commit")
     except Exception:

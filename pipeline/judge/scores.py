@@ -46,10 +46,10 @@ class ScoreRun:
 
 
 def _write(con: duckdb.DuckDBPyConnection, rows: list[dict], version: str, source: str) -> None:
-    con.execute(statement("judging/replace_scores"), {"judge_version": version, "source": source})
+    con.execute(statement("judge/replace_scores"), {"judge_version": version, "source": source})
     if rows:
         con.register("score_rows", pl.DataFrame(rows, schema=_ROW_SCHEMA).to_arrow())
-        con.execute(statement("judging/insert_scores"))
+        con.execute(statement("judge/insert_scores"))
         con.unregister("score_rows")
 
 
@@ -60,8 +60,8 @@ def score_items(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: R
     eval_set / experiment_sample / human_labelled)."""
     version = judge_version(settings.model, rubric, TEMPLATE_VERSION)
     tasks = []
-    for source, query in (("eval_set", "judging/eval_items"), ("experiment_sample", "judging/sample_items"),
-                          ("human_labelled", "judging/labelled_items")):
+    for source, query in (("eval_set", "judge/eval_items"), ("experiment_sample", "judge/sample_items"),
+                          ("human_labelled", "judge/labelled_items")):
         for row in con.execute(statement(query)).fetchall():
             item_id, messages, response = row[:3]
             variant = row[3] if len(row) > 3 else None
@@ -85,7 +85,7 @@ def score_items(con: duckdb.DuckDBPyConnection, settings: LLMSettings, rubric: R
                 "latency_ms": r.latency_ms, "tokens": r.input_tokens + r.output_tokens, "cost_usd": r.cost_usd})
     for source, source_rows in rows.items():
         _write(con, source_rows, version, source)
-    means = {d: m for d, m, _ in con.execute(statement("judging/dimension_means"),
+    means = {d: m for d, m, _ in con.execute(statement("judge/dimension_means"),
                                              {"judge_version": version, "source": "eval_set"}).fetchall()}
     return ScoreRun(version, len(tasks), run, means)
 
@@ -147,7 +147,7 @@ def import_judgments(con: duckdb.DuckDBPyConnection, folder: Path, rubric: Rubri
     con.execute("delete from judgment_rejects")
     if points:
         con.register("score_rows", pl.DataFrame(points, schema={**_ROW_SCHEMA, "judged_at": pl.Datetime("us", "UTC")}).to_arrow())
-        con.execute(statement("judging/insert_imported_scores"))
+        con.execute(statement("judge/insert_imported_scores"))
         con.unregister("score_rows")
     if pairs:
         con.executemany("insert into pairwise_judgments values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", pairs)

@@ -43,7 +43,7 @@ _FLAT_TEXTS = {  # field name in the stacked frame -> expression on a raw_logs d
 
 
 def scrub_day(frame: pl.DataFrame, anonymizer: Anonymizer) -> tuple[pl.DataFrame, Counter]:
-    """One day of raw_logs rows (as from sql/anonymize/raw_day.sql) made safe to keep.
+    """One day of raw_logs rows (as from sql/privacy/raw_day.sql) made safe to keep.
 
     Every text of the day goes through one scrub, so a name found in one place (after "my name
     is" in a user turn) is replaced everywhere it appears, the answer included.
@@ -143,18 +143,18 @@ def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: 
     t0 = time.perf_counter()
     result = CleanResult(start, end)
     window = {"start": start, "end": end}
-    kept = {r[0] for r in con.execute(statement("anonymize/purged_days"), window).fetchall()}
+    kept = {r[0] for r in con.execute(statement("privacy/purged_days"), window).fetchall()}
     days = [d for d in (start + timedelta(days=i) for i in range((end - start).days)) if d not in kept]
     result.kept_purged = len(kept)
     with transaction(con):
-        con.execute(statement("anonymize/delete_clean_logs_window"), {**window, "kept": sorted(kept)})
-        con.execute(statement("anonymize/delete_pii_replacements_window"), {**window, "kept": sorted(kept)})
+        con.execute(statement("privacy/delete_clean_logs_window"), {**window, "kept": sorted(kept)})
+        con.execute(statement("privacy/delete_pii_replacements_window"), {**window, "kept": sorted(kept)})
         for i, day in enumerate(days, 1):
-            raw = pl.from_arrow(con.sql(statement("anonymize/raw_day"), params={"day": day}).to_arrow_table())
+            raw = pl.from_arrow(con.sql(statement("privacy/raw_day"), params={"day": day}).to_arrow_table())
             if raw.height:
                 cleaned, counts = scrub_day(raw, anonymizer)
                 con.register("cleaned_day", cleaned.to_arrow())
-                con.execute(statement("anonymize/insert_clean_day"))
+                con.execute(statement("privacy/insert_clean_day"))
                 con.unregister("cleaned_day")
                 insert_rows(con, "insert into pii_replacements values (?, ?, ?)",
                             [(day, kind, n) for kind, n in sorted(counts.items())])
@@ -224,6 +224,6 @@ def residue_in_window(con: duckdb.DuckDBPyConnection, start: date, end: date) ->
     """Re-scan every text clean_logs holds for [start, end) with the independent detector."""
     window = {"start": start, "end": end}
     # Arrow into Polars: the texts never become Python strings unless the prefilter keeps them
-    texts = pl.from_arrow(con.execute(statement("anonymize/clean_texts"), window).to_arrow_table())["text"]
-    replaced = dict(con.execute(statement("anonymize/window_replacements"), window).fetchall())
+    texts = pl.from_arrow(con.execute(statement("privacy/clean_texts"), window).to_arrow_table())["text"]
+    replaced = dict(con.execute(statement("privacy/window_replacements"), window).fetchall())
     return ResidueReport(len(texts), scan_for_residue(texts), replaced)

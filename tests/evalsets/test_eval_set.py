@@ -7,7 +7,7 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from assets import anonymize, evalsets, logs
+from assets import privacy as anonymize, evalsets, logs
 from pipeline.evalsets.sampling import normalize
 from pipeline.evalsets.versions import eval_set_drift
 from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG

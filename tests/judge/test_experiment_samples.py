@@ -7,7 +7,7 @@ from datetime import date
 
 import dagster as dg
 
-from assets import anonymize, judging, logs
+from assets import privacy as anonymize, judge as judging, logs
 from pipeline.evalsets.sampling import allocate
 from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.judge.samples import sample_month

@@ -7,7 +7,7 @@ import shutil
 
 import dagster as dg
 
-from assets import anonymize, evalsets, judging, logs
+from assets import privacy as anonymize, evalsets, judge as judging, logs
 from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.resources import JudgeResource, PiiResource, SourceResource, WarehouseResource
 from pipeline.warehouse import connect

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import judging
+from assets import judge as judging
 from pipeline.judge.pairwise import pareto, variant_winner
 from pipeline.judge.ratings import Rating
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from assets import anonymize, logs
+from assets import privacy as anonymize, logs
 from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.partitions import daily
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import anonymize, calibration, evalsets, logs
+from assets import privacy as anonymize, calibration, evalsets, logs
 from pipeline.definitions import defs
 from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.partitions import monthly, quarterly

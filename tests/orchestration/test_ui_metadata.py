@@ -144,7 +144,7 @@ def test_asset_modules_import_without_dagster_warnings():
     import subprocess
     import sys
 
-    modules = ", ".join(f"assets.{m}" for m in ("logs", "anonymize", "judging", "calibration", "evalsets",
+    modules = ", ".join(f"assets.{m}" for m in ("logs", "privacy", "judge", "calibration", "evalsets",
                                                 "experiments", "report"))
     done = subprocess.run([sys.executable, "-W", "error", "-c", f"import {modules}"], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[2])

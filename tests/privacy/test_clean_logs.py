@@ -9,7 +9,7 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from assets import anonymize, logs
+from assets import privacy as anonymize, logs
 from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
 from pipeline.privacy.cleaning import residue_in_window
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
