@@ -10,6 +10,7 @@ its answers are the heuristic judge's, so tables do not depend on when a run was
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -260,7 +261,8 @@ def test_pii_residue_in_clean_logs_stops_every_stage_that_depends_on_it(tmp_path
     home = tmp_path / "home"
     done = run_cli("run", "--source", str(source), "--home", str(home), env=cli_env(PYTHONPATH=str(hook)), cwd=tmp_path)
     assert done.proc.returncode == 3, done.stdout + done.stderr[-3000:]
-    assert "  - check no_pii_residue on clean_logs failed" in done.stdout
+    # a range run records the check per day: the line names the day that failed
+    assert re.search(r"  - check no_pii_residue on clean_logs for 2026-05-0\d failed", done.stdout), done.stdout
     for stage in ("quarterly_eval_rebuild (eval_set)", "monthly_experiment_samples", "judge_eval_set", "rate_candidates",
                   "analyze_experiments", "build_report"):
         assert f"skipping {stage}: blocked, check no_pii_residue on clean_logs failed" in done.stdout, done.stdout
@@ -286,7 +288,8 @@ def test_a_failed_eval_set_pii_check_keeps_its_text_from_the_judge(tmp_path, dem
     done = run_cli("run", "--source", str(demo_source), "--home", str(home),
                    env=cli_env(judge, PYTHONPATH=str(hook)), cwd=tmp_path)
     assert done.proc.returncode == 3, done.stdout + done.stderr[-3000:]
-    assert "  - check no_pii_residue on eval_set failed (texts_scanned " in done.stdout
+    assert re.search(r"  - check no_pii_residue on eval_set for \d{4}-\d\d-01 failed \(texts_scanned ", done.stdout), \
+        done.stdout
     assert judge.total_calls == calls_before  # not one eval-set text reached the judge
     blocked = "blocked, check no_pii_residue on eval_set failed"
     for stage in ("judge_eval_set", "rate_candidates", "build_report"):
