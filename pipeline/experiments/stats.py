@@ -3,8 +3,8 @@
 Each arm arrives as `Moments` (n and the sums, sums of squares and cross-products of the per-user
 value y, its denominator d and its pre-period covariate x, centred on a reference near the mean
 so that large values keep their precision), aggregated in DuckDB. Users with a non-finite value
-never enter a sum: they are counted in `Moments.excluded`. Everything here is a pure function
-of those moments.
+never enter a sum: they are counted in `Moments.excluded` (a non-finite pre-period value only
+imputes the covariate: `Moments.imputed`). Everything here is a pure function of those moments.
 
 - Mean metrics: Welch's t (absolute difference); the relative difference's interval is
   Fieller's with the same critical value, so it excludes 0 exactly when the test rejects.
@@ -17,8 +17,10 @@ of those moments.
 - Bayesian: a flat prior on the difference, Gaussian posterior: the probability the treatment
   is better and the expected loss of shipping it (in metric units).
 - Guardrails: one-sided non-inferiority against an absolute margin.
+- Holm: a missing or NaN p counts as 1 (an untestable hypothesis stays in the family).
 - SRM: chi-square goodness of fit of the arm counts against the pre-registered allocation.
-- Heterogeneity: Cochran's Q across segment estimates.
+- Heterogeneity: Cochran's Q across the segments of one dimension (the analysis runs one per
+  dimension: `experiments.analysis.segment_heterogeneity`).
 - Power: achieved MDE at the current sample, and the sample needed for the pre-registered MDE.
 
 Degenerate input (an empty or single-user arm, zero variance, a zero control mean for a relative
