@@ -32,11 +32,11 @@ from pipeline.calibration.offline_online import (
 )
 from pipeline.experiments.registry import load_metrics
 from pipeline.judge.candidates import load_scores
+from pipeline.metadata import md_list, records_table, table_metadata
 from pipeline.partitions import monthly, quarterly, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.report.html import calibration_section, offline_online_section, section_charts
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
-from pipeline.table_docs import md_list, records_table, table_metadata
 
 
 @dg.asset(kinds={"duckdb"}, group_name="calibration", pool=DUCKDB_POOL, metadata=table_metadata("human_labels"))

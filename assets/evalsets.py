@@ -15,9 +15,9 @@ from pipeline.evalsets.versions import (
     eval_set_residue,
     load_regression_set,
 )
+from pipeline.metadata import table_metadata
 from pipeline.partitions import quarterly, window_dates
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
-from pipeline.table_docs import table_metadata
 
 _DEFAULTS = EvalSetConfig()  # one source of truth for the defaults
 

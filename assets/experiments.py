@@ -6,9 +6,9 @@ from assets.logs import DUCKDB_POOL
 from pipeline.experiments.analysis import analyze, build_user_metrics, write_results
 from pipeline.experiments.metadata import results_metadata, user_metrics_metadata
 from pipeline.experiments.registry import load_experiments, load_metrics
+from pipeline.metadata import table_metadata
 from pipeline.report.html import experiments_section, section_charts
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
-from pipeline.table_docs import table_metadata
 
 
 def _specs(context, source: SourceResource):

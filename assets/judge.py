@@ -30,11 +30,11 @@ from pipeline.judge.regression_eval import evaluate
 from pipeline.judge.rubric import judge_version
 from pipeline.judge.samples import sample_month
 from pipeline.judge.scores import import_judgments, score_items
+from pipeline.metadata import records_table, table_metadata
 from pipeline.partitions import monthly, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.report.html import ratings_section, section_charts
 from pipeline.resources import JudgeResource, SourceResource, WarehouseResource
-from pipeline.table_docs import records_table, table_metadata
 
 
 class ExperimentSampleConfig(dg.Config):

@@ -8,10 +8,10 @@ from assets import check_per_partition, per_partition
 from pipeline.logs import metadata as ingest_report
 from pipeline.logs.contracts import validate_raw_logs_window
 from pipeline.logs.ingest import ingest_window
+from pipeline.metadata import table_metadata
 from pipeline.partitions import daily, window_dates
 from pipeline.progress import ProgressLog
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
-from pipeline.table_docs import table_metadata
 
 DUCKDB_POOL = "duckdb_writer"
 

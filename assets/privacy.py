@@ -8,12 +8,12 @@ import dagster as dg
 
 from assets import check_per_partition, per_partition
 from assets.logs import DUCKDB_POOL
+from pipeline.metadata import table_metadata
 from pipeline.partitions import daily, window_dates
 from pipeline.privacy import metadata as cleaning_report
 from pipeline.privacy.cleaning import clean_window, purge_raw, residue_in_window, retention_days
 from pipeline.progress import ProgressLog
 from pipeline.resources import PiiResource, WarehouseResource
-from pipeline.table_docs import table_metadata
 
 
 def _days(con, start: date, end: date) -> tuple[dict[str, int], dict[str, Counter]]:

@@ -1,10 +1,10 @@
-"""What the Dagster UI says about the warehouse: each table's columns from `sql/schema/<table>.sql`,
-and metadata tables built from rows (so the UI draws a table, not markdown pipes as text).
+"""The warehouse's tables as documented in `sql/schema/<table>.sql` (no Dagster here: the UI's
+column schemas and metadata tables are built from this in pipeline/metadata.py).
 
 The schema files are the single source of truth: `parse_schema` reads a `create table` and any
-`alter table ... add column` lines after it, with their `-- comments`, and `table_metadata` turns
-that into the `dagster/column_schema` an asset carries in its definition (shown before the first
-materialization). Tables an asset writes beside its own (log_partitions beside raw_logs, ...) are
+`alter table ... add column` lines after it, with their `-- comments`; `pipeline.metadata.
+table_metadata` turns that into the `dagster/column_schema` an asset carries in its definition
+(shown before the first materialization). Tables an asset writes beside its own (log_partitions beside raw_logs, ...) are
 documented on that asset too, each with its columns; another asset's table it writes rows into
 (judge_scores' imported verdicts in pairwise_judgments) is listed in its also_writes as well,
 without columns (they are on that table's own asset).
@@ -12,18 +12,11 @@ without columns (they are on that table's own asset).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-import dagster as dg
-
 from pipeline.warehouse import statement
-
-# DuckDB names the attached warehouse.duckdb "warehouse"; tables live in its main schema
-CATALOG = "warehouse.main"
 
 
 @dataclass(frozen=True)
@@ -150,15 +143,6 @@ def schema(table: str) -> Schema:
     return parsed
 
 
-def table_schema(table: str) -> dg.TableSchema:
-    """A warehouse table's columns as Dagster shows them (Columns tab of the asset)."""
-    return dg.TableSchema(columns=[
-        dg.TableColumn(c.name, c.type, description=c.comment or None,
-                       constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=c.primary_key,
-                                                             other=["primary key"] if c.primary_key else []))
-        for c in schema(table).columns])
-
-
 # Tables an asset writes beside its own, with what each holds. Every table of the warehouse is
 # either an asset's own (the asset key is the table name) or listed here under its writer.
 COMPANIONS: dict[str, dict[str, str]] = {
@@ -212,63 +196,3 @@ SHARED_WRITES: dict[str, dict[str, str]] = {
                               "pairwise_judgments asset's, whose row count includes them.",
     },
 }
-
-
-def table_metadata(table: str) -> dict[str, object]:
-    """Definition metadata for the asset that materializes `table`: its column schema and name, any
-    notes from the schema file, and the tables it writes beside it (each with its own columns)."""
-    meta: dict[str, object] = {"dagster/column_schema": table_schema(table), "dagster/table_name": f"{CATALOG}.{table}"}
-    if schema(table).notes:
-        meta["table_notes"] = md_list(schema(table).notes)
-    companions = COMPANIONS.get(table, {})
-    writes = {**companions, **SHARED_WRITES.get(table, {})}
-    if writes:
-        meta["also_writes"] = records_table([{"table": name, "holds": what} for name, what in writes.items()])
-        for name in companions:  # a shared table's columns are on its own asset
-            meta[f"columns_of_{name}"] = table_schema(name)
-    return meta
-
-
-# --- metadata tables from rows --------------------------------------------------------------------
-
-_TYPES = ((bool, "bool"), (int, "int"), (float, "float"))
-
-
-def _cell(value: object) -> str | int | float | bool | None:
-    """A value a TableRecord accepts: numbers, text, booleans and None; dates as ISO text."""
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    if hasattr(value, "item"):  # numpy scalars
-        return _cell(value.item())
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def records_table(rows: Sequence[Mapping[str, object]], columns: Iterable[str] | None = None,
-                  empty: str = "none") -> dg.MetadataValue:
-    """Rows as a table the UI draws (column order from the first row, or `columns`); `empty` as
-    text when there are no rows. Column types come from the values (string unless every value
-    that is not None is a bool, an int or a float)."""
-    names = list(columns) if columns is not None else list(rows[0]) if rows else []
-    if not rows:
-        return dg.MetadataValue.text(empty)
-    cells = [{name: _cell(row.get(name)) for name in names} for row in rows]
-
-    def kind(name: str) -> str:
-        values = [r[name] for r in cells if r[name] is not None]
-        for python, label in _TYPES:
-            if values and all(isinstance(v, python) and (python is bool or not isinstance(v, bool)) for v in values):
-                return label
-        if values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-            return "float"
-        return "string"
-
-    return dg.MetadataValue.table(records=[dg.TableRecord(r) for r in cells],
-                                  schema=dg.TableSchema(columns=[dg.TableColumn(n, kind(n)) for n in names]))
-
-
-def md_list(items: Iterable[object], empty: str = "none") -> dg.MetadataValue:
-    """A bulleted list the UI renders as markdown; `empty` as text when there is nothing."""
-    items = [str(i) for i in items]
-    return dg.MetadataValue.md("\n".join(f"- {i}" for i in items)) if items else dg.MetadataValue.text(empty)

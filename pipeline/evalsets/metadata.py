@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.evalsets.versions import BuildResult, DriftReport, RegressionLoad
-from pipeline.table_docs import records_table
+from pipeline.metadata import records_table
 
 
 def _mix_table(left: dict[str, float], right: dict[str, float], names: tuple[str, str]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.experiments.analysis import UserMetricsRun
-from pipeline.table_docs import md_list, records_table
+from pipeline.metadata import md_list, records_table
 
 
 def _num(v, digits: int = 4) -> float | None:

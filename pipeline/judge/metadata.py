@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipeline.judge.pairwise import PairwiseRun
 from pipeline.judge.regression_eval import RegressionRun
 from pipeline.judge.scores import ScoreRun
-from pipeline.table_docs import records_table
+from pipeline.metadata import records_table
 
 
 def estimate_line(estimate, model: str, dry_run: bool) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipeline.logs.contracts import PartitionValidation
 from pipeline.logs.ingest import PartitionCounts, WindowResult
-from pipeline.table_docs import md_list, records_table
+from pipeline.metadata import md_list, records_table
 
 
 def partition_metadata(p: PartitionCounts) -> dict[str, object]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+from pipeline.metadata import records_table
 from pipeline.privacy.cleaning import RETENTION_VAR, CleanResult, Purge, ResidueReport
-from pipeline.table_docs import records_table
 
 
 def _type_table(counts: Counter | dict, header: str):
