@@ -12,6 +12,7 @@ import warnings
 
 import dagster as dg
 
+from pipeline import instance_storage
 from pipeline.environment import (
     HOME_VAR,
     JUDGE_MODEL_VAR,
@@ -41,6 +42,9 @@ for category, message in ((dg.BetaWarning, r"Parameter `backfill_policy` of func
 # `dagster dev` without the CLI or Makefile still gets a usable home and a helpful source error
 os.environ.setdefault(HOME_VAR, str(current_home().root))
 os.environ.setdefault(SOURCE_VAR, str(current_home().demo_source))
+
+# the instance's SQLite commits without an fsync each (WAL, synchronous=NORMAL): see the module
+instance_storage.install()
 
 from assets import calibration, evalsets, experiments, judge, logs, privacy, report  # noqa: E402  (after the environment defaults above)
 from pipeline.jobs import JOBS  # noqa: E402
