@@ -438,42 +438,58 @@ def scan_for_residue(texts: list[str] | pl.Series) -> Counter:
     """An independent second pass (Python `re`, separate patterns, same validators) that
     counts PII left in already-scrubbed text, per type. Used by the `no_pii_residue` checks.
 
-    Still a full scan, vectorized: every text goes through `_RESIDUE_PREFILTER` (Rust regex in
-    Polars, one pass, a superset of every pattern below once placeholders are blanked), and only
-    the texts it matches go through the exact patterns and validators. A text the prefilter
-    passes over cannot hold a match, so the count is the exact scan's."""
+    Still a full scan, vectorized: every text goes through each type's prefilter in
+    `_RESIDUE_PREFILTERS` (Rust regex in Polars; each a superset of its type's pattern once
+    placeholders are blanked), and a type's exact pattern and validator run only on the texts its
+    own prefilter matched. A text a prefilter passes over cannot hold a match of that type, so the
+    count is the exact scan's."""
     series = texts if isinstance(texts, pl.Series) else pl.Series("text", texts, dtype=pl.String)
-    bare = series.str.replace_all(_PLACEHOLDER_RX, " ")
-    return _scan_exact(series.filter(bare.str.contains(_RESIDUE_PREFILTER).fill_null(False)).to_list())
+    flags = (pl.DataFrame({"bare": series.str.replace_all(_PLACEHOLDER_RX, " ")}).lazy()
+             .select("bare", *(pl.col("bare").str.contains(rx).fill_null(False).alias(kind)
+                               for kind, rx in _RESIDUE_PREFILTERS.items()))
+             .filter(pl.any_horizontal(*_RESIDUE_PREFILTERS)).collect())
+    found: Counter = Counter()
+    for kind, rx in _RESIDUE:
+        for bare in flags.filter(pl.col(kind)).get_column("bare").to_list():
+            found[kind] += _count_exact(kind, rx, bare)
+    return +found
 
 
 def _scan_exact(texts: list[str]) -> Counter:
+    """The exact scan of every text with every pattern (the reference the prefilters must match)."""
     found: Counter = Counter()
     for text in texts:
         if not text:
             continue
-        bare = re.sub(r"<[A-Z_]+_[0-9a-f]{8}>", " ", text)
+        bare = re.sub(_PLACEHOLDER_RX, " ", text)
         for kind, rx in _RESIDUE:
-            for m in rx.finditer(bare):
-                value = m.group(0)
-                if kind == "CREDIT_CARD" and not luhn_valid(re.sub(r"\D", "", value)):
-                    continue
-                if kind == "IBAN" and not iban_valid(value):
-                    continue
-                if kind == "IP_ADDRESS" and (not ip_is_personal(value) or _VERSION_CUE.search(bare, 0, m.start())):
-                    continue
-                found[kind] += 1
-    return found
+            found[kind] += _count_exact(kind, rx, bare)
+    return +found
+
+
+def _count_exact(kind: str, rx: re.Pattern, bare: str) -> int:
+    n = 0
+    for m in rx.finditer(bare):
+        value = m.group(0)
+        if kind == "CREDIT_CARD" and not luhn_valid(re.sub(r"\D", "", value)):
+            continue
+        if kind == "IBAN" and not iban_valid(value):
+            continue
+        if kind == "IP_ADDRESS" and (not ip_is_personal(value) or _VERSION_CUE.search(bare, 0, m.start())):
+            continue
+        n += 1
+    return n
 
 
 _VERSION_CUE = re.compile(r"(?i)\b(?:v|version|build|release)\s?$")
 _PLACEHOLDER_RX = r"<[A-Z_]+_[0-9a-f]{8}>"
-# each alternative is implied by one pattern of _RESIDUE (the lookarounds and validators dropped;
-# \d and \w are Unicode in both engines): e-mail, card, SSN, IBAN, secret, IP, phone
-_RESIDUE_PREFILTER = "|".join((
-    "@", r"(?:\d[ -]?){12,18}\d", r"\d{3}-\d{2}-\d{4}", r"[A-Z]{2}\d{2}", r"sk-|AKIA|ghp_|xox[abprs]-|eyJ",
-    r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", r"\+\d|\(\d{3}\)",
-))
+# per type, a pattern implied by that type's exact pattern in _RESIDUE (the lookarounds, word
+# boundaries and validators dropped; \d and \w are Unicode in both engines)
+_RESIDUE_PREFILTERS = {
+    "EMAIL": r"[\w.+-]@[\w-]+\.", "CREDIT_CARD": r"(?:\d[ -]?){12,18}\d", "US_SSN": r"\d{3}-\d{2}-\d{4}",
+    "IBAN": r"[A-Z]{2}\d{2}", "SECRET": r"sk-|AKIA|ghp_|xox[abprs]-|eyJ",
+    "IP_ADDRESS": r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", "PHONE": r"\+\d|\(\d{3}\)",
+}
 _RESIDUE = (
     ("EMAIL", re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]*[A-Za-z]{2,}\b")),
     ("CREDIT_CARD", re.compile(r"(?<![\w.-])(?:\d[ -]?){12,18}\d(?![\w.-])")),

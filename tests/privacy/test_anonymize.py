@@ -178,7 +178,9 @@ def test_the_vectorized_residue_scan_counts_exactly_what_the_full_python_scan_co
     raw = [text for text, _ in CORPUS]
     scrubbed = Anonymizer(b"k").scrub(pl.DataFrame({"t": raw}), ["t"])[0]["t"].to_list()
     joined = ["card 4111 1111<EMAIL_0123abcd>1111 1111 here", "ip 10.0.0.<PHONE_deadbeef>1", "nothing 2024 here",
-              "ssn 123-45-<X_00000000>6789", "١٢٣-٤٥-٦٧٨٩ unicode digits", "", None]
+              "ssn 123-45-<X_00000000>6789", "١٢٣-٤٥-٦٧٨٩ unicode digits", "", None,
+              "josé.núñez+x@correo-ejemplo.com.mx", "user<EMAIL_0123abcd>@x.org", "pattern ^[^@\\s]+@[^@\\s]+$",
+              "mail to a@b.c or ü@ö.de", "listen on 0.0.0.0 or 127.0.0.1; build 80.2.3.435; host 8.8.8.8"]
     for texts in (raw, scrubbed, joined):
         assert scan_for_residue(texts) == _scan_exact([t for t in texts if t is not None]), texts[:3]
     assert sum(scan_for_residue(raw).values()) > 50  # the corpus is full of PII: the scan finds it
