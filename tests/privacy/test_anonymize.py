@@ -184,3 +184,39 @@ def test_the_vectorized_residue_scan_counts_exactly_what_the_full_python_scan_co
     for texts in (raw, scrubbed, joined):
         assert scan_for_residue(texts) == _scan_exact([t for t in texts if t is not None]), texts[:3]
     assert sum(scan_for_residue(raw).values()) > 50  # the corpus is full of PII: the scan finds it
+
+
+def test_iban_check_agrees_with_python_stdnum_on_valid_and_corrupted_numbers():
+    """iban_valid tries mod-97 before python-stdnum's full validation: same verdicts."""
+    import random
+
+    from stdnum import exceptions, iban
+
+    from pipeline.privacy.anonymize import iban_valid
+
+    rng = random.Random(7)
+    valid = ["DE89370400440532013000", "GB82WEST12345698765432", "FR1420041010050500013M02606", "NL91ABNA0417164300",
+             "ES9121000418450200051332", "BE68539007547034", "IT60X0542811101000000123456", "PL61109010140000071219812874"]
+    cases = list(valid) + [" ".join(v[i:i + 4] for i in range(0, len(v), 4)) for v in valid] + [v.lower() for v in valid]
+    for v in valid:
+        for _ in range(30):  # one character changed, two swapped, or check digits made to pass mod-97 only
+            i = rng.randrange(2, len(v))
+            cases.append(v[:i] + rng.choice("0123456789ABCDEFXYZ") + v[i + 1:])
+            j = rng.randrange(4, len(v) - 1)
+            cases.append(v[:j] + v[j + 1] + v[j] + v[j + 2:])
+        body = v[4:-3] + "".join(rng.choice("0123456789") for _ in range(3))
+        check = 98 - int("".join(str(int(c, 36)) for c in body + v[:2] + "00")) % 97
+        cases.append(f"{v[:2]}{check:02d}{body}")
+    cases += ["DE89 3704 0044 0532 0130 0Ä", "DE00370400440532013000", "XX89370400440532013000", "DE8937040044"]
+
+    def reference(value: str) -> bool:
+        compact = value.replace(" ", "").upper()
+        try:
+            iban.validate(compact, check_country=False)
+        except exceptions.ValidationError:
+            return False
+        return 15 <= len(compact) <= 34
+
+    verdicts = [(c, iban_valid(c), reference(c)) for c in cases]
+    assert [v for v in verdicts if v[1] != v[2]] == []
+    assert sum(v[1] for v in verdicts) >= 2 * len(valid) and sum(not v[1] for v in verdicts) > 200
