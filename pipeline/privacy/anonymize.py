@@ -322,16 +322,21 @@ class Anonymizer:
             raise MissingSaltError("the pseudonymization salt is empty")
         self._salt = salt
         self._cache: dict[str, Finding] = {}
+        self._keyed = hmac.new(salt, digestmod=hashlib.sha256)  # copied per value: the key is hashed once
 
     def placeholder(self, pii_type: str, normalized: str) -> str:
-        digest = hmac.new(self._salt, f"{pii_type}:{normalized}".encode(), hashlib.sha256).hexdigest()
+        mac = self._keyed.copy()
+        mac.update(f"{pii_type}:{normalized}".encode())
+        digest = mac.hexdigest()
         return f"<{pii_type}_{digest[:8]}>"
 
     def pseudonym(self, value: str | None, kind: str = "user") -> str | None:
         """HMAC-SHA256 pseudonym of an identifier (user_id, session_id)."""
         if value is None:
             return None
-        return f"{kind}_" + hmac.new(self._salt, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:20]
+        mac = self._keyed.copy()
+        mac.update(f"{kind}:{value}".encode())
+        return f"{kind}_" + mac.hexdigest()[:20]
 
     def hmac_pads(self) -> dict[str, bytes]:
         """HMAC-SHA256's inner and outer keys, so SQL can compute `pseudonym` with two sha256
