@@ -2,7 +2,8 @@
 
 For tests and benchmarks of the real HTTP path (litellm -> HTTP -> server), on 127.0.0.1 only.
 It answers like a judge (pipeline.judge.heuristic) and can inject, per request:
-latency, 429 with Retry-After, 5xx, a hang past the client's timeout, malformed JSON, truncated
+latency (fixed, or jittered around its mean: seeded, in arrival order), 429 with Retry-After,
+5xx, a hang past the client's timeout, malformed JSON, truncated
 JSON, and a shift of the scores (a silent model update). Faults come either from a per-prompt schedule (deterministic: the first attempts of every
 distinct prompt get the listed faults, in order) or from random rates (seeded). A response that
 contains "INJECT:" makes the "model" obey it on every turn, like a naive model would: it
@@ -32,7 +33,12 @@ FAULTS = ("429", "5xx", "timeout", "malformed", "truncated", "401", "404")
 
 @dataclass
 class Faults:
-    latency_ms: float = 0.0
+    latency_ms: float = 0.0  # the mean latency of every request
+    # spread around latency_ms, drawn per request in arrival order (seeded): "uniform" draws from
+    # latency_ms x (1 +/- jitter); "lognormal" from a lognormal with mean latency_ms and sigma
+    # jitter (right-skewed, like a provider's latencies)
+    jitter: float = 0.0
+    jitter_dist: str = "lognormal"
     schedule: tuple[str, ...] = ()  # faults for the 1st, 2nd, ... attempt of each distinct prompt
     rates: dict[str, float] = field(default_factory=dict)  # fault -> probability per request
     retry_after_s: float = 0.05
@@ -53,6 +59,8 @@ class LocalLLMServer:
         self.calls: Counter = Counter()
         self.attempts: Counter = Counter()  # per prompt hash
         self.rng = random.Random(self.faults.seed)
+        self.latency_rng = random.Random(f"latency:{self.faults.seed}")
+        self.latencies_ms: list[float] = []  # the latency each request was given, in arrival order
         self.lock = threading.Lock()
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -87,6 +95,19 @@ class LocalLLMServer:
                 scores[dim] = max(1, min(5, scores[dim] + delta))
         return json.dumps(verdict)
 
+    def _latency_ms(self) -> float:
+        f = self.faults
+        if not f.jitter or not f.latency_ms:
+            latency = f.latency_ms
+        elif f.jitter_dist == "uniform":
+            latency = f.latency_ms * self.latency_rng.uniform(1 - f.jitter, 1 + f.jitter)
+        elif f.jitter_dist == "lognormal":
+            latency = f.latency_ms * self.latency_rng.lognormvariate(-f.jitter ** 2 / 2, f.jitter)
+        else:
+            raise ValueError(f"unknown jitter_dist {f.jitter_dist!r}: uniform or lognormal")
+        self.latencies_ms.append(latency)
+        return latency
+
     def _fault_for(self, prompt_key: str) -> str | None:
         with self.lock:
             self.attempts[prompt_key] += 1
@@ -107,8 +128,9 @@ class LocalLLMServer:
         is_repair = user.startswith("Your previous answer was not valid")
         fault = None if is_repair and not self.faults.fault_repairs else self._fault_for(key)
         self.calls[fault or "ok"] += 1  # counted on arrival: a request the client abandons was still billed
-        if self.faults.latency_ms:
-            await asyncio.sleep(self.faults.latency_ms / 1000)
+        latency_ms = self._latency_ms()  # on the server's loop: the draws keep arrival order
+        if latency_ms:
+            await asyncio.sleep(latency_ms / 1000)
         if fault == "401":
             return web.json_response({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
                                                 "code": "invalid_api_key"}}, status=401)
@@ -181,16 +203,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="local OpenAI-compatible server with injectable faults")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rate", action="append", default=[], help="FAULT=PROBABILITY, FAULT in " + ", ".join(FAULTS))
+    parser.add_argument("--jitter", type=float, default=0.0, help="spread of the latency around its mean (see Faults)")
+    parser.add_argument("--jitter-dist", choices=("lognormal", "uniform"), default="lognormal")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--canned", action="store_true", help="answer every prompt with the same valid verdict")
     args = parser.parse_args()
     rates = {k: float(v) for k, v in (r.split("=", 1) for r in args.rate)}
-    with LocalLLMServer(Faults(latency_ms=args.latency_ms, rates=rates, seed=args.seed, canned=args.canned)) as server:
+    faults = Faults(latency_ms=args.latency_ms, jitter=args.jitter, jitter_dist=args.jitter_dist, rates=rates,
+                    seed=args.seed, canned=args.canned)
+    with LocalLLMServer(faults) as server:
         print(server.port, flush=True)
         sys.stdin.read()  # the parent closes stdin (or exits) to stop the server
         import time
 
-        print(json.dumps({**server.calls, "cpu_seconds": round(time.process_time(), 3)}), flush=True)
+        # last line: calls by outcome, then the process's CPU seconds and each request's latency
+        print(json.dumps({**server.calls, "cpu_seconds": round(time.process_time(), 3),
+                          "latencies_ms": [round(x, 2) for x in server.latencies_ms]}), flush=True)
 
 
 if __name__ == "__main__":
