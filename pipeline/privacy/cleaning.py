@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -134,6 +135,39 @@ def scrub_json_values(texts: list[str], anonymizer: Anonymizer) -> list[str]:
     return [json.dumps(rebuild(doc), ensure_ascii=False) for doc in docs]
 
 
+AHEAD = 1  # days read and scrubbed ahead of the one being written
+
+
+def _scrubbed_days(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer,
+                   days: list[date]) -> Iterator[tuple[date, int, object, Counter]]:
+    """(day, raw rows, cleaned rows as Arrow, replacements) in day order.
+
+    Days are read and scrubbed on a worker thread (its own cursor: it reads raw_logs, committed
+    by the ingestion) while the caller writes the previous day: DuckDB's writes, its reads and
+    Polars' regex release the GIL, so the writing overlaps the scrubbing. At most AHEAD + 1
+    days are in memory at once."""
+    def work(reader: duckdb.DuckDBPyConnection, day: date) -> tuple[date, int, object, Counter]:
+        raw = pl.from_arrow(reader.sql(statement("privacy/raw_day"), params={"day": day}).to_arrow_table())
+        if not raw.height:
+            return day, 0, None, Counter()
+        cleaned, counts = scrub_day(raw, anonymizer)
+        return day, raw.height, cleaned.to_arrow(), counts
+
+    reader = con.cursor()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="evalfunnel-scrub")
+    pending: deque[Future] = deque()
+    try:
+        for day in days:
+            pending.append(pool.submit(work, reader, day))
+            if len(pending) > AHEAD:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # at most the day in progress finishes
+        reader.close()
+
+
 def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: date, end: date,
                  progress: Callable[[int, int, int], None] | None = None) -> CleanResult:
     """Replace clean_logs and pii_replacements for [start, end), a day at a time.
@@ -149,16 +183,14 @@ def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: 
     with transaction(con):
         con.execute(statement("privacy/delete_clean_logs_window"), {**window, "kept": sorted(kept)})
         con.execute(statement("privacy/delete_pii_replacements_window"), {**window, "kept": sorted(kept)})
-        for i, day in enumerate(days, 1):
-            raw = pl.from_arrow(con.sql(statement("privacy/raw_day"), params={"day": day}).to_arrow_table())
-            if raw.height:
-                cleaned, counts = scrub_day(raw, anonymizer)
-                con.register("cleaned_day", cleaned.to_arrow())
+        for i, (day, rows, cleaned, counts) in enumerate(_scrubbed_days(con, anonymizer, days), 1):
+            if rows:
+                con.register("cleaned_day", cleaned)
                 con.execute(statement("privacy/insert_clean_day"))
                 con.unregister("cleaned_day")
                 insert_rows(con, "insert into pii_replacements values (?, ?, ?)",
                             [(day, kind, n) for kind, n in sorted(counts.items())])
-                result.rows += raw.height
+                result.rows += rows
                 result.replaced.update(counts)
             result.days += 1
             if progress:
@@ -224,6 +256,6 @@ def residue_in_window(con: duckdb.DuckDBPyConnection, start: date, end: date) ->
     """Re-scan every text clean_logs holds for [start, end) with the independent detector."""
     window = {"start": start, "end": end}
     # Arrow into Polars: the texts never become Python strings unless the prefilter keeps them
-    texts = pl.from_arrow(con.execute(statement("privacy/clean_texts"), window).to_arrow_table())["text"]
+    texts = pl.from_arrow(con.sql(statement("privacy/clean_texts"), params=window).to_arrow_table())["text"]
     replaced = dict(con.execute(statement("privacy/window_replacements"), window).fetchall())
     return ResidueReport(len(texts), scan_for_residue(texts), replaced)
