@@ -35,11 +35,14 @@ def _on_connect(dbapi_connection, _record) -> None:
         return
     cursor = dbapi_connection.cursor()
     try:
-        mode = cursor.execute("pragma journal_mode").fetchone()
-        if not mode or str(mode[0]).lower() != "wal":
-            return
-        cursor.execute("pragma synchronous = NORMAL")
+        # the file first (in memory, 0.02 ms): a file already known to be in WAL mode skips the
+        # journal-mode query, which reads the file's header (0.3 ms, on every Dagster operation)
         path = cursor.execute("pragma database_list").fetchone()[2]
+        if path not in _keepers:
+            mode = cursor.execute("pragma journal_mode").fetchone()
+            if not mode or str(mode[0]).lower() != "wal":
+                return
+        cursor.execute("pragma synchronous = NORMAL")
     finally:
         cursor.close()
     if path:
