@@ -1,7 +1,8 @@
 """The full-size demo, end to end, recovers what the generator planted (pipeline/demo/world.py).
 
-One `evalfunnel demo` run (six months, 50,000 interactions) is shared by the module; every
-assertion is about a planted truth, not about a figure the pipeline happened to print.
+One `evalfunnel demo` run (six months, 50,000 interactions) is shared by the session
+(tests/e2e/conftest.py: demo_home, also compared table by table with the recorded checksums);
+every assertion is about a planted truth, not about a figure the pipeline happened to print.
 """
 
 from __future__ import annotations
@@ -12,17 +13,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.warehouse import connect
-from tests.e2e.test_cli import evalfunnel
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("full-demo")
-    result = evalfunnel("demo", "--home", str(root / "home"), cwd=root)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root / "home"
 
 
 def query(home: Path, sql: str) -> list[tuple]:
