@@ -180,7 +180,10 @@ def test_the_vectorized_residue_scan_counts_exactly_what_the_full_python_scan_co
     joined = ["card 4111 1111<EMAIL_0123abcd>1111 1111 here", "ip 10.0.0.<PHONE_deadbeef>1", "nothing 2024 here",
               "ssn 123-45-<X_00000000>6789", "١٢٣-٤٥-٦٧٨٩ unicode digits", "", None,
               "josé.núñez+x@correo-ejemplo.com.mx", "user<EMAIL_0123abcd>@x.org", "pattern ^[^@\\s]+@[^@\\s]+$",
-              "mail to a@b.c or ü@ö.de", "listen on 0.0.0.0 or 127.0.0.1; build 80.2.3.435; host 8.8.8.8"]
+              "mail to a@b.c or ü@ö.de", "listen on 0.0.0.0 or 127.0.0.1; build 80.2.3.435; host 8.8.8.8",
+              "mail a²@example.com or john@exa①mple.com", "My card is 4111111111111111. My IP is 8.8.8.8.",
+              "No.4111111111111111", "de89370400440532013000", "+49 (0)30 12345678 or +7 (495) 123-45-67",
+              "ISBN 978-3-16-148409-4 and 9783161484094", "gho_" + "a" * 36 + " and Bearer abcdefghijklmnopqrstuvwxyz"]
     for texts in (raw, scrubbed, joined):
         assert scan_for_residue(texts) == _scan_exact([t for t in texts if t is not None]), texts[:3]
     assert sum(scan_for_residue(raw).values()) > 50  # the corpus is full of PII: the scan finds it
@@ -220,3 +223,34 @@ def test_iban_check_agrees_with_python_stdnum_on_valid_and_corrupted_numbers():
     verdicts = [(c, iban_valid(c), reference(c)) for c in cases]
     assert [v for v in verdicts if v[1] != v[2]] == []
     assert sum(v[1] for v in verdicts) >= 2 * len(valid) and sum(not v[1] for v in verdicts) > 200
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("My card is 4111 1111 1111 1111.", "CREDIT_CARD"), ("My card is 4111111111111111.", "CREDIT_CARD"),
+    ("No.4111111111111111", "CREDIT_CARD"), ("My IP is 8.8.8.8.", "IP_ADDRESS"),
+    ("iban de89370400440532013000 please", "IBAN"), ("call +33 6 12 34 56 78", "PHONE"),
+    ("call +49 (0)30 12345678", "PHONE"), ("call +91 98765 43210", "PHONE"), ("call +55 11 98765-4321", "PHONE"),
+    ("call +81 3-1234-5678", "PHONE"), ("call +31 6 12345678", "PHONE"), ("call +7 (495) 123-45-67", "PHONE"),
+    ("call 415-555-0134 today", "PHONE"), ("token gho_" + "a1" * 18, "SECRET"),
+    ("Authorization: Bearer abcdefghijklmnopqrstuvwxyz012", "SECRET"),
+])
+def test_the_residue_scan_catches_what_was_left_in_common_shapes(text, kind):
+    """PII as people write it (at a sentence's end, lowercase, national groupings) is residue;
+    the anonymizer replaces every one of these, so a clean text never holds them."""
+    assert scan_for_residue([text]) == Counter({kind: 1})
+    scrubbed = Anonymizer(b"k").scrub(pl.DataFrame({"t": [text]}), ["t"])[0]["t"][0]
+    assert scan_for_residue([scrubbed]) == Counter(), scrubbed
+
+
+@pytest.mark.parametrize("text", [
+    "Do you have the book with ISBN 978-3-16-148409-4?", "Yes, 9783161484094 is in stock.",
+    "ISBN 9780306406157.", "build 80.2.3.435.", "version 1.2.3.4.", "listen on 0.0.0.0 or 127.0.0.1.",
+    "rate was 0.4111111111111111 today", "+3 points and +12 more", "call +999 1234 5678 9",
+    "Bearer tokens are explained here", "dates 2024-01-15 and 15.01.2024",
+])
+def test_look_alikes_the_anonymizer_keeps_are_not_residue(text):
+    """The residue check must not fail a clean day: what the anonymizer leaves on purpose (ISBNs,
+    versions, technical IPs, decimals, numbers without a real country code) is not residue."""
+    scrubbed = Anonymizer(b"k").scrub(pl.DataFrame({"t": [text]}), ["t"])[0]["t"][0]
+    assert scan_for_residue([scrubbed]) == Counter(), scrubbed
+
