@@ -587,6 +587,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.hint:
             print(f"  hint: {exc.hint}", file=sys.stderr)
         return exc.code
+    except environment.HomePathError as exc:
+        print(f"evalfunnel: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         if args.debug:
             traceback.print_exc()

@@ -139,6 +139,10 @@ def instance_config_template() -> Path:
     return packaged if packaged.exists() else Path(__file__).parent.parent / "dagster.yaml"
 
 
+class HomePathError(ValueError):
+    """A home path Dagster's storage cannot use."""
+
+
 def prepare(home: Path | None = None) -> Home:
     """Point every variable at one home and install the instance's dagster.yaml there.
 
@@ -153,8 +157,14 @@ def prepare(home: Path | None = None) -> Home:
     else:
         os.environ.setdefault("DAGSTER_HOME", str(resolved.root / "dagster"))
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    resolved.root.mkdir(parents=True, exist_ok=True)
     dagster_home = resolved.dagster_home
+    unusable = sorted(set("?#%") & set(str(dagster_home)))
+    if unusable:
+        # Dagster opens its SQLite storage through a URL, where these characters mean something
+        # else: "?" once made it write a stray folder and fail with "no such table: event_logs"
+        raise HomePathError(f"the Dagster instance folder {str(dagster_home)!r} contains {' '.join(unusable)!r}, which "
+                            "Dagster's SQLite storage cannot open: choose a --home (or DAGSTER_HOME) without ?, # or %")
+    resolved.root.mkdir(parents=True, exist_ok=True)
     dagster_home.mkdir(parents=True, exist_ok=True)
     target = dagster_home / "dagster.yaml"
     template = instance_config_template()
