@@ -2,7 +2,12 @@
 
 The floor is one bare DuckDB aggregation over the same files, measured in the same run: the
 assignments joined to the events by user, counted and summed per experiment, variant and event.
-Target (issue 5): the pipeline in at most 2x the floor. Peak RSS is printed.
+The pipeline is what the user_metrics and experiment_analysis assets run: `build_user_metrics`,
+`analyze` and `write_results` (pipeline/experiments/analysis.py) on a fresh warehouse with the
+default 1 GB DuckDB memory limit. Each side runs in a fresh process (the generator's and the
+floor's memory do not count toward the pipeline's peak RSS); the source is generated once and
+cached under bench/out/. Prints both times, their ratio, the CPU time of each process, the
+pipeline's peak RSS and its steps. Target (issue 15): at most 3x the floor, peak RSS under 2 GB.
 
     python bench/experiments.py [--assignments 10000000] [--events 50000000] [--users 2000000]
 """
@@ -10,7 +15,9 @@ Target (issue 5): the pipeline in at most 2x the floor. Peak RSS is printed.
 from __future__ import annotations
 
 import argparse
-import resource
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,15 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent.parent))
-
-import duckdb  # noqa: E402
-
-from pipeline.experiments.analysis import analyze, build_user_metrics, write_results  # noqa: E402
-from pipeline.experiments.registry import load_experiments, load_metrics  # noqa: E402
-from pipeline.privacy.anonymize import Anonymizer  # noqa: E402
-from pipeline.warehouse import connect  # noqa: E402
-
+HERE = Path(__file__).parent
 EXPERIMENTS = 10
 EVENTS = np.array(["purchase", "visit", "chat", "ticket"])
 START = np.datetime64("2026-01-01T00:00:00", "s")
@@ -40,6 +39,45 @@ METRICS = {"metrics": {
     "retained": {"kind": "binary", "event": "visit", "window_days": 14, "higher_is_better": True},
     "tickets_per_chat": {"kind": "ratio", "numerator": "ticket", "denominator": "chat", "window_days": 14,
                          "higher_is_better": False}}}
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+mode, source, home = sys.argv[1:4]
+out = {}
+t0 = time.perf_counter()
+if mode == "floor":
+    import duckdb
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    out["groups"] = len(con.execute(
+        "select a.experiment_id, a.variant, e.event, count(*), sum(e.value) "
+        "from read_parquet($a) a join read_parquet($e) e on a.user_id = e.user_id group by all",
+        {"a": f"{source}/assignments/*.parquet", "e": f"{source}/events/*.parquet"}).fetchall())
+    con.close()
+else:
+    from pipeline.experiments.analysis import analyze, build_user_metrics, write_results
+    from pipeline.experiments.registry import load_experiments, load_metrics
+    from pipeline.privacy.anonymize import Anonymizer
+    from pipeline.warehouse import connect
+    root = Path(source)
+    metrics = load_metrics(root / "metrics.yaml")
+    loaded = load_experiments(root / "experiments", metrics)
+    with connect(Path(home) / "w.duckdb") as wh:
+        t0 = time.perf_counter()  # imports, configuration and the warehouse's schema left out
+        run = build_user_metrics(wh, loaded.experiments, metrics, root, Anonymizer(b"bench-salt").hmac_pads())
+        out["user_metrics_seconds"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        results, summaries = analyze(wh, loaded.experiments, metrics)
+        write_results(wh, results, summaries)
+        out["results_seconds"] = time.perf_counter() - t1
+    out.update(users=run.users, rows=run.rows, results=len(results), steps=run.seconds)
+out["seconds"] = time.perf_counter() - t0
+usage = resource.getrusage(resource.RUSAGE_SELF)
+out["cpu_seconds"] = usage.ru_utime + usage.ru_stime  # the whole process, imports included
+out["peak_rss_mb"] = usage.ru_maxrss / 1024
+print(json.dumps(out))
+"""
 
 
 def generate(root: Path, n_assign: int, n_events: int, n_users: int, seed: int = 0) -> None:
@@ -77,44 +115,54 @@ def generate(root: Path, n_assign: int, n_events: int, n_users: int, seed: int =
         pq.write_table(table, root / "events" / f"part-{i}.parquet")
 
 
+def source_for(n_assign: int, n_events: int, n_users: int) -> Path:
+    """The generated source, cached under bench/out/ (generated once per size)."""
+    source = HERE / "out" / f"experiments-{n_assign}-{n_events}-{n_users}"
+    if not (source / "done").exists():
+        print(f"generating {n_assign:,} assignments and {n_events:,} events ({n_users:,} users, "
+              f"{EXPERIMENTS} experiments) into {source} ...", flush=True)
+        t0 = time.perf_counter()
+        partial = source.with_name(source.name + ".partial")
+        subprocess.run(["rm", "-rf", str(partial)], check=True)
+        generate(partial, n_assign, n_events, n_users)
+        (partial / "done").touch()
+        partial.rename(source)
+        print(f"  generated in {time.perf_counter() - t0:.0f} s", flush=True)
+    return source
+
+
+def measure(mode: str, source: Path) -> dict:
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(HERE.parent)}
+    with tempfile.TemporaryDirectory() as home:
+        done = subprocess.run([sys.executable, "-c", CHILD, mode, str(source), home], capture_output=True, text=True,
+                              cwd=HERE.parent, env=env, check=False)
+    if done.returncode:
+        raise SystemExit(f"{mode} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignments", type=int, default=10_000_000)
     parser.add_argument("--events", type=int, default=50_000_000)
     parser.add_argument("--users", type=int, default=2_000_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "source"
-        t = time.perf_counter()
-        generate(root, args.assignments, args.events, args.users)
-        print(f"generated {args.assignments:,} assignments and {args.events:,} events "
-              f"({args.users:,} users, {EXPERIMENTS} experiments) in {time.perf_counter() - t:.1f} s")
-
-        con = duckdb.connect()
-        t = time.perf_counter()
-        floor_rows = con.execute(
-            "select a.experiment_id, a.variant, e.event, count(*), sum(e.value) "
-            "from read_parquet($a) a join read_parquet($e) e on a.user_id = e.user_id group by all",
-            {"a": str(root / "assignments" / "*.parquet"), "e": str(root / "events" / "*.parquet")}).fetchall()
-        floor = time.perf_counter() - t
-        con.close()
-        print(f"floor: one DuckDB join-aggregation over the same files {floor:.2f} s ({len(floor_rows)} groups)")
-
-        metrics = load_metrics(root / "metrics.yaml")
-        loaded = load_experiments(root / "experiments", metrics)
-        with connect(Path(tmp) / "w.duckdb") as wh:
-            t = time.perf_counter()
-            run = build_user_metrics(wh, loaded.experiments, metrics, root, Anonymizer(b"bench-salt").hmac_pads())
-            t_users = time.perf_counter() - t
-            t = time.perf_counter()
-            results, summaries = analyze(wh, loaded.experiments, metrics)
-            write_results(wh, results, summaries)
-            t_results = time.perf_counter() - t
-        total = t_users + t_results
-        print(f"user_metrics {t_users:.2f} s ({run.users:,} users, {run.rows:,} rows; steps {run.seconds}); experiment_results "
-              f"{t_results:.2f} s ({len(results):,} rows)")
-        print(f"ratio to floor {total / floor:.2f}x (target <= 2x); peak RSS "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    source = source_for(args.assignments, args.events, args.users)
+    floor = measure("floor", source)
+    ours = measure("pipeline", source)
+    print(f"input: {args.assignments:,} assignment rows ({EXPERIMENTS} experiments), {args.events:,} events, "
+          f"{args.users:,} users, Parquet")
+    print(f"floor: one DuckDB join-aggregation  {floor['seconds']:7.2f} s  ({floor['groups']} groups)")
+    print(f"pipeline:                           {ours['seconds']:7.2f} s  (user_metrics {ours['user_metrics_seconds']:.2f} s: "
+          f"{ours['users']:,} users, {ours['rows']:,} rows; experiment_results {ours['results_seconds']:.2f} s: "
+          f"{ours['results']:,} rows)")
+    print(f"ratio to floor {ours['seconds'] / floor['seconds']:.2f}x (target <= 3x); pipeline peak RSS "
+          f"{ours['peak_rss_mb']:,.0f} MB (target < 2048 MB)")
+    print(f"CPU (user + sys, whole process): floor {floor['cpu_seconds']:.1f} s, pipeline {ours['cpu_seconds']:.1f} s, "
+          f"ratio {ours['cpu_seconds'] / floor['cpu_seconds']:.2f}x")
+    print("user_metrics steps (seconds, summed over buckets; event_metrics runs on a worker thread, overlapped):")
+    for name, seconds in sorted(ours["steps"].items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<26} {seconds:7.2f} s")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""user_metrics in DuckDB, then experiment_results and experiment_summary from moments.
+"""user_metrics by hash buckets of users, then experiment_results and experiment_summary from moments.
 
 Decision rule (per experiment; every treatment against the control):
 - invalid: the SRM test against the pre-registered allocation gives p < 0.001, or no users;
@@ -15,16 +15,24 @@ Sequential experiments use the always-valid intervals and p-values for all of th
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import datetime as dt
 import json
+import re
+import shutil
+import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
+from pipeline.experiments.exposure import ISSUES, Registrations, analysed_users
 from pipeline.experiments.registry import ExperimentSpec, MetricSpec
 from pipeline.experiments.sources import register_source
 from pipeline.experiments.stats import (
@@ -39,10 +47,14 @@ from pipeline.experiments.stats import (
     power_analysis,
     srm_p_value,
 )
+from pipeline.experiments.windows import MetricPlan, event_metric_rows
 from pipeline.warehouse import insert_rows, statement
 
 SRM_THRESHOLD = 0.001
 REBUILT = ("experiment_users", "user_metrics", "user_segments", "assignment_issues", "event_rejects")
+# the large ones are built bucket by bucket as <table>_next beside the live table (each bucket
+# committed, so its memory is freed), then swapped in with the others' rebuild in one transaction
+BUILT_BESIDE = ("experiment_users", "user_metrics")
 
 
 @dataclass(frozen=True)
@@ -81,47 +93,212 @@ def register_specs(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpec], 
               {"experiment_id": pl.String, "dimension": pl.String})
 
 
+# The per-user work runs in hash buckets of users of about this many assignment rows (and
+# events): each step then holds one bucket's users in memory. A source that fits one bucket is
+# read straight from its files; a larger one is split once into a file per bucket.
+BUCKET_ASSIGNMENTS = 400_000
+BUCKET_EVENTS = 2_000_000
+BUCKETS_MAX = 1 << 16  # bucket numbers are uint16 while splitting
+BATCH_ROWS = 1 << 20  # rows per Arrow batch while splitting
+PREPARED_AHEAD = 2  # buckets prepared on worker threads while one is appended
+
+
+def bucket_count(assignment_rows: int, event_rows: int) -> int:
+    """How many hash buckets of users the rebuild splits the work into."""
+    return min(BUCKETS_MAX, max(1, -(-assignment_rows // BUCKET_ASSIGNMENTS), -(-event_rows // BUCKET_EVENTS)))
+
+
 def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpec], metrics: dict[str, MetricSpec],
                        source: Path, hmac_pads: dict[str, bytes], log=lambda message: None) -> UserMetricsRun:
-    """Rebuild experiment_users, user_metrics, user_segments, assignment_issues and event_rejects."""
+    """Rebuild experiment_users, user_metrics, user_segments, assignment_issues and event_rejects.
+
+    Users are independent of each other, so the per-user work runs once per hash bucket of users
+    (`bucket_count`): with more than one bucket, the valid assignment rows and the events some
+    metric counts are first split into one Arrow file per bucket under the connection's temp
+    directory (removed afterwards). Per bucket, on a worker thread: the analysed users and those
+    left out (`exposure.analysed_users`), then their event metrics (`windows.event_metric_rows`);
+    meanwhile this thread appends the previous bucket to experiment_users_next and
+    user_metrics_next, new tables beside the live ones, each bucket committed so that its memory
+    is freed (DuckDB keeps a registered Arrow table alive until the transaction that read it
+    ends). One transaction then swaps them in and rebuilds the small tables: a failure before it
+    leaves the previous tables as they were."""
     register_specs(con, specs, metrics)
     n_assign, bad_assign = register_source(con, "assignments", source / "assignments")
     n_events, bad_events = register_source(con, "events", source / "events")
     log(f"user_metrics: {len(specs)} experiment(s), {n_assign} assignment file(s), {n_events} event file(s)")
     unreadable = [(str(Path(path).relative_to(source)) if Path(path).is_relative_to(source) else path, problem)
                   for path, problem in bad_assign + bad_events]
-    timings: dict[str, float] = {}
+    plan = MetricPlan.build(specs, metrics)
+    timings: dict[str, float] = defaultdict(float)
 
-    def step(name: str, params: dict | None = None) -> None:
+    @contextlib.contextmanager
+    def timed(name: str):
         t0 = time.perf_counter()
-        con.execute(statement(f"experiments/{name}"), params or {})
-        timings[name] = round(time.perf_counter() - t0, 3)
+        yield
+        timings[name] = round(timings[name] + time.perf_counter() - t0, 3)
 
-    con.execute("begin")
+    def step(name: str) -> None:
+        with timed(name):
+            con.execute(statement(f"experiments/{name}"))
+
+    counts = {name: con.execute(f"select count(*) from src_{name}").fetchone()[0]  # noqa: S608  (constant names)
+              for name in ("assignments", "events")}
+    buckets = bucket_count(counts["assignments"], counts["events"])
+    stage = Path(tempfile.mkdtemp(prefix="experiments-", dir=_temp_directory(con)))
+    left_out: dict[tuple[str, str], int] = defaultdict(int)  # (experiment, issue) -> users
     try:
-        for table in REBUILT:
-            con.execute(f"delete from {table}")  # noqa: S608  (constant table names)
-        step("assigned")
-        step("experiment_users_raw", hmac_pads)
-        step("assignment_issues")
-        insert_rows(con, "insert into assignment_issues values ('?', 'unreadable_file', 0, ?)",
-                    [(f"{path}: {problem}",) for path, problem in unreadable])
-        step("insert_experiment_users")
-        step("event_rejects")
-        users = con.execute("select count(*) from experiment_users_raw").fetchone()[0]
-        log(f"user_metrics: {users:,} users assigned; computing event metrics")
-        step("event_metrics")
-        log("user_metrics: event metrics done; computing log metrics and segments")
-        step("log_metrics")
-        step("user_segments")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+        registrations = _registrations(con, specs)
+        con.register("event_kinds", pa.table({"event": pa.array(plan.events, pa.string()),
+                                              "kind": pa.array(range(len(plan.events)), pa.uint8())}))
+        for table in BUILT_BESIDE:
+            con.execute(f"drop table if exists {table}_next")  # noqa: S608  (constant table names)
+            con.execute(re.sub(rf"\b{table}\b", f"{table}_next", statement(f"schema/{table}")))
+        # worker threads prepare the next buckets (their users and event metrics: numpy and
+        # Arrow, which release the GIL) while this one appends a prepared bucket to the new
+        # tables (DuckDB); while splitting, a writer thread sorts and writes the batches DuckDB reads
+        with concurrent.futures.ThreadPoolExecutor(max_workers=PREPARED_AHEAD) as worker:
+            if buckets > 1:
+                log(f"user_metrics: {counts['assignments']:,} assignment rows, {counts['events']:,} events: "
+                    f"{buckets} buckets of users")
+                with concurrent.futures.ThreadPoolExecutor(max_workers=1) as writer:
+                    for name in ("assignments", "events"):
+                        with timed(f"split_{name}"):
+                            _split(con, name, buckets, stage / name, writer)
+
+            def submit(bucket: int) -> concurrent.futures.Future:
+                return worker.submit(_prepare_bucket, plan, registrations, hmac_pads,
+                                     *(_bucket_rows(con, name, stage, bucket, buckets) for name in ("assignments", "events")))
+
+            pending = [submit(bucket) for bucket in range(min(PREPARED_AHEAD, buckets))]
+            for bucket in range(buckets):
+                with timed("wait_for_bucket"):
+                    users, rows, bucket_left_out, seconds = pending.pop(0).result()
+                for name, value in seconds.items():
+                    timings[name] = round(timings[name] + value, 3)
+                for key, n in bucket_left_out.items():
+                    left_out[key] += n
+                if bucket + PREPARED_AHEAD < buckets:
+                    pending.append(submit(bucket + PREPARED_AHEAD))
+                with timed("insert_experiment_users"):
+                    _insert(con, "insert_experiment_users", "bucket_users", users)
+                with timed("insert_user_metrics"):
+                    _insert(con, "insert_user_metrics", "bucket_metrics", rows)
+                del users, rows
+        con.register("issue_counts", pa.table({
+            "experiment_id": pa.array([e for e, _ in left_out], pa.string()),
+            "issue": pa.array([i for _, i in left_out], pa.string()),
+            "users": pa.array(list(left_out.values()), pa.int64()),
+            "detail": pa.array([ISSUES[i] for _, i in left_out], pa.string())}))
+        con.execute("begin")
+        try:
+            for table in BUILT_BESIDE:
+                con.execute(f"drop table {table}")  # noqa: S608  (constant table names)
+                con.execute(f"alter table {table}_next rename to {table}")  # noqa: S608
+            for table in set(REBUILT) - set(BUILT_BESIDE):
+                con.execute(f"delete from {table}")  # noqa: S608  (constant table names)
+            step("assignment_issues")
+            insert_rows(con, "insert into assignment_issues values ('?', 'unreadable_file', 0, ?)",
+                        [(f"{path}: {problem}",) for path, problem in unreadable])
+            step("event_rejects")
+            users = con.execute("select count(*) from experiment_users").fetchone()[0]
+            log(f"user_metrics: {users:,} users assigned, event metrics done; computing log metrics and segments")
+            step("log_metrics")
+            step("user_segments")
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            for name in ("issue_counts", "event_kinds"):
+                con.unregister(name)
+            for table in BUILT_BESIDE:  # left over only when the rebuild failed
+                con.execute(f"drop table if exists {table}_next")  # noqa: S608  (constant table names)
+        shutil.rmtree(stage, ignore_errors=True)
     rows = con.execute("select count(*) from user_metrics").fetchone()[0]
     issues = dict(con.execute("select issue, sum(users)::bigint from assignment_issues group by issue").fetchall())
     rejects = dict(con.execute("select problem, count(*) from event_rejects group by problem order by 2 desc").fetchall())
-    return UserMetricsRun(n_assign, n_events, users, rows, issues, timings, unreadable, rejects)
+    return UserMetricsRun(n_assign, n_events, users, rows, issues, dict(timings), unreadable, rejects)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, view: str, table: pa.Table) -> None:
+    """Run the insert sql/experiments/<name>.sql, which reads `table` as `view` (outside a
+    transaction: DuckDB keeps a registered table alive until the transaction that read it ends)."""
+    con.register(view, table)
+    try:
+        con.execute(statement(f"experiments/{name}"))
+    finally:
+        con.unregister(view)
+
+
+def _registrations(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpec]) -> Registrations:
+    """The pre-registrations' dates as instants in the warehouse's time zone (experiment_dates.sql)."""
+    dates = {e: (start, end) for e, start, end in con.execute(statement("experiments/experiment_dates")).fetchall()}
+    return Registrations(experiments=[s.experiment_id for s in specs], variants=[set(s.variants) for s in specs],
+                         start_us=np.array([dates[s.experiment_id][0] for s in specs], dtype=np.int64),
+                         end_us=np.array([dates[s.experiment_id][1] for s in specs], dtype=np.int64))
+
+
+def _prepare_bucket(plan: MetricPlan, registrations: Registrations, hmac_pads: dict[str, bytes],
+                    assignments: pa.Table, events: pa.Table):
+    """One bucket's analysed users, their event metric rows, the users left out per
+    (experiment, issue) and the seconds each part took (on a worker thread)."""
+    t0 = time.perf_counter()
+    users, ids, left_out = analysed_users(assignments, registrations, hmac_pads)
+    t1 = time.perf_counter()
+    rows = event_metric_rows(users, ids, events, plan)
+    return users, rows, left_out, {"analysed_users": t1 - t0, "event_metrics": time.perf_counter() - t1}
+
+
+def _temp_directory(con: duckdb.DuckDBPyConnection) -> str:
+    """The connection's spill folder (created if need be), else the system's temp folder."""
+    folder = con.execute("select current_setting('temp_directory')").fetchone()[0]
+    if not folder:
+        return tempfile.gettempdir()
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _split(con: duckdb.DuckDBPyConnection, name: str, buckets: int, folder: Path,
+           writer: concurrent.futures.ThreadPoolExecutor) -> None:
+    """Write the rows of stage_<name>.sql into one Arrow file per bucket of `user_hash`
+    (`<bucket>.arrow`, without the hash), streaming: this thread takes DuckDB's batches while
+    `writer` (one thread: the files are written in order) sorts the previous ones into their
+    buckets and writes them, two batches in flight."""
+    folder.mkdir(parents=True, exist_ok=True)
+    reader = con.sql(statement(f"experiments/stage_{name}")).to_arrow_reader(BATCH_ROWS)
+    schema = reader.schema.remove(0)
+    files = [pa.ipc.new_file(str(folder / f"{bucket}.arrow"), schema) for bucket in range(buckets)]
+
+    def write(batch: pa.RecordBatch) -> None:
+        keys = (batch.column(0).to_numpy() % buckets).astype(np.uint16)  # BUCKETS_MAX: a radix sort
+        ends = np.cumsum(np.bincount(keys, minlength=buckets))
+        batch = batch.take(pa.array(np.argsort(keys, kind="stable"))).drop_columns(batch.schema.names[0])
+        for bucket in np.flatnonzero(np.diff(ends, prepend=0)):
+            start = ends[bucket - 1] if bucket else 0
+            files[bucket].write_batch(batch.slice(start, ends[bucket] - start))
+
+    in_flight: list[concurrent.futures.Future] = []
+    try:
+        for batch in reader:
+            in_flight.append(writer.submit(write, batch))
+            if len(in_flight) > 1:
+                in_flight.pop(0).result()
+        for future in in_flight:
+            future.result()
+    finally:
+        concurrent.futures.wait(in_flight)
+        for file in files:
+            file.close()
+
+
+def _bucket_rows(con: duckdb.DuckDBPyConnection, name: str, stage: Path, bucket: int, buckets: int) -> pa.Table:
+    """One bucket's staged rows (memory-mapped from its Arrow file), or, with one bucket, every
+    row stage_<name>.sql selects, read from the source."""
+    if buckets > 1:
+        return pa.ipc.open_file(pa.memory_map(str(stage / name / f"{bucket}.arrow"))).read_all()
+    table = con.sql(statement(f"experiments/stage_{name}")).to_arrow_table()
+    return table.drop_columns(table.schema.names[0])
 
 
 MomentsByGroup = dict[tuple[str, str], dict[tuple[str | None, str | None], dict[str, Moments]]]

@@ -13,11 +13,11 @@ with req as (
                 then levenshtein(l.response, l.feedback.edited_response)
                      / greatest(length(l.response), length(l.feedback.edited_response), 1) end as edit_ratio,
            l.cost_usd, l.latency_ms
-    from experiment_users_raw u
+    from experiment_users u
     join exp_specs s on s.experiment_id = u.experiment_id
     join clean_logs l on l.user_id = u.user_id
     where l."timestamp" >= u.exposure_at - to_days(s.pre_days)
-      and l."timestamp" < (u.end_date + 1)::timestamptz
+      and l."timestamp" < (s.end_date + 1)::timestamptz
       and u.experiment_id in (select experiment_id from exp_log_metrics)
 ),
 per_user as (
@@ -45,7 +45,7 @@ long as (
 )
 select u.experiment_id, u.user_id, u.variant, u.exposure_at, m.metric,
        coalesce(post.num, 0), coalesce(post.den, 0), coalesce(pre.num, 0), coalesce(pre.den, 0)
-from experiment_users_raw u
+from experiment_users u
 join exp_log_metrics m on m.experiment_id = u.experiment_id
 left join long post on post.experiment_id = u.experiment_id and post.user_id = u.user_id
                     and post.metric = m.metric and post.post

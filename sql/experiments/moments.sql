@@ -7,14 +7,17 @@
 -- pre-period value (only the CUPED covariate) stays in, the covariate imputed by its mean over
 -- all arms (centred 0: still independent of the assignment, so CUPED stays unbiased), counted in
 -- `imputed`.
-with m as (
+-- `m` and `c` are inlined (NOT MATERIALIZED): materialized, they copy every user_metrics row
+-- into a spilled buffer (26 s at 40M rows against 5 s for reading the table twice); only the
+-- few rows of `ref` are kept for the segments' pass.
+with m as not materialized (
     select experiment_id, metric, variant, user_id,
            isfinite(value) and isfinite(denominator) as finite,
            isfinite(pre_value) and isfinite(pre_denominator) as covariate,
            value, denominator, pre_value, pre_denominator
     from user_metrics
 ),
-ref as (
+ref as materialized (
     select experiment_id, metric,
            coalesce(avg(value) filter (where finite), 0) as ref_y,
            coalesce(avg(denominator) filter (where finite), 0) as ref_d,
@@ -23,7 +26,7 @@ ref as (
     from m
     group by experiment_id, metric
 ),
-c as (
+c as not materialized (
     select m.experiment_id, m.metric, m.variant, m.user_id, r.ref_y, r.ref_d, r.ref_x, r.ref_z,
            case when finite then value - ref_y end as y, case when finite then denominator - ref_d end as d,
            case when finite then (case when covariate then pre_value - ref_x else 0 end) end as x,
