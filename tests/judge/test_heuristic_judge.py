@@ -69,7 +69,9 @@ def test_token_bucket_spaces_requests_beyond_the_burst():
         return time.perf_counter() - t0
 
     elapsed = asyncio.run(run())
-    assert 0.4 <= elapsed < 1.0  # five more at 10/s: about half a second
+    # five more at 10/s: about half a second (the upper bound only catches a wait of seconds;
+    # a loaded machine stretches it)
+    assert 0.4 <= elapsed < 3.0
 
 
 def test_requests_per_minute_limit_the_client():
