@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-import litellm
-
-from pipeline.judge.client import LLMClient, LLMSettings  # registers evalfunnel/heuristic
+from pipeline.judge.client import LLMClient, LLMSettings
+from pipeline.judge.client import litellm as configured_litellm
 from pipeline.judge.prompt import (
     pairwise_messages,
     parse_pairwise,
@@ -23,7 +22,8 @@ BAD = "Definitely: use `items.sort(reverse=True)` and so on and so on"
 
 
 def judge(messages):
-    response = litellm.completion(model="evalfunnel/heuristic", messages=messages)
+    # litellm as the client configures it on first use (evalfunnel/heuristic registered)
+    response = configured_litellm().completion(model="evalfunnel/heuristic", messages=messages)
     return response.choices[0].message.content
 
 
