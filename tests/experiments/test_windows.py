@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pipeline.experiments import analysis
+from pipeline.experiments import analysis, windows
 from pipeline.experiments.analysis import build_user_metrics, register_specs
 from pipeline.experiments.exposure import analysed_users
 from pipeline.experiments.registry import ExperimentSpec, MetricSpec, load_experiments, load_metrics
@@ -112,8 +112,11 @@ def random_case(seed: int):
     return specs, users, events
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_event_metrics_equal_the_sql_they_replace(seed):
+@pytest.mark.parametrize("seed, key_limit", [(1, None), (2, None), (3, None), (1, 1 << 40)])
+def test_event_metrics_equal_the_sql_they_replace(seed, key_limit, monkeypatch):
+    """key_limit: (user, time) keys that overflow, as with years of events, searched user by user."""
+    if key_limit:
+        monkeypatch.setattr(windows, "KEY_LIMIT", key_limit)
     specs, users, events = random_case(seed)
     plan = MetricPlan.build(specs, METRICS)
     with scratch() as con:
