@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from queue import SimpleQueue
 
 import duckdb
 import polars as pl
@@ -135,37 +137,48 @@ def scrub_json_values(texts: list[str], anonymizer: Anonymizer) -> list[str]:
     return [json.dumps(rebuild(doc), ensure_ascii=False) for doc in docs]
 
 
-AHEAD = 1  # days read and scrubbed ahead of the one being written
+AHEAD = 2  # days read and scrubbed ahead of the one being written
+WORKERS = 2  # days scrubbed at once: Polars runs one day's regex passes on about one core
 
 
 def _scrubbed_days(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer,
                    days: list[date]) -> Iterator[tuple[date, int, object, Counter]]:
     """(day, raw rows, cleaned rows as Arrow, replacements) in day order.
 
-    Days are read and scrubbed on a worker thread (its own cursor: it reads raw_logs, committed
-    by the ingestion) while the caller writes the previous day: DuckDB's writes, its reads and
-    Polars' regex release the GIL, so the writing overlaps the scrubbing. At most AHEAD + 1
-    days are in memory at once."""
-    def work(reader: duckdb.DuckDBPyConnection, day: date) -> tuple[date, int, object, Counter]:
+    Days are read and scrubbed on WORKERS threads (each with its own cursor: they read raw_logs,
+    committed by the ingestion) while the caller writes the earliest finished day: DuckDB's
+    writes, its reads and Polars' regex release the GIL, so on two cores two days are scrubbed
+    at once and the writing overlaps them. At most AHEAD + 1 days are in memory at once."""
+    workers = max(1, WORKERS)
+    readers = [con.cursor() for _ in range(workers)]  # opened here, on the caller's thread
+    free: SimpleQueue = SimpleQueue()
+    for reader in readers:
+        free.put(reader)
+    local = threading.local()  # each worker thread takes one reader for good
+
+    def work(day: date) -> tuple[date, int, object, Counter]:
+        if not hasattr(local, "reader"):
+            local.reader = free.get_nowait()
+        reader = local.reader
         raw = pl.from_arrow(reader.sql(statement("privacy/raw_day"), params={"day": day}).to_arrow_table())
         if not raw.height:
             return day, 0, None, Counter()
         cleaned, counts = scrub_day(raw, anonymizer)
         return day, raw.height, cleaned.to_arrow(), counts
 
-    reader = con.cursor()
-    pool = ThreadPoolExecutor(1, thread_name_prefix="evalfunnel-scrub")
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="evalfunnel-scrub")
     pending: deque[Future] = deque()
     try:
         for day in days:
-            pending.append(pool.submit(work, reader, day))
+            pending.append(pool.submit(work, day))
             if len(pending) > AHEAD:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # at most the day in progress finishes
-        reader.close()
+        pool.shutdown(wait=True, cancel_futures=True)  # at most the days in progress finish
+        for reader in readers:
+            reader.close()
 
 
 def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: date, end: date,
