@@ -19,6 +19,7 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -98,7 +99,8 @@ def register_specs(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpec], 
 # read straight from its files; a larger one is split once into a file per bucket.
 BUCKET_ASSIGNMENTS = 400_000
 BUCKET_EVENTS = 2_000_000
-BUCKETS_MAX = 1 << 16  # bucket numbers are uint16 while splitting
+BUCKETS_MAX = 512  # the split keeps a file per bucket open (a common limit is 1,024 open files); past
+# 200M assignment rows or 1G events the buckets grow instead
 BATCH_ROWS = 1 << 20  # rows per Arrow batch while splitting
 PREPARED_AHEAD = 2  # buckets prepared on worker threads while one is appended
 
@@ -144,12 +146,12 @@ def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpe
     counts = {name: con.execute(f"select count(*) from src_{name}").fetchone()[0]  # noqa: S608  (constant names)
               for name in ("assignments", "events")}
     buckets = bucket_count(counts["assignments"], counts["events"])
-    stage = Path(tempfile.mkdtemp(prefix="experiments-", dir=_temp_directory(con)))
+    stage = _stage_folder(_temp_directory(con))
     left_out: dict[tuple[str, str], int] = defaultdict(int)  # (experiment, issue) -> users
     try:
         registrations = _registrations(con, specs)
         con.register("event_kinds", pa.table({"event": pa.array(plan.events, pa.string()),
-                                              "kind": pa.array(range(len(plan.events)), pa.uint8())}))
+                                              "kind": pa.array(range(len(plan.events)), pa.int32())}))
         for table in BUILT_BESIDE:
             con.execute(f"drop table if exists {table}_next")  # noqa: S608  (constant table names)
             con.execute(re.sub(rf"\b{table}\b", f"{table}_next", statement(f"schema/{table}")))
@@ -248,6 +250,30 @@ def _prepare_bucket(plan: MetricPlan, registrations: Registrations, hmac_pads: d
     t1 = time.perf_counter()
     rows = event_metric_rows(users, ids, events, plan)
     return users, rows, left_out, {"analysed_users": t1 - t0, "event_metrics": time.perf_counter() - t1}
+
+
+STAGE_PREFIX = "experiments-"
+
+
+def _stage_folder(parent: str) -> Path:
+    """A new folder for this rebuild's split files, `experiments-<pid>-<random>`. Folders that a
+    process no longer running left behind (killed mid-rebuild: they hold the source's raw user
+    ids) are removed first."""
+    for old in Path(parent).glob(f"{STAGE_PREFIX}*"):
+        pid = old.name[len(STAGE_PREFIX):].split("-", 1)[0]
+        if old.is_dir() and not (pid.isdigit() and _alive(int(pid))):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=parent))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _temp_directory(con: duckdb.DuckDBPyConnection) -> str:

@@ -33,6 +33,9 @@ DEFAULT_N_STAR = 5000.0  # GrowthBook's default tuning of the confidence sequenc
 DEFAULT_PRE_PERIOD_DAYS = 14
 
 
+MAX_WINDOW_DAYS = 36_600  # a century: windows are computed in int64 microseconds
+
+
 class ExperimentConfigError(ValueError):
     """A pre-registration or metric definition a user must fix; names the file and the field."""
 
@@ -116,8 +119,9 @@ def load_metrics(path: Path | None) -> dict[str, MetricSpec]:
             need = "numerator and denominator" if kind == "ratio" else "event"
             raise ExperimentConfigError(f"{where}: {kind} metrics need {need}")
         window = d.get("window_days", 28)
-        if not isinstance(window, int) or window < 1:
-            raise ExperimentConfigError(f"{where}: window_days must be a positive integer, got {window!r}")
+        if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= MAX_WINDOW_DAYS:
+            raise ExperimentConfigError(f"{where}: window_days must be a whole number of days from 1 to "
+                                        f"{MAX_WINDOW_DAYS:,}, got {window!r}")
         metrics[name] = MetricSpec(name, kind, d["higher_is_better"], str(event), d.get("denominator"), window)
     return metrics
 

@@ -102,8 +102,10 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> 
         raw_ts = [c for c, t in columns.items() if t == "timestamptz" and c in present]
         problems = [f"when true then 'missing column {c}'" for c in required if c not in present]
         problems += [f"when {col(c)} is null then 'missing {c}'" for c in required if c in present and c not in raw_ts]
+        # 'infinity' is a timestamp to DuckDB, but no instant: it has no epoch and no window
         problems += [f"when {col(c)} is null then 'missing {c}' when try_cast({col(c)} as timestamptz) is null "
-                     f"then 'unreadable {c}'" for c in raw_ts if c in required]
+                     f"then 'unreadable {c}' when not isfinite(try_cast({col(c)} as timestamptz)) "
+                     f"then '{c} is not a finite time'" for c in raw_ts if c in required]
         # an optional number that is there must be a finite one: NaN or "abc" summed into a metric
         # would poison every moment of the arm (or count as 1)
         problems += [f"when {col(c)} is not null and try_cast({col(c)} as double) is null then 'unreadable {c}' "

@@ -42,7 +42,11 @@ class MetricPlan:
     experiments[e]; events[k] (every event some metric counts); window_days[e, w] (0: no such
     window); per experiment e its metrics are rows metric_start[e] .. metric_start[e + 1] of the
     metric_* arrays: name, kind code (KINDS), window slot w, numerator event k, denominator
-    event k (-1 for none)."""
+    event k (-1 for none). The cells an experiment counts into are its (window, event) pairs
+    that some metric reads: cell[e, w, k] numbers them 0 .. n_cells[e] - 1 (-1: not counted),
+    metric_num_cell and metric_den_cell (-1 for none) are each metric's, so the per-user counts
+    take as many cells as the experiment's metrics need, however many events other
+    experiments count."""
 
     experiments: list[str]
     events: list[str]
@@ -53,6 +57,10 @@ class MetricPlan:
     metric_window: np.ndarray
     metric_num: np.ndarray
     metric_den: np.ndarray
+    cell: np.ndarray
+    n_cells: np.ndarray
+    metric_num_cell: np.ndarray
+    metric_den_cell: np.ndarray
 
     @classmethod
     def build(cls, specs: list[ExperimentSpec], metrics: dict[str, MetricSpec]) -> MetricPlan:
@@ -63,14 +71,32 @@ class MetricPlan:
         for e, ws in enumerate(windows):
             window_days[e, :len(ws)] = ws
         flat = [(e, m) for e, ms in enumerate(per_exp) for m in ms]
+        event_index = {name: k for k, name in enumerate(events)}
+        metric_window = [windows[e].index(m.window_days) for e, m in flat]
+        metric_num = [event_index[m.event] for _, m in flat]
+        metric_den = [event_index[m.denominator] if m.denominator else -1 for _, m in flat]
+        cell = np.full((len(specs), window_days.shape[1], max(len(events), 1)), -1, dtype=np.int32)
+        n_cells = np.zeros(len(specs), dtype=np.int64)
+        num_cell, den_cell = [], []
+        for (e, _), w, num, den in zip(flat, metric_window, metric_num, metric_den):
+            for k, out in ((num, num_cell), (den, den_cell)):
+                if k < 0:
+                    out.append(-1)
+                    continue
+                if cell[e, w, k] < 0:
+                    cell[e, w, k] = n_cells[e]
+                    n_cells[e] += 1
+                out.append(int(cell[e, w, k]))
         return cls(
             experiments=[s.experiment_id for s in specs], events=events, window_days=window_days,
             metric_start=np.cumsum([0] + [len(ms) for ms in per_exp]),
             metric_name=[m.name for _, m in flat],
             metric_kind=np.array([KINDS.index(m.kind) for _, m in flat], dtype=np.int8),
-            metric_window=np.array([windows[e].index(m.window_days) for e, m in flat], dtype=np.int64),
-            metric_num=np.array([events.index(m.event) for _, m in flat], dtype=np.int64),
-            metric_den=np.array([events.index(m.denominator) if m.denominator else -1 for _, m in flat], dtype=np.int64))
+            metric_window=np.array(metric_window, dtype=np.int64),
+            metric_num=np.array(metric_num, dtype=np.int64),
+            metric_den=np.array(metric_den, dtype=np.int64),
+            cell=cell, n_cells=n_cells,
+            metric_num_cell=np.array(num_cell, dtype=np.int64), metric_den_cell=np.array(den_cell, dtype=np.int64))
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -89,16 +115,24 @@ def event_metric_rows(users: pa.Table, user_ids: pa.Array, events: pa.Table, pla
     microseconds, kind: the event's index in plan.events, value with a missing value already 1);
     events of other users are ignored. One row per user and metric of its experiment, zeros
     included, in the users' order."""
-    n_rows, n_windows, n_events = users.num_rows, plan.window_days.shape[1], len(plan.events)
+    n_rows, n_windows = users.num_rows, plan.window_days.shape[1]
     exp = users["experiment"].to_numpy().astype(np.int64)
     user_of_row = users["user"].to_numpy()
+    exposed_us = users["exposed"].to_numpy()
 
-    # the events of these users (the semi-join), sorted by user and time
+    # the events of these users (the semi-join) in the time any of their windows can reach (so
+    # that times after t0 fit int64 whatever dates a source holds), sorted by user and time
     ev_user = pc.index_in(events["user_id"], value_set=user_ids)
     ts, value, kind = (events[c] for c in ("ts", "value", "kind"))
-    if ev_user.null_count:
-        keep = pc.is_valid(ev_user)
-        ev_user, ts, value, kind = (pc.filter(c, keep) for c in (ev_user, ts, value, kind))
+    keep = pc.is_valid(ev_user)
+    if n_rows:
+        reach = int(plan.window_days[exp].max()) * DAY_US
+        first, last = int(exposed_us.min()) - reach, max(int(users["end_us"].to_numpy().max()), int(exposed_us.max()))
+        keep = pc.and_(keep, pc.and_(pc.greater_equal(ts, first), pc.less(ts, last)))
+    else:
+        keep = pc.and_(keep, False)
+    keep = pc.fill_null(keep, False)
+    ev_user, ts, value, kind = (pc.filter(c, keep) for c in (ev_user, ts, value, kind))
     ev_user, ts = ev_user.to_numpy(), ts.to_numpy()
     t0 = int(ts.min()) if len(ts) else 0
     span = (int(ts.max()) - t0 + 1) if len(ts) else 1  # event times are 0 .. span - 1 after t0
@@ -109,7 +143,7 @@ def event_metric_rows(users: pa.Table, user_ids: pa.Array, events: pa.Table, pla
 
     # windows: slot w of row r is window r * n_windows + w (a slot an experiment lacks is empty),
     # its bounds as times after t0
-    w_exposed = np.repeat(users["exposed"].to_numpy(), n_windows) - t0
+    w_exposed = np.repeat(exposed_us, n_windows) - t0
     days = plan.window_days[exp].ravel() * DAY_US
     lo = w_exposed - days
     hi = np.where(days > 0, np.minimum(w_exposed + days, np.repeat(users["end_us"].to_numpy(), n_windows) - t0), lo)
@@ -121,33 +155,41 @@ def event_metric_rows(users: pa.Table, user_ids: pa.Array, events: pa.Table, pla
     p_exposed = np.clip(p_exposed, p_lo, p_hi)
     del lo, hi, w_exposed, days
 
-    # counts and sums per (window, event, before or after exposure), dense:
-    # slot = (window * n_events + event) * 2 + after
+    # counts and sums per (row, cell of its experiment, before or after exposure), dense:
+    # slot = (row_start[row] + cell) * 2 + after, where row r has plan.n_cells[its experiment]
+    # cells; an event in a window whose experiment does not count it has no cell
+    row_start = np.cumsum(plan.n_cells[exp]) - plan.n_cells[exp]
+    n_kinds = plan.cell.shape[2]
+    # per window: where its experiment's cells start in plan.cell (flat) and in the slots
+    w_cells = (np.repeat(exp, n_windows) * n_windows + np.tile(np.arange(n_windows), n_rows)) * n_kinds
+    w_start = np.repeat(row_start, n_windows)
     counts = p_hi - p_lo
     event = _ranges(p_lo, counts)
-    slot = np.repeat(np.arange(len(w_user), dtype=np.int64) * (2 * n_events), counts)
-    slot += kind[event].astype(np.int64) * 2
-    slot += event >= np.repeat(p_exposed, counts)
-    slots = n_rows * n_windows * n_events * 2
+    window = np.repeat(np.arange(len(w_user), dtype=np.int32 if len(w_user) < 1 << 31 else np.int64), counts)
+    cell = plan.cell.ravel()[w_cells[window] + kind[event]]
+    counted = np.flatnonzero(cell >= 0)
+    event, window, cell = event[counted], window[counted], cell[counted]
+    del counted
+    slot = (w_start[window] + cell) * 2 + (event >= p_exposed[window])
+    slots = int(plan.n_cells[exp].sum()) * 2
     n = np.bincount(slot, minlength=slots).astype(np.float64)
     v = np.bincount(slot, weights=value[event], minlength=slots)
-    del event, slot, counts, p_lo, p_exposed, p_hi
+    del event, window, cell, slot, counts, p_lo, p_exposed, p_hi, w_cells, w_start
 
     # one row per (user row, metric of its experiment)
     n_metrics = plan.metric_start[exp + 1] - plan.metric_start[exp]
     row = np.repeat(np.arange(n_rows, dtype=np.int32), n_metrics)
     metric = _ranges(plan.metric_start[exp], n_metrics)
-    base = (row * n_windows + plan.metric_window[metric]) * n_events
-    num = (base + plan.metric_num[metric]) * 2
+    num = (row_start[row] + plan.metric_num_cell[metric]) * 2
     metric_kind = plan.metric_kind[metric]
     is_ratio = metric_kind == KINDS.index("ratio")
-    den = np.where(is_ratio, base + plan.metric_den[metric], 0) * 2
+    den = np.where(is_ratio, row_start[row] + plan.metric_den_cell[metric], 0) * 2
     binary, summed = metric_kind == KINDS.index("binary"), metric_kind == KINDS.index("sum")
     value, pre_value = (np.where(binary, (n[num + after] > 0).astype(np.float64),
                                  np.where(summed, v[num + after], n[num + after])) for after in (1, 0))
     denominator = np.where(is_ratio, n[den + 1], 1.0)
     pre_denominator = np.where(is_ratio, n[den], 1.0)
-    del n, v, base, num, den, binary, summed, is_ratio, metric_kind
+    del n, v, num, den, binary, summed, is_ratio, metric_kind
     take = pa.array(row)
     return pa.table({
         "experiment_id": _repeated(users["experiment_id"], take),
