@@ -57,20 +57,77 @@ def _scan(con: duckdb.DuckDBPyConnection, fmt: str, paths: list[str], columns: d
     return con.read_json(paths, format="newline_delimited", filename=True, union_by_name=True, columns=wanted)
 
 
-def _readable(con: duckdb.DuckDBPyConnection, fmt: str, paths: list[str], columns: dict[str, str]
-              ) -> tuple[list[str], list[tuple[str, str]]]:
-    """The files DuckDB can open (a first row read), and the others with the reason. One file
-    that is not what its name says (an empty or cut Parquet file) must not fail the rest."""
-    good, bad = [], []
+def _readable(con: duckdb.DuckDBPyConnection, fmt: str, paths: list[str], columns: dict[str, str],
+              required: tuple[str, ...]) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """The files DuckDB's reader reads whole; the CSV and JSONL files it cannot (a malformed
+    line, a ragged row: read line by line instead, so the other rows load and the bad ones are
+    kept with their line and why); and the files not readable at all, with the reason. One file
+    that is not what its name says (an empty or cut Parquet file) must not fail the rest.
+    Parquet is checked on its first row; CSV and JSONL are read through once (their errors can
+    be anywhere). A CSV file whose sniffed columns lack a required one is read line by line too:
+    one ragged row makes DuckDB's sniffer take the whole header for one column."""
+    good, by_line, bad = [], [], []
     for path in paths:
         if Path(path).stat().st_size == 0:
             continue  # an empty file holds no rows: nothing to read, nothing wrong
         try:
-            _scan(con, fmt, [path], columns).limit(1).fetchall()
-            good.append(path)
+            scan = _scan(con, fmt, [path], columns)
+            (scan.limit(1) if fmt == "parquet" else scan.aggregate("count(*)")).fetchall()
+            if fmt == "csv" and not set(required) <= set(_matching(scan.columns, columns)):
+                by_line.append(path)
+            else:
+                good.append(path)
         except duckdb.Error as exc:
-            bad.append((path, str(exc).strip().splitlines()[0][:300]))
-    return good, bad
+            if fmt == "parquet":
+                bad.append((path, str(exc).strip().splitlines()[0][:300]))
+            else:
+                by_line.append(path)
+    return good, by_line, bad
+
+
+def _by_line(con: duckdb.DuckDBPyConnection, fmt: str, path: str, columns: dict[str, str]) -> duckdb.DuckDBPyRelation:
+    """A CSV or JSONL file read line by line by the log reader (pipeline/logs/ingest.py), each
+    row a JSON text or a read error: the contract's columns (matched as in `_matching`) as text,
+    `filename`, and `_line_problem`, why the row cannot be used (null for a good row)."""
+    import pyarrow as pa
+
+    from pipeline.logs.ingest import LINE_SCHEMA, SourceFile, line_tables
+
+    file = Path(path)
+    stat = file.stat()
+    kind = "csv" if fmt == "csv" else ("jsonl.gz" if file.name.lower().endswith(".gz") else "jsonl")
+    tables = list(line_tables(con, SourceFile(file, path, kind, stat.st_size, stat.st_mtime_ns)))
+    lines = pa.concat_tables(tables) if tables else LINE_SCHEMA.empty_table()
+    # a temp table, not the Arrow table registered: the source views cannot read a Python object
+    name = f"_lines_{abs(hash(path))}"
+    con.register("_lines_arrow", lines)
+    try:
+        con.execute(f"create or replace temp table {name} as select * from _lines_arrow")  # noqa: S608  (own name)
+    finally:
+        con.unregister("_lines_arrow")
+    keys = [k for (k,) in con.sql(f"select distinct unnest(json_keys(text)) from {name} "  # noqa: S608  (own name)
+                                  "where read_error is null and json_valid(text) and json_type(text) = 'OBJECT'").fetchall()]
+    found = _matching(keys, columns)
+    fields = [f"case when read_error is null and json_valid(text) then json_extract_string(text, {_literal(_json_path(key))}) "
+              f"end as {_identifier(key)}" for key in found.values()]
+    problem = ("case when read_error is not null then read_error "
+               "|| case when read_error like '%line %' then '' else ' (line ' || line_no || ')' end "
+               "when not json_valid(text) or json_type(text) <> 'OBJECT' then 'not a JSON object (line ' || line_no || ')' end")
+    return con.sql(f"select {', '.join([*fields, 'source_file as filename', problem + ' as _line_problem'])} "  # noqa: S608
+                   f"from {name}")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _json_path(key: str) -> str:
+    """The JSONPath of one top-level key, whatever characters it holds."""
+    return "$." + '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> tuple[int, list[tuple[str, str]]]:
@@ -80,13 +137,15 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> 
     columns, required = (ASSIGNMENTS, REQUIRED[name]) if name == "assignments" else (EVENTS, REQUIRED[name])
     files = source_files(folder)
     parts, unreadable = [], []
+    scans = []
     for fmt, all_paths in files.items():
-        paths, bad = _readable(con, fmt, all_paths, columns)
+        paths, by_line, bad = _readable(con, fmt, all_paths, columns, required)
         unreadable += bad
-        if not paths:
-            continue
-        rel = _scan(con, fmt, paths, columns)
-        names = _matching(rel.columns, columns)
+        if paths:
+            scans.append((fmt, _scan(con, fmt, paths, columns)))
+        scans += [(fmt, _by_line(con, fmt, path, columns)) for path in by_line]
+    for fmt, rel in scans:
+        names = _matching([c for c in rel.columns if c != "_line_problem"], columns)
         present = set(names)
 
         def col(c: str) -> str:  # the file's column, quoted; text trimmed ("a, b, c" CSVs), blank is missing
@@ -100,7 +159,8 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> 
         exprs += [f'{col(c)}::varchar as "raw_{c}"' if c in present else f'null::varchar as "raw_{c}"'
                   for c, t in columns.items() if t != "varchar"]
         raw_ts = [c for c, t in columns.items() if t == "timestamptz" and c in present]
-        problems = [f"when true then 'missing column {c}'" for c in required if c not in present]
+        problems = ["when _line_problem is not null then _line_problem"] if "_line_problem" in rel.columns else []
+        problems += [f"when true then 'missing column {c}'" for c in required if c not in present]
         problems += [f"when {col(c)} is null then 'missing {c}'" for c in required if c in present and c not in raw_ts]
         # 'infinity' is a timestamp to DuckDB, but no instant: it has no epoch and no window
         problems += [f"when {col(c)} is null then 'missing {c}' when try_cast({col(c)} as timestamptz) is null "

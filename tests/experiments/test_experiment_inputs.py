@@ -5,6 +5,7 @@ files a killed rebuild left behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -111,3 +112,40 @@ def test_split_files_a_killed_rebuild_left_are_removed(tmp_path, monkeypatch):
     _, rows, _ = build(source, tmp_path / "w.duckdb")
     assert rows and not any(folder.exists() for folder in stale) and live.exists()
     assert [p.name for p in temp.iterdir()] == [live.name]  # this rebuild's own folder is gone too
+
+
+def test_a_malformed_line_or_ragged_row_loses_only_itself(tmp_path):
+    """DuckDB's reader fails a whole JSONL file on one malformed line (the build crashed) and a
+    whole CSV file on one ragged row (every user of the file was lost). Such a file is read line
+    by line instead: the good rows load, each bad one is kept with its line and why."""
+    source = write_source(tmp_path / "src")
+    _, expected, _ = build(source, tmp_path / "plain.duckdb")
+    spec = yaml.safe_load((source / "experiments" / "exp.yaml").read_text())
+    control, treat = spec["control"], next(v for v in spec["variants"] if v != spec["control"])
+    good = [json.dumps({"experiment_id": "exp", "user_id": f"j{i}", "variant": [control, treat][i % 2],
+                        "assigned_at": "2026-03-05T10:00:00Z"}) for i in range(50)]
+    (source / "assignments" / "more.jsonl").write_text("\n".join(good[:20] + ["{not json", "[1, 2]"] + good[20:]) + "\n")
+    rows = [f"exp,c{i},{[control, treat][i % 2]},2026-03-05T10:00:00Z" for i in range(40)]
+    (source / "assignments" / "more.csv").write_text(
+        "experiment_id,user_id,variant,assigned_at\n" + "\n".join(rows[:10] + ["exp,x2"] + rows[10:]) + "\n")
+    events = [json.dumps({"user_id": f"j{i}", "timestamp": "2026-03-06T10:00:00Z", "event": "purchase"}) for i in range(50)]
+    (source / "events" / "more.jsonl").write_text("\n".join(events[:5] + ['{"user_id": "j1", "timest'] + events[5:]) + "\n")
+    metrics = load_metrics(source / "metrics.yaml")
+    loaded = load_experiments(source / "experiments", metrics)
+    with connect(tmp_path / "w.duckdb") as con:
+        run = build_user_metrics(con, loaded.experiments, metrics, source, PADS)
+        users = {u for (u,) in con.execute("select user_id from experiment_users").fetchall()}
+        purchases = dict(con.execute("select user_id, value from user_metrics where metric = 'purchases'").fetchall())
+        invalid = con.execute("select users, detail from assignment_issues where issue = 'invalid_row'").fetchall()
+        rejects = con.execute("select problem, source_file from event_rejects").fetchall()
+    anonymizer = Anonymizer(b"salt")
+    assert {anonymizer.pseudonym(f"j{i}") for i in range(50)} <= users
+    assert {anonymizer.pseudonym(f"c{i}") for i in range(40)} <= users
+    assert all(purchases[anonymizer.pseudonym(f"j{i}")] == 1.0 for i in range(50))
+    assert sum(n for n, _ in invalid) == 2 + 3  # the 2 bad rows write_source has, and the 3 bad lines
+    # assignment_issues counts the bad rows with one example (the rows stay in the source view)
+    [example] = [d for n, d in invalid if n == 3]
+    assert example.startswith(("not a JSON object (line 21) (e.g. ", "not a JSON object (line 22) (e.g. ",
+                               "CSV row has 2 fields where the header has 4 (file line 12) (e.g. "))
+    assert any(p.startswith("not a JSON object (line 6)") and f.endswith("more.jsonl") for p, f in rejects)
+    assert run.users == len(users) == len(expected) // 3 + 90
