@@ -47,8 +47,8 @@ unwrapped as (
 ),
 typed as (
     select *,
-        case when request_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then nullif(trim(r.request_id), '') end as request_id,
-        case when user_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then nullif(trim(r.user_id), '') end as user_id,
+        case when request_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then nullif(trim(r.request_id, chr(32) || chr(9) || chr(10) || chr(13)), '') end as request_id,  -- spaces, tabs, line ends
+        case when user_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then nullif(trim(r.user_id, chr(32) || chr(9) || chr(10) || chr(13)), '') end as user_id,
         case when session_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then r.session_id end as session_id,
         case when query_type = 'VARCHAR' then r.query end as query,
         case when response_type = 'VARCHAR' then r.response end as response,
@@ -90,14 +90,18 @@ checked as (
             case when read_error is null and not is_json then 'not valid JSON' end,
             case when is_json and j_type <> 'OBJECT' then 'record is a JSON ' || lower(j_type) || ', not an object' end,
             case when j_type = 'OBJECT' and request_id is null then 'request_id: ' ||
-                 case when coalesce(request_id_type, 'NULL') = 'NULL' then 'missing' else 'must be a non-empty string' end end,
+                 case when coalesce(request_id_type, 'NULL') = 'NULL' then 'missing'
+                      when request_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then 'must not be empty'
+                      else 'must be a string or a whole number, not a JSON ' || lower(request_id_type) end end,
             case when j_type = 'OBJECT' and ts is null then 'timestamp: ' ||
                  case when coalesce(ts_type, 'NULL') = 'NULL' then 'missing' else 'not RFC 3339 or epoch milliseconds: ' || left(ts_text, 40) end end,
             case when ts_out_of_range then 'timestamp: ' || strftime(timezone('UTC', ts), '%Y-%m-%dT%H:%M:%SZ')
                  || ' is outside the accepted range ' || strftime(timezone('UTC', $ts_min::timestamptz), '%Y-%m-%d') || ' to '
                  || strftime(timezone('UTC', $ts_max::timestamptz), '%Y-%m-%d') || ' (EVALFUNNEL_LOGS_SINCE sets the start; the end is a day after ingestion)' end,
             case when j_type = 'OBJECT' and user_id is null then 'user_id: ' ||
-                 case when coalesce(user_id_type, 'NULL') = 'NULL' then 'missing' else 'must be a non-empty string' end end,
+                 case when coalesce(user_id_type, 'NULL') = 'NULL' then 'missing'
+                      when user_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then 'must not be empty'
+                      else 'must be a string or a whole number, not a JSON ' || lower(user_id_type) end end,
             case when j_type = 'OBJECT' and coalesce(messages_j_type, 'NULL') <> 'NULL' and (
                      messages_v is null or len(messages_v) = 0
                      or not list_bool_and(list_transform(messages_v, lambda m: m.role in ('system', 'user', 'assistant', 'tool') and m.content is not null)))

@@ -77,7 +77,9 @@ def test_missing_required_field_names_the_field(source, warehouse_path, missing,
     ({"feedback": {"thumbs": 5}}, "feedback.thumbs", "must be -1, 0, 1 or null, got 5"),
     ({"feedback": {"regenerated": "yes"}}, "feedback.regenerated", "must be true or false"),
     ({"feedback": "great"}, "feedback", "must be an object"),
-    ({"user_id": {"id": 3}}, "user_id", "must be a non-empty string"),
+    ({"user_id": {"id": 3}}, "user_id", "must be a string or a whole number, not a JSON object"),
+    ({"user_id": " \t"}, "user_id", "user_id: must not be empty"),
+    ({"user_id": 12.5}, "user_id", "must be a string or a whole number, not a JSON double"),
     ({"response": 42}, "response", "must be a string"),
     ({"timestamp": "yesterday"}, "timestamp", "not RFC 3339 or epoch milliseconds: yesterday"),
     ({"query": None, "messages": "hello"}, "messages", "must be a non-empty list"),
@@ -89,6 +91,12 @@ def test_wrong_types_are_rejected_with_field_and_reason(source, warehouse_path, 
     _, rejects, rows = ingest(source, warehouse_path, (date(2026, 4, 1), date(2026, 6, 1)))
     assert set(rows) == {"ok"}
     assert len(rejects) == 1 and rejects[0][2] == field and fragment in rejects[0][3], rejects
+
+
+def test_ids_are_trimmed_of_tabs_and_line_ends_too(source, warehouse_path):
+    write_jsonl(source / "logs" / "a.jsonl", [record("r1\t"), record(" r2\r\n", user_id="\tu7 ")])
+    _, rejects, rows = ingest(source, warehouse_path)
+    assert not rejects and set(rows) == {"r1", "r2"} and rows["r2"][2] == "u7"
 
 
 def test_several_problems_are_all_listed(source, warehouse_path):
