@@ -95,7 +95,9 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
                        r"|\b1[ .-]\d{3}[ .-]\d{3}[ .-]\d{4}\b|\b[1-9]\d{2}[ -]\d{3}[ -]\d{3,4}\b"
                        r"|\b1[3-9]\d[ -]\d{4}[ -]\d{4}\b|\b[1-9]\d[ -]\d{4}[ -]\d{4}\b"
                        r"|\b[1-9]\d \d{3} \d{2} \d{2}\b|\b[6-9]\d{4} \d{5}\b)"),
-    ("IPV6", r"(?i:\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|(?:\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}\b)?)"),
+    # (an IPv4-mapped or -embedded tail first: ::ffff:8.8.8.8 is one address, not :: and a quad)
+    ("IPV6", r"(?i:(?:\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,5})?::(?:[0-9a-f]{1,4}:){0,5}\d{1,3}(?:\.\d{1,3}){3}\b"
+             r"|\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|(?:\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}\b)?)"),
     ("IPV4", r"\b(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\b"),
     ("STREET_ADDRESS", r"\b\d{1,5} (?:[A-Z][a-z]+ ){1,3}(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Lane|Ln|Dr|Drive|Way|Ct|Court|Pl|Place)\b\.?"
                        r"(?:,? [A-Z][a-z]+(?: [A-Z][a-z]+)?,? [A-Z]{2} \d{5}(?:-\d{4})?)?"),
@@ -466,7 +468,7 @@ def scan_for_residue(texts: list[str] | pl.Series) -> Counter:
     found: Counter = Counter()
     for kind, rx in _RESIDUE:
         for bare in flags.filter(pl.col(kind)).get_column("bare").to_list():
-            found[kind] += _count_exact(kind, rx, bare)
+            found[_REPORTED_AS.get(kind, kind)] += _count_exact(kind, rx, bare)
     return +found
 
 
@@ -478,11 +480,47 @@ def _scan_exact(texts: list[str]) -> Counter:
             continue
         bare = re.sub(_PLACEHOLDER_RX, " ", text)
         for kind, rx in _RESIDUE:
-            found[kind] += _count_exact(kind, rx, bare)
+            found[_REPORTED_AS.get(kind, kind)] += _count_exact(kind, rx, bare)
     return +found
 
 
+# the residue kinds counted under another type's name
+_REPORTED_AS = {"IP_ADDRESS_V6": "IP_ADDRESS"}
+_V6_CHARS = frozenset("0123456789abcdefABCDEF:.")
+
+
+def _ipv6_residue(anchors: re.Pattern, bare: str) -> int:
+    """Personal IPv6 addresses in `bare`: the maximal runs of hex digits, colons and dots that
+    hold an anchor, are not part of a longer word, and parse as IPv6 (a sentence's final dot
+    dropped). One with an IPv4 tail is left to the IPv4 rule, which counts that tail."""
+    n, seen = 0, set()
+    for m in anchors.finditer(bare):
+        start, end = m.start(), m.end()
+        while start and bare[start - 1] in _V6_CHARS:
+            start -= 1
+        while end < len(bare) and bare[end] in _V6_CHARS:
+            end += 1
+        if start in seen:
+            continue
+        seen.add(start)
+        if start and (bare[start - 1].isalnum() or bare[start - 1] == "_"):
+            continue
+        if end < len(bare) and (bare[end].isalnum() or bare[end] == "_"):
+            continue
+        value = bare[start:end].rstrip(".")
+        if "." in value:
+            continue  # a dotted tail (::ffff:8.8.8.8): the IPv4 rule counts its address
+        try:
+            ipaddress.IPv6Address(value)
+        except ValueError:
+            continue
+        n += ip_is_personal(value)
+    return n
+
+
 def _count_exact(kind: str, rx: re.Pattern, bare: str) -> int:
+    if kind == "IP_ADDRESS_V6":
+        return _ipv6_residue(rx, bare)
     n = 0
     for m in rx.finditer(bare):
         value = m.group(0)
@@ -509,13 +547,20 @@ def _international_phone(value: str) -> bool:
 
 _VERSION_CUE = re.compile(r"(?i)\b(?:v|version|build|release)\s?$")
 _PLACEHOLDER_RX = r"<[A-Z_]+_[0-9a-f]{8}>"
-# per type, a pattern implied by that type's exact pattern in _RESIDUE (the lookarounds, word
-# boundaries and validators dropped; \d is Unicode in both engines)
+# per type, a pattern implied by every value that type's exact pattern and validator in _RESIDUE
+# count (the lookarounds, word boundaries and validators dropped; \d is Unicode in both engines)
+# query keys whose value is a credential: a URL carrying one is a URL_TOKEN (written apart
+# from the anonymizer's _QUERY_KEY, as every residue pattern is)
+_TOKEN_KEYS = "token|sig|signature|key|api_key|apikey|access_token|auth|code|secret|password|pwd|session"
 _RESIDUE_PREFILTERS = {
     # \S and \d, never \w: Python's \w takes characters (², ①) that Rust's does not
     "EMAIL": r"\S@[^\s.]+\.", "CREDIT_CARD": r"(?:\d[ -]?){12,18}\d", "US_SSN": r"\d{3}-\d{2}-\d{4}",
     "IBAN": r"(?i:[a-z]{2})\d{2}", "SECRET": r"sk-|AKIA|gh[pousr]_|xox[abprs]-|eyJ|[Bb]earer ",
-    "IP_ADDRESS": r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", "PHONE": r"\+\d|\(\d{3}\)|\d{3}-\d{3}-\d{4}",
+    "IP_ADDRESS": r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
+    # a personal IPv6 address has '::' beside a group (:: alone is unspecified) or six groups
+    # before its last one; times (10:30:00) and slices (items[::-1]) have neither
+    "IP_ADDRESS_V6": r"[0-9A-Fa-f]::|::[0-9A-Fa-f]|(?:[0-9A-Fa-f]{1,4}:){6}", "PHONE": r"\+\d|\(\d{3}\)|\d{3}-\d{3}-\d{4}",
+    "URL_TOKEN": rf"(?i)[?&](?:{_TOKEN_KEYS})=",
 }
 _ANY_RESIDUE = "|".join(f"(?:{rx})" for rx in _RESIDUE_PREFILTERS.values())
 # A number may end a sentence ("My card is 4111 1111 1111 1111.", "my IP is 8.8.8.8."): a dot
@@ -528,6 +573,10 @@ _RESIDUE = (
     ("SECRET", re.compile(r"\b(?:sk-[\w-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_\w{30,}|xox[abprs]-[\w-]{10,}"
                           r"|eyJ[\w-]+\.[\w-]+\.[\w-]+|[Bb]earer [A-Za-z0-9._~+/-]{19,})")),
     ("IP_ADDRESS", re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\w|\.\d)")),
+    # IPv6 in any form (full, :: compressed, a dotted tail): each run of hex digits, colons and
+    # dots around one of these anchors, standing alone, that `ipaddress` accepts (_ipv6_residue)
+    ("IP_ADDRESS_V6", re.compile(r"[0-9A-Fa-f]::|::[0-9A-Fa-f]|(?:[0-9A-Fa-f]{1,4}:){6}")),
+    ("URL_TOKEN", re.compile(rf"(?i)\bhttps?://[^\s?#\"]+\?[^\s#\"]*?(?<=[?&])(?:{_TOKEN_KEYS})=[^&\s#\"]+")),
     # + and a country code with 8-15 digits in any grouping (+33 6 12 34 56 78, +49 (0)30 1234567,
     # +7 (495) 123-45-67); US shapes by their form
     ("PHONE", re.compile(r"\+\d{1,3}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,5})){2,6}(?!\d)|\(\d{3}\) ?\d{3}-\d{4}\b"

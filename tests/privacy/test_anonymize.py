@@ -183,7 +183,9 @@ def test_the_vectorized_residue_scan_counts_exactly_what_the_full_python_scan_co
               "mail to a@b.c or ü@ö.de", "listen on 0.0.0.0 or 127.0.0.1; build 80.2.3.435; host 8.8.8.8",
               "mail a²@example.com or john@exa①mple.com", "My card is 4111111111111111. My IP is 8.8.8.8.",
               "No.4111111111111111", "de89370400440532013000", "+49 (0)30 12345678 or +7 (495) 123-45-67",
-              "ISBN 978-3-16-148409-4 and 9783161484094", "gho_" + "a" * 36 + " and Bearer abcdefghijklmnopqrstuvwxyz"]
+              "ISBN 978-3-16-148409-4 and 9783161484094", "gho_" + "a" * 36 + " and Bearer abcdefghijklmnopqrstuvwxyz",
+              "v6 2001:db8::1 and ::ffff:8.8.8.8 and fe80::1 at 10:30:00", "https://x.io/p?KEY=v&sig=<URL_TOKEN_0123abcd>",
+              "https://x.io/p?token=abc#frag", "a:b:c:d:e:f:1:2:3 and ::::"]
     for texts in (raw, scrubbed, joined):
         assert scan_for_residue(texts) == _scan_exact([t for t in texts if t is not None]), texts[:3]
     assert sum(scan_for_residue(raw).values()) > 50  # the corpus is full of PII: the scan finds it
@@ -233,6 +235,10 @@ def test_iban_check_agrees_with_python_stdnum_on_valid_and_corrupted_numbers():
     ("call +81 3-1234-5678", "PHONE"), ("call +31 6 12345678", "PHONE"), ("call +7 (495) 123-45-67", "PHONE"),
     ("call 415-555-0134 today", "PHONE"), ("token gho_" + "a1" * 18, "SECRET"),
     ("Authorization: Bearer abcdefghijklmnopqrstuvwxyz012", "SECRET"),
+    ("client 2001:db8:85a3::8a2e:370:7334 again", "IP_ADDRESS"), ("from 2001:0db8:0000:0000:0000:ff00:0042:8329.", "IP_ADDRESS"),
+    ("mapped ::ffff:8.8.8.8 here", "IP_ADDRESS"), ("nat64 64:ff9b::1.2.3.4", "IP_ADDRESS"),
+    ("open https://files.example.com/doc.pdf?sig=abc123XYZ&x=1 now", "URL_TOKEN"),
+    ("link http://ex.com/cb?state=1&access_token=ya29.a0Af", "URL_TOKEN"),
 ])
 def test_the_residue_scan_catches_what_was_left_in_common_shapes(text, kind):
     """PII as people write it (at a sentence's end, lowercase, national groupings) is residue;
@@ -247,6 +253,8 @@ def test_the_residue_scan_catches_what_was_left_in_common_shapes(text, kind):
     "ISBN 9780306406157.", "build 80.2.3.435.", "version 1.2.3.4.", "listen on 0.0.0.0 or 127.0.0.1.",
     "rate was 0.4111111111111111 today", "+3 points and +12 more", "call +999 1234 5678 9",
     "Bearer tokens are explained here", "dates 2024-01-15 and 15.01.2024",
+    "at 10:30:00 and 12:00:00:00", "use std::vector or a::b::c", "loopback ::1, any ::, link fe80::1",
+    "https://example.com/search?q=token&page=2", "ratio 3:2:1",
 ])
 def test_look_alikes_the_anonymizer_keeps_are_not_residue(text):
     """The residue check must not fail a clean day: what the anonymizer leaves on purpose (ISBNs,
