@@ -31,6 +31,7 @@ from pipeline.calibration.offline_online import (
     store_correlation,
 )
 from pipeline.experiments.registry import load_metrics
+from pipeline.judge.budget import spending
 from pipeline.judge.candidates import load_scores
 from pipeline.metadata import md_list, records_table, table_metadata
 from pipeline.partitions import monthly, quarterly, window_dates
@@ -103,11 +104,11 @@ def judge_drift(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     rubric = judge.load_rubric()
     all_rows, months, t0, keys = [], {}, time.perf_counter(), context.partition_keys
     journal = warehouse.path.parent / "judge-journal" / "anchors.jsonl"
-    with warehouse.connect() as con:
+    with warehouse.connect() as con, spending(context, judge, con, "judge_drift"):
         for n, key in enumerate(keys, 1):
             start, _ = window_dates(monthly.time_window_for_partition_key(key))
             rows = residual_rows(con, start)
-            rows += rescored_rows(con, start, judge.settings(), rubric, journal, max_cost_usd=judge.max_cost_usd or None,
+            rows += rescored_rows(con, start, judge.settings(), rubric, journal,
                                   progress=ProgressLog("judge_drift anchors", context.log.info, unit="judgments"),
                                   log=context.log.info)
             store_drift(con, start, rows, ("residual", "rescored"))

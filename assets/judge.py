@@ -4,6 +4,7 @@ import dagster as dg
 
 from assets import per_partition
 from assets.logs import DUCKDB_POOL
+from pipeline.judge.budget import spending
 from pipeline.judge.candidates import mean_scores_table, score_candidates, source_topics
 from pipeline.judge.checks import (
     MAX_PARSE_FAILURE_RATE,
@@ -16,7 +17,6 @@ from pipeline.judge.checks import (
 )
 from pipeline.judge.generation import generate, load_candidates_yaml
 from pipeline.judge.metadata import (
-    estimate_line,
     estimate_metadata,
     length_bias_table,
     pairwise_metadata,
@@ -70,10 +70,10 @@ def judge_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     """Rubric scores per (item, judge version, dimension): eval-set items, experiment samples, imported judgments."""
     rubric = judge.load_rubric()
     with warehouse.connect() as con:
-        run = score_items(con, judge.settings(), rubric, warehouse.path.parent / "judge-journal" / "items.jsonl",
-                          max_cost_usd=judge.max_cost_usd or None, processes=judge.processes, dry_run=judge.dry_run,
-                          progress=ProgressLog("judge_scores", context.log.info, unit="judgments"),
-                          announce=lambda e: context.log.info(estimate_line(e, judge.model, judge.dry_run)))
+        with spending(context, judge, con, "judge_scores"):
+            run = score_items(con, judge.settings(), rubric, warehouse.path.parent / "judge-journal" / "items.jsonl",
+                              processes=judge.processes, dry_run=judge.dry_run,
+                              progress=ProgressLog("judge_scores", context.log.info, unit="judgments"))
         if judge.dry_run:
             return dg.MaterializeResult(metadata={"dry_run": True, **estimate_metadata(run.run.estimate),
                                                   "cache_hits": run.run.cache_hits})
@@ -147,10 +147,10 @@ def candidate_scores(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     topics = source_topics(source.root() / "candidate_responses")
     rubric = judge.load_rubric()
     with warehouse.connect() as con:
-        version, run = score_candidates(con, judge.settings(), rubric,
-                                        warehouse.path.parent / "judge-journal" / "candidates.jsonl", topics,
-                                        max_cost_usd=judge.max_cost_usd or None,
-                                        progress=ProgressLog("candidate_scores", context.log.info, unit="judgments"))
+        with spending(context, judge, con, "candidate_scores"):
+            version, run = score_candidates(con, judge.settings(), rubric,
+                                            warehouse.path.parent / "judge-journal" / "candidates.jsonl", topics,
+                                            progress=ProgressLog("candidate_scores", context.log.info, unit="judgments"))
         means = mean_scores_table(con, version)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(run.results) * len(rubric.names), "responses": len(run.results), "judge_version": version, "cache_hits": run.cache_hits,
@@ -182,10 +182,11 @@ class PairwiseConfig(dg.Config):
 def pairwise(context: dg.AssetExecutionContext, config: PairwiseConfig, warehouse: WarehouseResource, judge: JudgeResource):
     """Judge candidates against the baseline in both orders, then rate and place them."""
     with warehouse.connect() as con:
-        run = judge_pairs(con, judge.settings(), judge.load_rubric(), config.baseline,
-                          warehouse.path.parent / "judge-journal" / "pairwise.jsonl", resamples=config.resamples,
-                          seed=config.seed, max_cost_usd=judge.max_cost_usd or None, round_robin=config.round_robin,
-                          progress=ProgressLog("pairwise", context.log.info, unit="judgments"))
+        with spending(context, judge, con, "pairwise_judgments"):
+            run = judge_pairs(con, judge.settings(), judge.load_rubric(), config.baseline,
+                              warehouse.path.parent / "judge-journal" / "pairwise.jsonl", resamples=config.resamples,
+                              seed=config.seed, round_robin=config.round_robin,
+                              progress=ProgressLog("pairwise", context.log.info, unit="judgments"))
         charts = section_charts(ratings_section, con, run.judge_version)
         # the whole table: this judge's verdicts, earlier versions' and the imported ones (judge_scores writes those)
         table_rows = con.execute("select origin, judge_version, count(*) from pairwise_judgments "
@@ -197,13 +198,15 @@ def pairwise(context: dg.AssetExecutionContext, config: PairwiseConfig, warehous
     yield dg.MaterializeResult(asset_key="pareto_frontier", metadata=meta["frontier"])
 
 
-@dg.asset(deps=["regression_set", candidate_responses], kinds={"duckdb"}, group_name="judging", pool=DUCKDB_POOL,
-          metadata=table_metadata("regression_results"))
-def regression_results(config: PairwiseConfig, warehouse: WarehouseResource, judge: JudgeResource) -> dg.MaterializeResult:
+@dg.asset(deps=["regression_set", candidate_responses], kinds={"duckdb", "litellm"}, group_name="judging",
+          pool=DUCKDB_POOL, metadata=table_metadata("regression_results"))
+def regression_results(context: dg.AssetExecutionContext, config: PairwiseConfig, warehouse: WarehouseResource,
+                       judge: JudgeResource) -> dg.MaterializeResult:
     """Each candidate on the regression set: programmatic checks first, the judge where a case has none."""
     with warehouse.connect() as con:
-        run = evaluate(con, judge.settings(), judge.load_rubric(), config.baseline,
-                       warehouse.path.parent / "judge-journal" / "regression.jsonl")
+        with spending(context, judge, con, "regression_results"):
+            run = evaluate(con, judge.settings(), judge.load_rubric(), config.baseline,
+                           warehouse.path.parent / "judge-journal" / "regression.jsonl")
     why_empty = {} if run.results else {"note": dg.MetadataValue.text(
         "nothing to check: no candidate response answers a current regression case "
         "(candidate_responses.item_id must equal a regression_set case_id)")}

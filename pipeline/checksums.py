@@ -84,6 +84,9 @@ VOLATILE: dict[str, dict[str, Volatile]] = {
     "judge_cache": {"created_at": Volatile(_NOW), "latency_ms": Volatile(_LATENCY)},
     "judge_drift": {"computed_at": Volatile(_NOW)},
     "judge_human_agreement": {"computed_at": Volatile(_NOW)},
+    # a budget scope is a new id per command (or the Dagster run's id), as is the run id
+    "judge_spend": {"budget_scope": Volatile("a new id per command or Dagster run"),
+                    "run_id": Volatile("the Dagster run's id"), "recorded_at": Volatile(_NOW)},
     # imported judgments keep their judged_at and have no latency: those rows are compared
     "judge_scores": {"created_at": Volatile(_NOW, "judge_version not like 'imported:%'"),
                      "latency_ms": Volatile(_LATENCY, "judge_version not like 'imported:%'")},

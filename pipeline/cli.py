@@ -146,7 +146,7 @@ def _start_runs(instance) -> None:
     runs.wait_for_slots(instance, _say, runs.STOPPER)
 
 
-def _run_graph(home: environment.Home, source: Path, debug: bool = False) -> list:
+def _run_graph(home: environment.Home, source: Path, debug: bool = False, judge: dict | None = None) -> list:
     """Materialize every job over every partition the source covers, stage by stage.
 
     A stage whose assets depend on an asset that failed, or whose blocking check failed, in an
@@ -187,6 +187,7 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False) -> lis
     instance = dg.DagsterInstance.get()
     _start_runs(instance)
     graph = defs.resolve_asset_graph()
+    JUDGING = {k.to_user_string() for k in graph.get_all_asset_keys() if "litellm" in graph.get(k).kinds}
     roots: dict = {}  # asset key -> why what depends on it must not run
     outcomes, skipped = [], []
     from tqdm import tqdm
@@ -218,7 +219,8 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False) -> lis
                       + (f" for {keys[0]}..{keys[1]}" if keys[0] else "") + " ...")
             runs.wait_for_slots(instance, bar.write, runs.STOPPER)
             runs.STOPPER.where = stage.label
-            outcome = run_range(defs, job.name, keys[0], keys[1], instance, assets, debug=debug, stopper=runs.STOPPER)
+            outcome = run_range(defs, job.name, keys[0], keys[1], instance, assets, debug=debug, stopper=runs.STOPPER,
+                                judge=judge)
             _report_stage(outcome, bar.write, lambda line: bar.write(line, file=sys.stderr))
             outcomes.append(outcome)
             if outcome.interrupted:
@@ -226,6 +228,8 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False) -> lis
                 raise KeyboardInterrupt
             roots.update(new_roots(outcome))
             bar.update()
+            if judge and judge.get("dry_run") and outcome.success and {k.to_user_string() for k in selected} & JUDGING:
+                break  # the estimate is out; every later stage would judge on what was not judged
     failed_checks = [f"{check} on {asset}" for o in outcomes for asset, check in o.failed_checks]
     if failed_checks:
         stopped = ", ".join(dict.fromkeys(label for label, _ in skipped))
@@ -304,13 +308,78 @@ def _require_salt() -> None:
                          "and keep it: the same key gives the same pseudonyms on every run")
 
 
+def _judge_controls(args: argparse.Namespace) -> dict[str, object]:
+    """The judge's config for this command's runs: EVALFUNNEL_JUDGE_* overridden by the flags,
+    checked before anything runs, with one budget scope for the whole command."""
+    import uuid
+
+    from pipeline.judge.controls import CONTROLS, LOCAL_JUDGE, ControlError, judge_config
+
+    try:
+        config = judge_config(os.environ, {c.field: getattr(args, c.field, None) for c in CONTROLS})
+    except ControlError as exc:
+        raise UsageError(str(exc), "evalfunnel run --help lists the judge's controls") from exc
+    config["budget_scope"] = f"command-{uuid.uuid4()}"
+    model = str(config.get("model") or LOCAL_JUDGE)
+    budget = float(config.get("max_cost_usd") or 0)
+    if model != LOCAL_JUDGE:
+        key_env = str(config.get("api_key_env") or "")
+        if key_env and not os.environ.get(key_env, "").strip():
+            raise UsageError(f"{key_env} is not set: --api-key-env names it as the variable holding the key for {model}",
+                             f"export {key_env}=... (the key is read from it at run time and never stored)")
+        from pipeline.judge.client import LLMClient, LLMSettings
+
+        priced = "input_price_per_mtok" in config or "output_price_per_mtok" in config
+        if not priced and not LLMClient(LLMSettings(model=model)).price_known:
+            if budget > 0:
+                raise UsageError(f"no price is known for {model}, so a budget of ${budget:g} cannot be kept",
+                                 "give its prices: --price-input and --price-output (USD per million tokens), or "
+                                 "EVALFUNNEL_JUDGE_PRICE_INPUT and EVALFUNNEL_JUDGE_PRICE_OUTPUT")
+            _warn(f"evalfunnel: warning: no price is known for {model}: its calls are counted but their cost shows as "
+                  "unknown, not $0; give --price-input and --price-output (USD per million tokens) to track spend")
+    if budget > 0 or config.get("dry_run"):
+        _say(f"judge: {model}" + (f", budget ${budget:g} for this command" if budget > 0 else "")
+             + (", dry run: nothing will be called" if config.get("dry_run") else ""))
+    return config
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     home = environment.prepare(Path(args.home) if args.home else None)
     t0 = time.perf_counter()
-    _run_graph(home, Path(args.source), args.debug)
+    judge = _judge_controls(args)
+    outcomes = _run_graph(home, Path(args.source), args.debug, judge)
+    if judge.get("dry_run"):
+        _dry_run_summary(home, judge, outcomes)
+        return 0
     _summary(home)
+    _spend_summary(home, judge)
     print(f"done in {time.perf_counter() - t0:.0f}s")
     return 0
+
+
+def _dry_run_summary(home: environment.Home, judge: dict, outcomes: list) -> None:
+    print(f"\ndry run: stopped before the first paid call; nothing was sent to {judge.get('model') or 'the judge'}. "
+          "The estimate above is what the judging stage would call (cached items are free). Run the same command "
+          "without --dry-run to judge.")
+
+
+def _spend_summary(home: environment.Home, judge: dict) -> None:
+    """What this command's judge calls cost, step by step (judge_spend)."""
+    from pipeline.warehouse import connect
+
+    with connect(home.warehouse, read_only=True) as con:
+        rows = con.execute("select asset, sum(calls)::bigint, sum(cost_usd), sum(skipped_budget)::bigint from judge_spend "
+                           "where budget_scope = ? group by asset order by min(recorded_at)",
+                           [judge["budget_scope"]]).fetchall()
+    if not rows or not any(calls for _, calls, _, _ in rows):
+        return
+    budget = float(judge.get("max_cost_usd") or 0)
+    total = sum(cost for _, _, cost, _ in rows)
+    print("judge spend: " + ", ".join(f"{asset} {calls:,} calls ${cost:.4f}" for asset, calls, cost, _ in rows if calls)
+          + f"; total ${total:.4f}" + (f" of a ${budget:g} budget" if budget > 0 else ""))
+    skipped = sum(n for *_, n in rows)
+    if skipped:
+        print(f"  {skipped:,} item(s) were left unjudged by the budget: run again with a higher --budget-usd to judge them")
 
 
 # ---- demo --------------------------------------------------------------------------------
@@ -351,6 +420,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         environment.demo_salt(home)  # the demo home's key, unless EVALFUNNEL_PII_SALT is set
     _require_salt()
     os.environ[environment.SOURCE_VAR] = str(source.resolve())
+    judge = _judge_controls(args)
     try:
         first, last = (date.fromisoformat(d) for d in (args.start, args.end))
     except ValueError as exc:
@@ -374,7 +444,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     _start_runs(instance)
     print(f"backfilling {args.job} for {keys[0]}..{keys[1]} in one run ...", flush=True)
     runs.STOPPER.where = args.job
-    outcome = run_range(defs, args.job, keys[0], keys[1], instance, debug=args.debug, stopper=runs.STOPPER)
+    outcome = run_range(defs, args.job, keys[0], keys[1], instance, debug=args.debug, stopper=runs.STOPPER, judge=judge)
     _report_stage(outcome)
     if outcome.interrupted:
         runs.STOPPER.last_run = outcome.run_id
@@ -386,6 +456,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         raise UsageError("the backfill failed in " + (", ".join(e.split(":", 1)[0].split(" (", 1)[0] for e in outcome.errors) or args.job),
                          "the failure's line above has its cause; re-run with --debug for the traceback",
                          code=STEP_FAILED)
+    if not judge.get("dry_run"):
+        _spend_summary(home, judge)
     return 0
 
 
@@ -496,6 +568,30 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+HOME_HELP = ("the folder holding this project's warehouse, Dagster instance and report (default: EVALFUNNEL_HOME, "
+             "else ./.evalfunnel)")
+
+
+def _command(sub, name: str, summary: str, details: str, examples: list[str]) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does in one line, then how, then examples."""
+    return sub.add_parser(name, help=summary, description=f"{summary}.\n\n{details}",
+                          epilog="examples:\n" + "\n".join(f"  {e}" for e in examples),
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _judge_flags(p: argparse.ArgumentParser) -> None:
+    from pipeline.judge.controls import CONTROLS
+
+    group = p.add_argument_group("the judge's cost and rate controls (each also an EVALFUNNEL_JUDGE_* variable; "
+                                 "the flag wins)")
+    for c in CONTROLS:
+        if c.kind is bool:
+            group.add_argument(c.flag, dest=c.field, action="store_true", help=f"{c.help} [{c.variable}]")
+        else:
+            group.add_argument(c.flag, dest=c.field, metavar=c.kind.__name__.upper().replace("STR", "TEXT"),
+                               help=f"{c.help} [{c.variable}]")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="evalfunnel", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -504,42 +600,71 @@ def build_parser() -> argparse.ArgumentParser:
     def demo_sizes(p: argparse.ArgumentParser) -> None:
         p.add_argument("--months", type=int, default=6, help="months of history (default 6)")
         p.add_argument("--interactions", type=int, default=50_000, help="logged interactions (default 50000)")
-        p.add_argument("--seed", type=int, default=7)
+        p.add_argument("--seed", type=int, default=7, help="the generator's random seed (default 7)")
 
-    p = sub.add_parser("demo", help="generate demo data and materialize the whole graph on it")
-    p.add_argument("--home", help="EVALFUNNEL_HOME (default .evalfunnel/)")
+    p = _command(sub, "demo", "generate demo data and materialize the whole graph on it",
+                 "Writes a synthetic source with planted truths into the home (once per size and seed), runs every "
+                 "stage on the embedded default (DuckDB file, SQLite Dagster instance, local judge) and prints where "
+                 "the report is.", ["evalfunnel demo", "evalfunnel demo --months 3 --interactions 20000 --home /tmp/ef"])
+    p.add_argument("--home", help=HOME_HELP)
     demo_sizes(p)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("demo-data", help="write a complete synthetic source directory")
+    p = _command(sub, "demo-data", "write a complete synthetic source directory",
+                 "logs/, experiments/, assignments/, events/, human_labels/, candidate_responses/ and the planted "
+                 "truths under gold/, in the layout `evalfunnel run --source` reads.",
+                 ["evalfunnel demo-data --out /tmp/demo-source --months 2"])
     p.add_argument("--out", required=True, help="folder to write")
     demo_sizes(p)
     p.set_defaults(func=cmd_demo_data)
 
-    p = sub.add_parser("run", help="materialize the whole graph for every partition a source covers")
-    p.add_argument("--source", required=True, help="source directory (logs/, experiments/, ...)")
-    p.add_argument("--home", help="EVALFUNNEL_HOME (default .evalfunnel/)")
+    p = _command(sub, "run", "materialize the whole graph for every partition a source covers",
+                 "Stage by stage: ingest and clean the logs, rebuild the eval set, judge, rate the candidates, analyze "
+                 "the experiments, calibrate, write the report. Before a judging stage calls a model, its estimate "
+                 "(calls, tokens, USD, cache hits) is printed; a budget covers every judging stage of the command "
+                 "together. Exit codes: 0 done, 1 a step failed, 2 a usage error, 3 a blocking check failed.",
+                 ["EVALFUNNEL_PII_SALT=... evalfunnel run --source ./my-logs",
+                  "evalfunnel run --source ./my-logs --judge-model gpt-4o-2024-08-06 --budget-usd 20 --dry-run",
+                  "evalfunnel run --source ./my-logs --judge-model openai/my-model --judge-api-base http://127.0.0.1:8000/v1 "
+                  "--api-key-env MY_KEY --price-input 0.5 --price-output 1.5 --budget-usd 5 --rpm 300"])
+    p.add_argument("--source", required=True, help="source directory (logs/, and optionally experiments/, "
+                                                   "assignments/, events/, human_labels/, candidate_responses/, ...)")
+    p.add_argument("--home", help=HOME_HELP)
+    _judge_flags(p)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("backfill", help="run a partitioned job (e.g. monthly_judge_validation) over a date range")
+    p = _command(sub, "backfill", "run a partitioned job (e.g. monthly_judge_validation) over a date range",
+                 "One run over every partition of the job that overlaps --from..--to, on this home's instance (what "
+                 "the UI's Materialize over a partition range does). The judge's controls apply as for `run`.",
+                 ["evalfunnel backfill monthly_judge_validation --from 2026-01-01 --to 2026-06-30",
+                  "evalfunnel backfill daily_ingest --from 2026-05-01 --to 2026-05-31 --source ./my-logs"])
     p.add_argument("job", help="a partitioned job: daily_ingest, monthly_judge_validation, quarterly_eval_rebuild, ...")
     p.add_argument("--from", dest="start", required=True, help="first day (YYYY-MM-DD)")
     p.add_argument("--to", dest="end", required=True, help="last day (YYYY-MM-DD)")
     p.add_argument("--source", help="source directory (default EVALFUNNEL_SOURCE, or the demo's)")
-    p.add_argument("--home")
+    p.add_argument("--home", help=HOME_HELP)
+    _judge_flags(p)
     p.set_defaults(func=cmd_backfill)
 
-    p = sub.add_parser("report", help="write the weekly HTML report (self-contained, opens offline)")
+    p = _command(sub, "report", "write the weekly HTML report (self-contained, opens offline)",
+                 "Reads the warehouse only: calibration, offline versus online, experiments, ratings, the eval set "
+                 "and the outputs to read this week, as one HTML file with inline charts.",
+                 ["evalfunnel report", "evalfunnel report --out /tmp/report --baseline control"])
     p.add_argument("--out", help="folder for index.html (default EVALFUNNEL_HOME/report)")
-    p.add_argument("--baseline", default="baseline", help="the variant candidates are compared with")
+    p.add_argument("--baseline", default="baseline", help="the variant candidates are compared with (default baseline)")
     p.add_argument("--judge-model", help="the judge whose scores to show (default EVALFUNNEL_JUDGE_MODEL or the local one)")
     p.add_argument("--rubric", help="the rubric YAML the judge used (default: the packaged rubric-v1)")
-    p.add_argument("--home")
+    p.add_argument("--home", help=HOME_HELP)
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("gate", help="release gate: exit 1 when the candidate regresses against the baseline")
-    p.add_argument("--candidate", required=True)
-    p.add_argument("--baseline", required=True)
+    p = _command(sub, "gate", "release gate: exit 1 when the candidate regresses against the baseline",
+                 "Compares the candidate's judge scores with the baseline's on every slice (and the high-stakes ones "
+                 "in gate.yaml), its regression-set results and the Pareto frontier. Exit 0: pass; 1: a regression; "
+                 "2: a usage error.",
+                 ["evalfunnel gate --candidate model-upgrade --baseline baseline",
+                  "evalfunnel gate --candidate v2 --baseline v1 --slice topic=billing --margin 0.2 --json"])
+    p.add_argument("--candidate", required=True, help="the variant to release (a variant of candidate_responses)")
+    p.add_argument("--baseline", required=True, help="the variant it must not regress against")
     p.add_argument("--json", action="store_true", help="print the result as JSON (for CI systems)")
     p.add_argument("--slice", action="append", metavar="topic=VALUE",
                    help="a high-stakes slice (repeatable; default: gate.yaml, else every topic)")
@@ -548,22 +673,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge-model", help="the judge whose scores to use (default EVALFUNNEL_JUDGE_MODEL or the local one)")
     p.add_argument("--rubric", help="the rubric YAML the judge used (default: the packaged rubric-v1)")
     p.add_argument("--source", help="source directory holding gate.yaml (default EVALFUNNEL_SOURCE, or the demo's)")
-    p.add_argument("--home")
+    p.add_argument("--home", help=HOME_HELP)
     p.set_defaults(func=cmd_gate)
 
-    p = sub.add_parser("regression", help="manage the regression set")
+    p = _command(sub, "regression", "manage the regression set",
+                 "The regression set is regression_set.jsonl in the source: cases every candidate is checked on.",
+                 ["evalfunnel regression add 3f2a9c --reason 'answered in the wrong currency'"])
     reg = p.add_subparsers(dest="regression_command", required=True)
-    p = reg.add_parser("add", help="promote a logged failure (anonymized) into regression_set.jsonl")
-    p.add_argument("request_id")
+    p = _command(reg, "add", "promote a logged failure (anonymized) into regression_set.jsonl",
+                 "Takes the request from clean_logs (already anonymized), so no personal data reaches the file.",
+                 ["evalfunnel regression add 3f2a9c --reason 'answered in the wrong currency' --source ./my-logs"])
+    p.add_argument("request_id", help="the logged request's request_id")
     p.add_argument("--reason", required=True, help="what went wrong, in a sentence")
     p.add_argument("--source", help="source directory holding regression_set.jsonl (default EVALFUNNEL_SOURCE)")
-    p.add_argument("--home")
+    p.add_argument("--home", help=HOME_HELP)
     p.set_defaults(func=cmd_regression_add)
 
-    p = sub.add_parser("dev", help="open the Dagster UI on this home's instance")
-    p.add_argument("--home")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=3000)
+    p = _command(sub, "dev", "open the Dagster UI on this home's instance",
+                 "Serves the asset graph, runs, partitions and every materialization's metadata; jobs launched here "
+                 "run on the same warehouse.", ["evalfunnel dev", "evalfunnel dev --home /tmp/ef --port 3001"])
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=3000, help="the port (default 3000)")
     p.set_defaults(func=cmd_dev)
     # --debug is accepted after the command too (`evalfunnel run ... --debug`), as the hints say
     for command in list(sub.choices.values()) + list(reg.choices.values()):

@@ -15,7 +15,6 @@ import dagster as dg
 from pipeline import instance_storage
 from pipeline.environment import (
     HOME_VAR,
-    JUDGE_MODEL_VAR,
     NER_MODEL_VAR,
     SALT_VAR,
     SOURCE_VAR,
@@ -49,6 +48,7 @@ instance_storage.install()
 from assets import calibration, evalsets, experiments, judge, logs, privacy, report  # noqa: E402  (after the environment defaults above)
 from pipeline.jobs import JOBS  # noqa: E402
 from pipeline.partitions import daily, monthly, quarterly  # noqa: E402
+from pipeline.judge.controls import judge_config
 from pipeline.resources import JudgeResource, PiiResource, SourceResource, WarehouseResource  # noqa: E402
 from pipeline.schedules import SCHEDULES  # noqa: E402
 from pipeline.sensors import log_files_sensor  # noqa: E402
@@ -147,9 +147,9 @@ defs = dg.Definitions(
         "source": SourceResource(source_dir=dg.EnvVar(SOURCE_VAR)),
         # the NER model is optional, so it is read here instead of through a required EnvVar
         "pii": PiiResource(salt=dg.EnvVar(SALT_VAR), ner_model=os.environ.get(NER_MODEL_VAR, "")),
-        # the judge model is optional too: the local heuristic judge unless EVALFUNNEL_JUDGE_MODEL names another
-        "judge": JudgeResource(model=os.environ.get(JUDGE_MODEL_VAR) or "evalfunnel/heuristic",
-                               api_base=os.environ.get("EVALFUNNEL_JUDGE_API_BASE", "")),
+        # the judge and its cost and rate controls from EVALFUNNEL_JUDGE_* (pipeline/judge/controls.py): the
+        # local heuristic judge unless EVALFUNNEL_JUDGE_MODEL names another; a run's config overrides each
+        "judge": JudgeResource(**judge_config(os.environ)),
     },
     jobs=JOBS,
     schedules=SCHEDULES,

@@ -184,13 +184,16 @@ def _numbers(metadata) -> str:
 # ---- running -------------------------------------------------------------------------------
 
 def run_range(defs: dg.Definitions, job_name: str, first: str, last: str, instance: dg.DagsterInstance,
-              assets: tuple[str, ...] = (), debug: bool = False, stopper=None) -> StageOutcome:
+              assets: tuple[str, ...] = (), debug: bool = False, stopper=None,
+              judge: dict | None = None) -> StageOutcome:
     """Execute one job (or some of its assets) in a single in-process run: a partitioned job
     over [first, last], an unpartitioned one (first and last empty) once.
 
     The run is tagged with this process as its owner (see pipeline.runs), and whatever way it
     ends, it holds no concurrency slot afterwards. Dagster's console output is silenced unless
-    `debug`: failures come back as one line each, the WARNING log lines in `log_warnings`."""
+    `debug`: failures come back as one line each, the WARNING log lines in `log_warnings`.
+    `judge`: the judge resource's config for this run (model, budget, ...: the CLI's controls),
+    shown with the run in the UI."""
     from pipeline import runs
 
     t0 = time.perf_counter()
@@ -202,7 +205,8 @@ def run_range(defs: dg.Definitions, job_name: str, first: str, last: str, instan
     from dagster._core.errors import DagsterExecutionInterruptedError
 
     try:
-        result = job.execute_in_process(instance=instance, run_config=QUIET if debug else SILENT, raise_on_error=False,
+        run_config = {**(QUIET if debug else SILENT), **({"resources": {"judge": {"config": judge}}} if judge else {})}
+        result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False,
                                         tags=tags, run_id=run_id, asset_selection=[dg.AssetKey(a) for a in assets] or None)
     except (KeyboardInterrupt, DagsterExecutionInterruptedError) as exc:
         # interrupted before or after Dagster's own handling (planning the run, initializing resources)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import dagster as dg
 import duckdb
 
 from pipeline import warehouse
-from pipeline.judge.client import LLMSettings
+from pipeline.judge.client import LLMConfigError, LLMSettings
 from pipeline.judge.rubric import Rubric, load_rubric
 from pipeline.logs.ingest import logs_dir
 from pipeline.privacy.anonymize import Anonymizer, MissingSaltError
@@ -61,16 +62,21 @@ class PiiResource(dg.ConfigurableResource):
 
 class JudgeResource(dg.ConfigurableResource):
     """The judge: any litellm model string. Provider keys and bases come from litellm's own
-    variables (OPENAI_API_KEY, OPENAI_API_BASE, ...); the default is the local heuristic."""
+    variables (OPENAI_API_KEY, OPENAI_API_BASE, ...) or the variable `api_key_env` names; the
+    default is the local heuristic. `evalfunnel run --judge-model ... --budget-usd ...` (and the
+    EVALFUNNEL_JUDGE_* variables) set these fields in each run's config, so the launchpad shows
+    them too."""
 
     model: str = "evalfunnel/heuristic"
     api_base: str = ""
+    api_key_env: str = ""  # the environment variable holding the provider's key (its name only: never stored)
     concurrency: int = 16
     requests_per_minute: float = 0.0  # 0: no limit
     tokens_per_minute: float = 0.0
     timeout_s: float = 60.0
     max_retries: int = 6
-    max_cost_usd: float = 0.0  # 0: no budget
+    max_cost_usd: float = 0.0  # 0: no budget; else the cap for every judging step of the budget scope together
+    budget_scope: str = ""  # what the budget covers: a command's id (set by the CLI); empty: this Dagster run
     input_price_per_mtok: float = -1.0  # < 0: litellm's price
     output_price_per_mtok: float = -1.0
     rubric: str = ""  # a rubric YAML file; empty: the packaged rubric-v1
@@ -85,12 +91,37 @@ class JudgeResource(dg.ConfigurableResource):
             shared_pool(self.processes)
 
     def settings(self) -> LLMSettings:
+        api_key = None
+        if self.api_key_env:
+            api_key = os.environ.get(self.api_key_env, "").strip()
+            if not api_key:
+                raise LLMConfigError(f"model {self.model}: {self.api_key_env} is not set (api_key_env names it as the "
+                                     "variable holding the provider's key)")
         return LLMSettings(
-            model=self.model, api_base=self.api_base or None, concurrency=self.concurrency,
+            model=self.model, api_base=self.api_base or None, api_key=api_key, api_key_env=self.api_key_env or None,
+            concurrency=self.concurrency,
             requests_per_minute=self.requests_per_minute or None, tokens_per_minute=self.tokens_per_minute or None,
             timeout_s=self.timeout_s, max_retries=self.max_retries,
             input_price_per_mtok=self.input_price_per_mtok if self.input_price_per_mtok >= 0 else None,
             output_price_per_mtok=self.output_price_per_mtok if self.output_price_per_mtok >= 0 else None)
+
+    def scope(self, context) -> str:
+        return self.budget_scope or context.run_id
+
+    def budget_left(self, con, context) -> float | None:
+        """What the budget leaves for this step: the cap minus what every judging step of the
+        budget scope spent before it (judge_spend); None without a budget."""
+        if self.max_cost_usd <= 0:
+            return None
+        [(spent,)] = con.execute("select coalesce(sum(cost_usd), 0) from judge_spend where budget_scope = ?",
+                                 [self.scope(context)]).fetchall()
+        return max(0.0, self.max_cost_usd - spent)
+
+    def record_spend(self, con, context, asset: str, calls: int, cost_usd: float, skipped_budget: int) -> None:
+        """One judging step's spend, in judge_spend (its own transaction: kept when a later step fails)."""
+        con.execute("insert into judge_spend values (?, ?, ?, ?, ?, ?, ?, ?, now())",
+                    [self.scope(context), context.run_id, asset, self.model, calls, cost_usd,
+                     self.max_cost_usd if self.max_cost_usd > 0 else None, skipped_budget]).fetchall()
 
     def load_rubric(self) -> Rubric:
         return load_rubric(self.rubric or None)

@@ -169,6 +169,8 @@ COMPANIONS: dict[str, dict[str, str]] = {
         "judge_cache": "Every judge call by cache key (shared by all judging assets): verdict, raw answer, status, "
                        "attempts, tokens and cost.",
         "judgment_rejects": "Imported judgments (judgments/) that broke the format, with file, line and reason.",
+        "judge_spend": "What every judging step spent (calls, USD) against the run's budget, per budget scope "
+                       "(one `evalfunnel run`) and Dagster run; the budget covers their sum.",
     },
     "candidate_responses": {
         "generation_cache": "Generated candidate responses by cache key, with latency, tokens and cost.",

@@ -31,7 +31,7 @@ def statement(name: str) -> str:
 WAREHOUSE_FILE = "warehouse.duckdb"
 SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files", "raw_purges", "clean_logs", "pii_replacements",
           "regression_set", "regression_set_history", "eval_set", "eval_set_versions", "eval_set_changes",
-          "judge_cache", "judge_scores", "judgment_rejects", "candidate_responses", "pairwise_judgments",
+          "judge_cache", "judge_spend", "judge_scores", "judgment_rejects", "candidate_responses", "pairwise_judgments",
           "variant_ratings", "pareto_frontier", "experiment_samples", "regression_results",
           "generation_cache", "experiment_users", "user_metrics", "user_segments", "assignment_issues", "event_rejects",
           "experiment_results", "experiment_summary", "human_labels", "label_rejects", "judge_human_agreement",

@@ -75,6 +75,7 @@ class LLMSettings:
     model: str
     api_base: str | None = None
     api_key: str | None = None  # None: litellm reads the provider's own variable (OPENAI_API_KEY, ...)
+    api_key_env: str | None = None  # the variable api_key was read from (named in errors, never logged)
     concurrency: int = 16
     requests_per_minute: float | None = None
     tokens_per_minute: float | None = None
@@ -142,17 +143,24 @@ def retry_after_seconds(exc: Exception) -> float | None:
         return None
 
 
+_PRICED_BY_US: set[str] = set()  # models litellm had no price for, registered by _register_price
+
+
 def _register_price(settings: LLMSettings) -> bool:
     """Give litellm a price for a model it does not know (the configured one, else 0) so it
     prices every response on its fast path; an unknown model otherwise costs ~0.5 ms of CPU per
     call in litellm's failing price lookup. Returns whether litellm knew the model's price."""
     if settings.model.startswith(heuristic_judge.PROVIDER + "/"):
         return True
-    try:
-        litellm().get_model_info(settings.model)
-        known = True
-    except Exception:  # noqa: BLE001  (litellm raises a generic exception for unknown models)
-        known = False
+    if settings.model in _PRICED_BY_US:
+        known = False  # litellm knows it now, at the price registered below: still not a real price
+    else:
+        try:
+            litellm().get_model_info(settings.model)
+            known = True
+        except Exception:  # noqa: BLE001  (litellm raises a generic exception for unknown models)
+            known = False
+            _PRICED_BY_US.add(settings.model)
     if not known or settings.input_price_per_mtok is not None or settings.output_price_per_mtok is not None:
         provider = settings.model.split("/", 1)[0] if "/" in settings.model else "openai"
         logger = logging.getLogger("LiteLLM")
@@ -189,6 +197,47 @@ class LLMClient:
         hidden = getattr(response, "_hidden_params", None) or {}
         return float(hidden.get("response_cost") or 0.0)
 
+    def unit_prices(self) -> tuple[float, float] | None:
+        """(input, output) USD per token: the configured prices, else litellm's; None when neither
+        is known (the local judge is free)."""
+        s = self.settings
+        if s.input_price_per_mtok is not None or s.output_price_per_mtok is not None:
+            return (s.input_price_per_mtok or 0.0) / 1e6, (s.output_price_per_mtok or 0.0) / 1e6
+        if s.model.startswith(heuristic_judge.PROVIDER + "/"):
+            return 0.0, 0.0
+        if not self.price_known:
+            return None
+        try:
+            info = litellm().get_model_info(s.model)
+        except Exception:  # noqa: BLE001  (litellm raises a generic exception for unknown models)
+            return None
+        return float(info.get("input_cost_per_token") or 0.0), float(info.get("output_cost_per_token") or 0.0)
+
+    def worst_case_cost(self, messages: list[dict], calls: int = 2) -> float:
+        """The most `calls` completions of `messages` can cost: the prompt (characters / 3, more
+        than the usual / 4) and max_tokens of answer each; a budget reserves this before a call
+        starts, so that the calls in flight can never take it past its cap. Two calls: a broken
+        answer gets one repair."""
+        prices = self.unit_prices()
+        if prices is None:
+            return 0.0
+        prompt = sum(len(m["content"]) for m in messages) // 3 + 16
+        return calls * (prompt * prices[0] + self.settings.max_tokens * prices[1])
+
+    def key_variable(self) -> str:
+        """The environment variable that holds this model's key: the configured one, else the
+        provider's usual one as litellm knows it."""
+        if self.settings.api_key_env:
+            return self.settings.api_key_env
+        try:
+            missing = litellm().validate_environment(model=self.settings.model).get("missing_keys") or []
+        except Exception:  # noqa: BLE001  (an unknown provider)
+            missing = []
+        if missing:
+            return missing[0]
+        provider = self.settings.model.split("/", 1)[0] if "/" in self.settings.model else "openai"
+        return f"{provider.upper()}_API_KEY"
+
     def estimate_tokens(self, messages: list[dict]) -> int:
         return sum(len(m["content"]) for m in messages) // 4 + self.settings.max_tokens // 4
 
@@ -210,12 +259,16 @@ class LLMClient:
                         max_retries=0, num_retries=0,
                         turn_off_message_logging=logging_callbacks_configured())
             except fatal() as exc:
-                raise LLMConfigError(f"model {s.model}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]} "
-                                     "(check the model name, EVALFUNNEL_JUDGE_MODEL and the provider's API key)") from exc
+                detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+                if isinstance(exc, litellm().AuthenticationError):
+                    raise LLMConfigError(f"model {s.model}: the provider refused the API key in {self.key_variable()} "
+                                         f"({detail})") from exc
+                raise LLMConfigError(f"model {s.model}: {detail} (check the model name, EVALFUNNEL_JUDGE_MODEL and the "
+                                     f"key in {self.key_variable()})") from exc
             except retryable() as exc:
                 if _MISSING_KEY.search(str(exc)):  # litellm reports a missing key as a 500: no retry fixes it
-                    raise LLMConfigError(f"model {s.model}: no API key ({str(exc).splitlines()[0][:160]}); set the "
-                                         "provider's key variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)") from exc
+                    raise LLMConfigError(f"model {s.model}: no API key: set {self.key_variable()} "
+                                         f"({str(exc).splitlines()[0][:160]})") from exc
                 last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
                 self.stats.by_error[type(exc).__name__] = self.stats.by_error.get(type(exc).__name__, 0) + 1
                 if attempts > s.max_retries:

@@ -10,6 +10,7 @@ and at the end, so a caller can persist them as they finish.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import gc
 import time
@@ -46,6 +47,8 @@ class Estimate:
     input_tokens: int
     output_tokens: int
     cost_usd: float
+    price_known: bool = True  # False: no configured price and litellm knows none (cost_usd is 0, not free)
+    cached: int = 0  # the tasks' results already in the cache (free), beside the `tasks` to call
 
 
 def estimate(tasks: list[JudgeTask], client: LLMClient) -> Estimate:
@@ -60,13 +63,38 @@ def estimate(tasks: list[JudgeTask], client: LLMClient) -> Estimate:
     tokens_out = len(tasks) * min(s.max_tokens, 120)
     if s.input_price_per_mtok is not None or s.output_price_per_mtok is not None:
         cost = (tokens_in * (s.input_price_per_mtok or 0) + tokens_out * (s.output_price_per_mtok or 0)) / 1e6
+    elif not client.price_known:  # the client registered it at $0 for litellm's sake: still unknown
+        return Estimate(len(tasks), tokens_in, tokens_out, 0.0, price_known=False)
     else:
         try:
             p_in, p_out = litellm.cost_per_token(model=s.model, prompt_tokens=tokens_in, completion_tokens=tokens_out)
             cost = p_in + p_out
-        except Exception:  # noqa: BLE001  (unknown to litellm and no configured price: free as far as we know)
-            cost = 0.0
+        except Exception:  # noqa: BLE001  (unknown to litellm and no configured price)
+            return Estimate(len(tasks), tokens_in, tokens_out, 0.0, price_known=False)
     return Estimate(len(tasks), tokens_in, tokens_out, cost)
+
+
+@dataclass
+class StepSpend:
+    """What one judging step may spend and has spent, over every fan-out it runs (a month's
+    drift re-scoring, each variant's scores, ...): `judge_with_cache` caps each fan-out at what
+    is left, announces each estimate and adds up calls, cost and the items a budget skipped.
+    Set for a step with `spending(...)` (pipeline/judge/budget.py); a context variable, so the
+    scoring functions need no parameter for it."""
+
+    budget_usd: float | None = None  # None: no cap
+    dry_run: bool = False
+    announce: Callable[[Estimate], None] | None = None
+    calls: int = 0
+    cost_usd: float = 0.0
+    skipped_budget: int = 0
+    estimates: list[Estimate] = field(default_factory=list)
+
+    def left(self) -> float | None:
+        return None if self.budget_usd is None else max(0.0, self.budget_usd - self.cost_usd)
+
+
+CURRENT_STEP: contextvars.ContextVar[StepSpend | None] = contextvars.ContextVar("evalfunnel_judge_step", default=None)
 
 
 def _parse(task: JudgeTask, raw: str, rubric: Rubric) -> Verdict:
@@ -149,17 +177,42 @@ async def judge_all(tasks: list[JudgeTask], client: LLMClient, rubric: Rubric,
         if progress:
             progress(done, len(tasks), summary.by_status.get("ok", 0))
 
+    reserved = 0.0  # the worst case of the calls in flight: spent + reserved never passes the budget
+    released = asyncio.Condition()
+
+    async def afford(need: float) -> bool:
+        """Reserve `need` once it fits beside the calls in flight; False when it never will."""
+        nonlocal reserved
+        async with released:
+            while client.stats.cost_usd + reserved + need > max_cost_usd:
+                if reserved == 0 or client.stats.cost_usd + need > max_cost_usd:
+                    return False  # even with nothing in flight it would pass the cap
+                await released.wait()
+            reserved += need
+            return True
+
+    async def release(need: float) -> None:
+        nonlocal reserved
+        async with released:
+            reserved -= need
+            released.notify_all()
+
     async def worker() -> None:
         while True:
             try:
                 task = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            if max_cost_usd is not None and client.stats.cost_usd >= max_cost_usd:
+            need = client.worst_case_cost(task.messages) if max_cost_usd is not None else 0.0
+            if max_cost_usd is not None and not await afford(need):
                 record(JudgeResult(task, "skipped_budget", None, None, f"max_cost_usd {max_cost_usd} reached",
                                    0, 0.0, 0, 0, 0.0), False)
                 continue
-            result, repaired = await judge_one(task, client, rubric)
+            try:
+                result, repaired = await judge_one(task, client, rubric)
+            finally:
+                if max_cost_usd is not None:
+                    await release(need)
             record(result, repaired)
 
     # A full collection walks every object litellm and the rest of the process hold (~100 ms,
@@ -338,14 +391,23 @@ def judge_with_cache(con, tasks: list[JudgeTask], settings, rubric: Rubric, judg
     The estimate of the uncached part is handed to `announce` before any call; `dry_run` stops
     there (cached results are still returned)."""
 
+    step = CURRENT_STEP.get()
+    if step is not None:
+        dry_run = dry_run or step.dry_run
+        left = step.left()
+        max_cost_usd = left if max_cost_usd is None else (max_cost_usd if left is None else min(max_cost_usd, left))
     with JudgeCache(con, journal, judge_version) as cache:
         cached = cache.lookup(tasks)
         # the same prompt asked for twice (identical responses of two variants) is judged once
         todo = list({t.key: t for t in tasks if t.key not in cached}.values())
         new: list[JudgeResult] = []
-        expected = estimate(todo, LLMClient(settings))
+        expected = dataclasses.replace(estimate(todo, LLMClient(settings)), cached=len(tasks) - len(todo))
         if announce:
             announce(expected)
+        if step is not None:
+            step.estimates.append(expected)
+            if step.announce and todo:
+                step.announce(expected)
         if dry_run:
             todo = []
 
@@ -355,6 +417,10 @@ def judge_with_cache(con, tasks: list[JudgeTask], settings, rubric: Rubric, judg
 
         summary = judge_all_processes(todo, settings, rubric, keep, processes=processes, batch_size=1,
                                       max_cost_usd=max_cost_usd, progress=progress) if todo else RunSummary()
+    if step is not None:
+        step.calls += summary.calls
+        step.cost_usd += summary.cost_usd
+        step.skipped_budget += summary.by_status.get("skipped_budget", 0)
     by_key = {**cached, **{r.task.key: r for r in new}}
     # a shared verdict belongs to every task that asked it, each with its own metadata
     results = [dataclasses.replace(by_key[t.key], task=t) for t in tasks if t.key in by_key]

@@ -8,17 +8,11 @@ from pipeline.judge.scores import ScoreRun
 from pipeline.metadata import records_table
 
 
-def estimate_line(estimate, model: str, dry_run: bool) -> str:
-    """What a fan-out is about to spend, logged before the first call."""
-    return (f"judging {estimate.tasks:,} uncached items with {model}: about {estimate.input_tokens:,} input and "
-            f"{estimate.output_tokens:,} output tokens, about ${estimate.cost_usd:.4f}"
-            + (" (dry run: nothing is called)" if dry_run else ""))
-
-
 def estimate_metadata(estimate) -> dict[str, object]:
-    """The dry-run estimate of what is not cached yet."""
+    """The dry-run estimate of what is not cached yet (cost None when no price is known)."""
     return {"estimated_calls": estimate.tasks, "estimated_input_tokens": estimate.input_tokens,
-            "estimated_output_tokens": estimate.output_tokens, "estimated_cost_usd": round(estimate.cost_usd, 6)}
+            "estimated_output_tokens": estimate.output_tokens,
+            "estimated_cost_usd": round(estimate.cost_usd, 6) if estimate.price_known else "unknown (no price)"}
 
 
 def length_bias_table(bias: dict[str, float]):

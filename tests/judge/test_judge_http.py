@@ -84,17 +84,23 @@ def test_a_bad_key_or_unknown_model_fails_fast(fault):
         assert server.total_calls <= 8  # the in-flight calls at most, never retried
 
 
-def test_the_budget_stops_the_fan_out_cleanly():
+@pytest.mark.parametrize("concurrency", [1, 2, 16])
+def test_the_budget_stops_the_fan_out_before_it_is_exceeded(concurrency):
+    """Each call reserves its worst case (prompt and max_tokens, twice for a repair) before it
+    starts, so the calls in flight can never take the spend past the cap, at any concurrency."""
     with LocalLLMServer(Faults(latency_ms=20)) as server:
-        client = LLMClient(LLMSettings(model="openai/judge", api_base=server.base_url, api_key="local", concurrency=2,
-                                       input_price_per_mtok=1000.0, output_price_per_mtok=1000.0))
+        client = LLMClient(LLMSettings(model="openai/judge", api_base=server.base_url, api_key="local",
+                                       concurrency=concurrency, input_price_per_mtok=1000.0, output_price_per_mtok=1000.0,
+                                       max_tokens=64))
         items = tasks(30)
         before = estimate(items, client)
         got: list = []
-        summary = asyncio.run(judge_all(items, client, RUBRIC, got.extend, max_cost_usd=before.cost_usd / 3))
+        budget = before.cost_usd / 3
+        summary = asyncio.run(judge_all(items, client, RUBRIC, got.extend, max_cost_usd=budget))
     assert before.tasks == 30 and before.cost_usd > 0
     assert summary.by_status["ok"] + summary.by_status["skipped_budget"] == 30 and summary.by_status["skipped_budget"] > 10
-    assert summary.cost_usd < before.cost_usd / 3 * 1.6  # stops at the budget (plus what was in flight)
+    assert 0 < summary.cost_usd <= budget  # never past the cap, calls in flight included
+    assert summary.by_status["ok"] == server.total_calls  # every call made was kept
     assert len({r.task.key for r in got}) == 30
 
 
