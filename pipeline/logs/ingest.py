@@ -67,11 +67,17 @@ def accepted_time_range(now: datetime | None = None) -> tuple[datetime, datetime
     return since, (now or datetime.now(UTC)) + FUTURE_TOLERANCE
 
 
+# what ids are trimmed of: ASCII whitespace, no-break and other Unicode spaces, zero-width
+# spaces and the byte-order mark ('dup\u00a0' and 'dup' are one request)
+ID_SPACE = "".join(map(chr, (32, 9, 10, 11, 12, 13, 0xA0, 0x1680, *range(0x2000, 0x200C), 0x2028, 0x2029, 0x202F,
+                             0x205F, 0x3000, 0xFEFF)))
+
+
 def parse_params(max_raw_chars: int = MAX_RAW_CHARS) -> dict:
     """The named parameters of sql/logs/parse_lines.sql."""
     since, until = accepted_time_range()
     return {"max_raw_chars": max_raw_chars, "known_fields": list(KNOWN_FIELDS), "ts_min": since, "ts_max": until,
-            **{f"max_{k}": v for k, v in NUMBER_LIMITS.items()}}
+            "id_space": ID_SPACE, **{f"max_{k}": v for k, v in NUMBER_LIMITS.items()}}
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,12 @@ _MAIL_LETTERS = "A-Za-zÀ-ÖØ-öø-ɏͰ-ӿ぀-ヿ一-鿿가-힯"
 _MAIL = "0-9" + _MAIL_LETTERS
 _EMAIL = rf"[{_MAIL}._%+-]+@[{_MAIL}-]+(?:\.[{_MAIL}-]+)*\.[{_MAIL_LETTERS}]{{2,}}"
 
+# query or fragment parameters whose value is a credential: a word for a secret with any prefix
+# and suffix (client_secret, id_token, X-Amz-Signature, x-api-key), or a short one alone or with
+# a suffix (code, sig, auth, session_id); country_code or keyword are not credentials
+_CREDENTIAL_KEY = (r"(?:[A-Za-z0-9]+[_.-])*(?:token|secret|signature|credential|password|passwd|key)(?:[_.-][A-Za-z0-9]+)*"
+                   r"|(?:sig|code|auth|session|sessionid|pwd|jwt|apikey)(?:[_.-][A-Za-z0-9]+)*")
+
 # name, pattern (Rust regex syntax: no look-around); order is priority
 _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     ("PLACEHOLDER", r"<[A-Z_]+_[0-9a-f]{8}>"),
@@ -70,7 +76,11 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = (
     # URLs end before trailing sentence punctuation and never cross a quote, so JSON text
     # (metadata, unknown fields) can be scrubbed as it is and stays valid JSON
     ("URL_CREDENTIALS", r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@\"]+:[^\s/@\"]+@[^\s\"]*[^\s.,;:!?)\]'\"]"),
-    ("URL_TOKEN", r"https?://[^\s?#\"]+\?[^\s#\"]*[^\s.,;:!?)\]'\"#]"),
+    # a URL whose query or fragment holds a credential parameter (refresh_token=, X-Amz-Signature=,
+    # #access_token=, &amp;token=, %26key%3D ...); any other URL is not a candidate as a whole, so
+    # the PII inside it (?email=..., an IPv6 host) is found by the other patterns
+    ("URL_TOKEN", rf"(?i:https?)://[^\s?#\"]+[?#](?:[^\s\"]*?(?:[?&#;]|&amp;|%26))?(?i:{_CREDENTIAL_KEY})(?:=|%3[Dd])"
+                  r"[^\s\"]*[^\s.,;:!?)\]'\"]"),
     ("EMAIL", _EMAIL),
     ("SECRET", r"(?:sk-(?:proj-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
                r"|xox[abprs]-[A-Za-z0-9-]{10,}|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"
@@ -116,7 +126,6 @@ COMBINED = "|".join(f"(?:{pattern})" for _, pattern in _ALTERNATIVES).replace(r"
 _CLASSIFIER = re.compile("|".join(f"(?P<{name}>{pattern.replace('(?s:.*?)', '(?s:.*)')})" for name, pattern in _ALTERNATIVES
                                   if name not in ("PERSON_CUE", "NAME")))
 _MARKED = MARK_OPEN + r"([^\x02]*)" + MARK_CLOSE
-_QUERY_KEY = re.compile(r"(?i)(?:^|[?&])(?:token|sig|signature|key|api_key|apikey|access_token|auth|code|secret|password|pwd|session)=")
 _CUE = re.compile(rf"(?:(?P<strong>{_CUE_STRONG})|(?P<title>{_CUE_TITLE})|(?P<greeting>{_CUE_GREETING}))[,!]? ")
 _EMAIL_TAIL = re.compile(_EMAIL + "$")
 _BEARER_TAIL = re.compile(r"[Bb]earer [A-Za-z0-9._~+/-]{19,}[A-Za-z0-9_~+/-]=*$")
@@ -208,13 +217,26 @@ def _phone(kind: str, value: str) -> str | None:
     return None
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV6_ASSIGNED = (ipaddress.ip_network("2000::/3"), ipaddress.ip_network("fc00::/7"))  # global unicast, unique local
+
+
 def ip_is_personal(value: str) -> bool:
-    """A parseable IP that can point at someone: 127.0.0.1, 0.0.0.0, ::, link-local and
-    multicast addresses are technical constants, not anyone's address."""
+    """A parseable IP that can point at someone. IPv4: any but 127.0.0.1, 0.0.0.0, link-local and
+    multicast addresses (technical constants). IPv6: a global unicast or unique local address,
+    or one that carries an IPv4 address (::ffff:a.b.c.d, NAT64, 6to4, Teredo) that is personal;
+    what else parses as IPv6 is a technical constant (::1, fe80::, ff02::) or not an address at
+    all (Foo::add, items[::2], dead::beef, a colon-written MAC)."""
     try:
-        ip = ipaddress.ip_address(value)
+        ip = ipaddress.ip_address(value.split("%", 1)[0])
     except ValueError:
         return False
+    if ip.version == 6:
+        carried = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None) or (
+            ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+        if carried is not None:
+            return ip_is_personal(str(carried))
+        return any(ip in net for net in _IPV6_ASSIGNED)
     return not (ip.is_loopback or ip.is_unspecified or ip.is_link_local or ip.is_multicast)
 
 
@@ -224,9 +246,8 @@ def _pii_type(kind: str, value: str) -> tuple[str | None, str]:
         return "EMAIL", value.lower()
     if kind == "SECRET" or kind == "PRIVATE_KEY" or kind == "URL_CREDENTIALS":
         return ("URL_TOKEN" if kind == "URL_CREDENTIALS" else "SECRET"), value
-    if kind == "URL_TOKEN":
-        query = value.split("?", 1)[1]
-        return ("URL_TOKEN", value) if _QUERY_KEY.search(query) else (None, value)
+    if kind == "URL_TOKEN":  # its pattern holds a credential parameter
+        return "URL_TOKEN", value
     if kind == "IBAN":
         return ("IBAN", value.replace(" ", "").upper()) if iban_valid(value) else (None, value)
     if kind == "CARD":
@@ -489,32 +510,48 @@ _REPORTED_AS = {"IP_ADDRESS_V6": "IP_ADDRESS"}
 _V6_CHARS = frozenset("0123456789abcdefABCDEF:.")
 
 
+def _v6_run(bare: str, start: int, end: int) -> tuple[int, int]:
+    """The maximal run of hex digits, colons and dots around bare[start:end]."""
+    while start and bare[start - 1] in _V6_CHARS:
+        start -= 1
+    while end < len(bare) and bare[end] in _V6_CHARS:
+        end += 1
+    return start, end
+
+
+def _v6_value(bare: str, start: int, end: int) -> str | None:
+    """The run bare[start:end] as an IPv6 address, if it stands alone and parses as one (a
+    sentence's final dot dropped)."""
+    if start and (bare[start - 1].isalnum() or bare[start - 1] == "_"):
+        return None
+    if end < len(bare) and (bare[end].isalnum() or bare[end] == "_"):
+        return None
+    value = bare[start:end].rstrip(".")
+    try:
+        ipaddress.IPv6Address(value)
+    except ValueError:
+        return None
+    return value
+
+
+def _in_ipv6(bare: str, start: int, end: int) -> bool:
+    """Whether the IPv4 address at bare[start:end] is the tail of an IPv6 address (::ffff:a.b.c.d,
+    fe80::5efe:10.0.0.1): the IPv6 rule judges the whole address."""
+    return start > 0 and bare[start - 1] == ":" and _v6_value(bare, *_v6_run(bare, start, end)) is not None
+
+
 def _ipv6_residue(anchors: re.Pattern, bare: str) -> int:
     """Personal IPv6 addresses in `bare`: the maximal runs of hex digits, colons and dots that
-    hold an anchor, are not part of a longer word, and parse as IPv6 (a sentence's final dot
-    dropped). One with an IPv4 tail is left to the IPv4 rule, which counts that tail."""
-    n, seen = 0, set()
+    hold an anchor, stand alone and parse as IPv6 (an IPv4 tail included). Each run is walked
+    once: anchors inside the last run are passed over (a long run of them was quadratic)."""
+    n, last_end = 0, -1
     for m in anchors.finditer(bare):
-        start, end = m.start(), m.end()
-        while start and bare[start - 1] in _V6_CHARS:
-            start -= 1
-        while end < len(bare) and bare[end] in _V6_CHARS:
-            end += 1
-        if start in seen:
+        if m.start() < last_end:
             continue
-        seen.add(start)
-        if start and (bare[start - 1].isalnum() or bare[start - 1] == "_"):
-            continue
-        if end < len(bare) and (bare[end].isalnum() or bare[end] == "_"):
-            continue
-        value = bare[start:end].rstrip(".")
-        if "." in value:
-            continue  # a dotted tail (::ffff:8.8.8.8): the IPv4 rule counts its address
-        try:
-            ipaddress.IPv6Address(value)
-        except ValueError:
-            continue
-        n += ip_is_personal(value)
+        start, end = _v6_run(bare, m.start(), m.end())
+        last_end = end
+        value = _v6_value(bare, start, end)
+        n += value is not None and ip_is_personal(value)
     return n
 
 
@@ -533,7 +570,8 @@ def _count_exact(kind: str, rx: re.Pattern, bare: str) -> int:
             continue
         if kind == "IBAN" and not iban_valid(value):
             continue
-        if kind == "IP_ADDRESS" and (not ip_is_personal(value) or _VERSION_CUE.search(bare, 0, m.start())):
+        if kind == "IP_ADDRESS" and (not ip_is_personal(value) or _VERSION_CUE.search(bare, 0, m.start())
+                                     or _in_ipv6(bare, m.start(), m.end())):
             continue
         n += 1
     return n
@@ -549,9 +587,12 @@ _VERSION_CUE = re.compile(r"(?i)\b(?:v|version|build|release)\s?$")
 _PLACEHOLDER_RX = r"<[A-Z_]+_[0-9a-f]{8}>"
 # per type, a pattern implied by every value that type's exact pattern and validator in _RESIDUE
 # count (the lookarounds, word boundaries and validators dropped; \d is Unicode in both engines)
-# query keys whose value is a credential: a URL carrying one is a URL_TOKEN (written apart
-# from the anonymizer's _QUERY_KEY, as every residue pattern is)
-_TOKEN_KEYS = "token|sig|signature|key|api_key|apikey|access_token|auth|code|secret|password|pwd|session"
+# parameter names whose value is a credential, in a URL's query or fragment (written apart from
+# the anonymizer's _CREDENTIAL_KEY, as every residue pattern is): a secret's word with any
+# prefix and suffix, or a short word alone or with a suffix
+_SECRET_WORDS = "token|secret|signature|credential|password|passwd|key"
+_SHORT_WORDS = "sig|code|auth|session|sessionid|pwd|jwt|apikey"
+_TOKEN_KEYS = rf"(?:[a-z0-9]+[_.-])*(?:{_SECRET_WORDS})(?:[_.-][a-z0-9]+)*|(?:{_SHORT_WORDS})(?:[_.-][a-z0-9]+)*"
 _RESIDUE_PREFILTERS = {
     # \S and \d, never \w: Python's \w takes characters (², ①) that Rust's does not
     "EMAIL": r"\S@[^\s.]+\.", "CREDIT_CARD": r"(?:\d[ -]?){12,18}\d", "US_SSN": r"\d{3}-\d{2}-\d{4}",
@@ -560,7 +601,7 @@ _RESIDUE_PREFILTERS = {
     # a personal IPv6 address has '::' beside a group (:: alone is unspecified) or six groups
     # before its last one; times (10:30:00) and slices (items[::-1]) have neither
     "IP_ADDRESS_V6": r"[0-9A-Fa-f]::|::[0-9A-Fa-f]|(?:[0-9A-Fa-f]{1,4}:){6}", "PHONE": r"\+\d|\(\d{3}\)|\d{3}-\d{3}-\d{4}",
-    "URL_TOKEN": rf"(?i)[?&](?:{_TOKEN_KEYS})=",
+    "URL_TOKEN": rf"(?i)(?:{_SECRET_WORDS}|{_SHORT_WORDS})[a-z0-9_.-]*(?:=|%3d)",
 }
 _ANY_RESIDUE = "|".join(f"(?:{rx})" for rx in _RESIDUE_PREFILTERS.values())
 # A number may end a sentence ("My card is 4111 1111 1111 1111.", "my IP is 8.8.8.8."): a dot
@@ -576,7 +617,8 @@ _RESIDUE = (
     # IPv6 in any form (full, :: compressed, a dotted tail): each run of hex digits, colons and
     # dots around one of these anchors, standing alone, that `ipaddress` accepts (_ipv6_residue)
     ("IP_ADDRESS_V6", re.compile(r"[0-9A-Fa-f]::|::[0-9A-Fa-f]|(?:[0-9A-Fa-f]{1,4}:){6}")),
-    ("URL_TOKEN", re.compile(rf"(?i)\bhttps?://[^\s?#\"]+\?[^\s#\"]*?(?<=[?&])(?:{_TOKEN_KEYS})=[^&\s#\"]+")),
+    ("URL_TOKEN", re.compile(rf"(?i)\bhttps?://[^\s?#\"]+[?#](?:[^\s\"]*?(?:[?&#;]|&amp;|%26))?(?:{_TOKEN_KEYS})"
+                             rf"(?:=|%3d)[^&\s#\"]+")),
     # + and a country code with 8-15 digits in any grouping (+33 6 12 34 56 78, +49 (0)30 1234567,
     # +7 (495) 123-45-67); US shapes by their form
     ("PHONE", re.compile(r"\+\d{1,3}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,5})){2,6}(?!\d)|\(\d{3}\) ?\d{3}-\d{4}\b"

@@ -47,9 +47,9 @@ unwrapped as (
 ),
 typed as (
     select *,
-        case when request_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then nullif(trim(r.request_id, chr(32) || chr(9) || chr(10) || chr(13)), '') end as request_id,  -- spaces, tabs, line ends
-        case when user_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then nullif(trim(r.user_id, chr(32) || chr(9) || chr(10) || chr(13)), '') end as user_id,
-        case when session_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then r.session_id end as session_id,
+        case when request_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then nullif(trim(r.request_id, $id_space), '') end as request_id,  -- whitespace, Unicode spaces, zero-width
+        case when user_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then nullif(trim(r.user_id, $id_space), '') end as user_id,
+        case when session_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then nullif(trim(r.session_id, $id_space), '') end as session_id,
         case when query_type = 'VARCHAR' then r.query end as query,
         case when response_type = 'VARCHAR' then r.response end as response,
         r."timestamp" as ts_text,
@@ -92,6 +92,8 @@ checked as (
             case when j_type = 'OBJECT' and request_id is null then 'request_id: ' ||
                  case when coalesce(request_id_type, 'NULL') = 'NULL' then 'missing'
                       when request_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then 'must not be empty'
+                      when request_id_type = 'DOUBLE' then 'must be a string or a whole number within 64 bits (send a larger '
+                           || 'or fractional id as a string)'
                       else 'must be a string or a whole number, not a JSON ' || lower(request_id_type) end end,
             case when j_type = 'OBJECT' and ts is null then 'timestamp: ' ||
                  case when coalesce(ts_type, 'NULL') = 'NULL' then 'missing' else 'not RFC 3339 or epoch milliseconds: ' || left(ts_text, 40) end end,
@@ -101,6 +103,8 @@ checked as (
             case when j_type = 'OBJECT' and user_id is null then 'user_id: ' ||
                  case when coalesce(user_id_type, 'NULL') = 'NULL' then 'missing'
                       when user_id_type in ('VARCHAR', 'BIGINT', 'UBIGINT') then 'must not be empty'
+                      when user_id_type = 'DOUBLE' then 'must be a string or a whole number within 64 bits (send a larger '
+                           || 'or fractional id as a string)'
                       else 'must be a string or a whole number, not a JSON ' || lower(user_id_type) end end,
             case when j_type = 'OBJECT' and coalesce(messages_j_type, 'NULL') <> 'NULL' and (
                      messages_v is null or len(messages_v) = 0

@@ -79,7 +79,9 @@ def test_missing_required_field_names_the_field(source, warehouse_path, missing,
     ({"feedback": "great"}, "feedback", "must be an object"),
     ({"user_id": {"id": 3}}, "user_id", "must be a string or a whole number, not a JSON object"),
     ({"user_id": " \t"}, "user_id", "user_id: must not be empty"),
-    ({"user_id": 12.5}, "user_id", "must be a string or a whole number, not a JSON double"),
+    ({"user_id": 12.5}, "user_id", "must be a string or a whole number within 64 bits"),
+    ({"user_id": 123456789012345678901234567890}, "user_id", "must be a string or a whole number within 64 bits"),
+    ({"user_id": "\u00a0\u200b"}, "user_id", "user_id: must not be empty"),
     ({"response": 42}, "response", "must be a string"),
     ({"timestamp": "yesterday"}, "timestamp", "not RFC 3339 or epoch milliseconds: yesterday"),
     ({"query": None, "messages": "hello"}, "messages", "must be a non-empty list"),
@@ -93,10 +95,13 @@ def test_wrong_types_are_rejected_with_field_and_reason(source, warehouse_path, 
     assert len(rejects) == 1 and rejects[0][2] == field and fragment in rejects[0][3], rejects
 
 
-def test_ids_are_trimmed_of_tabs_and_line_ends_too(source, warehouse_path):
-    write_jsonl(source / "logs" / "a.jsonl", [record("r1\t"), record(" r2\r\n", user_id="\tu7 ")])
+def test_ids_are_trimmed_of_tabs_line_ends_and_unicode_spaces(source, warehouse_path):
+    write_jsonl(source / "logs" / "a.jsonl", [record("r1\t"), record(" r2\r\n", user_id="\tu7 "),
+                                              record("r3\u00a0", user_id="u7\u200b", session_id="\u3000s1\ufeff")])
     _, rejects, rows = ingest(source, warehouse_path)
-    assert not rejects and set(rows) == {"r1", "r2"} and rows["r2"][2] == "u7"
+    assert not rejects and set(rows) == {"r1", "r2", "r3"} and rows["r2"][2] == rows["r3"][2] == "u7"
+    with connect(warehouse_path, read_only=True) as con:
+        assert con.execute("select session_id from raw_logs where request_id = 'r3'").fetchall() == [("s1",)]
 
 
 def test_several_problems_are_all_listed(source, warehouse_path):

@@ -239,6 +239,19 @@ def test_iban_check_agrees_with_python_stdnum_on_valid_and_corrupted_numbers():
     ("mapped ::ffff:8.8.8.8 here", "IP_ADDRESS"), ("nat64 64:ff9b::1.2.3.4", "IP_ADDRESS"),
     ("open https://files.example.com/doc.pdf?sig=abc123XYZ&x=1 now", "URL_TOKEN"),
     ("link http://ex.com/cb?state=1&access_token=ya29.a0Af", "URL_TOKEN"),
+    # found by the break-it review: fragments, escaped separators, prefixed and suffixed keys, any case
+    ("https://app.example.com/cb#access_token=ya29.abc&token_type=bearer", "URL_TOKEN"),
+    ("see https://x.com/p?lang=en&amp;token=supersecret123 ok", "URL_TOKEN"),
+    ("https://x.com/p?lang=en%26token%3Dsupersecret123", "URL_TOKEN"), ("https://x.com/p?a=1;token=supersecret123", "URL_TOKEN"),
+    ("https://oauth.example.com/t?grant_type=refresh_token&refresh_token=1//0gSecret", "URL_TOKEN"),
+    ("https://x.com/?client_id=abc&client_secret=s3cr3tvalue", "URL_TOKEN"),
+    ("https://s3.amazonaws.com/b/k?X-Amz-Credential=AKIAEX%2F2026&X-Amz-Signature=deadbeefcafe1234", "URL_TOKEN"),
+    ("HTTPS://api.example.com/v1/items?token=abcdef123456", "URL_TOKEN"),
+    # PII inside a URL whose query holds no credential is found on its own
+    ("http://[2001:db8::1]:8080/status?verbose=1", "IP_ADDRESS"),
+    ("https://shop.example.com/track?email=bob.smith@gmail.com&id=9", "EMAIL"),
+    ("https://x.com/q?client_ip=203.0.113.7", "IP_ADDRESS"), ("https://x.com/sms?to=+14155550199", "PHONE"),
+    ("unique local fd12:3456::1 here", "IP_ADDRESS"),
 ])
 def test_the_residue_scan_catches_what_was_left_in_common_shapes(text, kind):
     """PII as people write it (at a sentence's end, lowercase, national groupings) is residue;
@@ -255,10 +268,37 @@ def test_the_residue_scan_catches_what_was_left_in_common_shapes(text, kind):
     "Bearer tokens are explained here", "dates 2024-01-15 and 15.01.2024",
     "at 10:30:00 and 12:00:00:00", "use std::vector or a::b::c", "loopback ::1, any ::, link fe80::1",
     "https://example.com/search?q=token&page=2", "ratio 3:2:1",
+    "https://x.com/s?country_code=US&keyword=shoes", "Link-local IPv6 Address . . . : fe80::5efe:10.0.0.1%2",
+    "fe80::1.2.3.4 and ff02::8.8.8.8 and fe80::ffff:8.8.8.8",
+    "items[::2] and a[1::2] and Foo::add(x) and use std::ops::Add; dead::beef 00:1A:2B:FF:FE:3C:4D:5E",
 ])
 def test_look_alikes_the_anonymizer_keeps_are_not_residue(text):
     """The residue check must not fail a clean day: what the anonymizer leaves on purpose (ISBNs,
     versions, technical IPs, decimals, numbers without a real country code) is not residue."""
     scrubbed = Anonymizer(b"k").scrub(pl.DataFrame({"t": [text]}), ["t"])[0]["t"][0]
     assert scan_for_residue([scrubbed]) == Counter(), scrubbed
+
+
+@pytest.mark.parametrize("text", [
+    "items[::2] and a[1::2]", "Foo::add(x) and ns::f(x)", "use std::ops::Add;", "dead::beef",
+    "mac 00:1A:2B:FF:FE:3C:4D:5E", "https://x.com/s?country_code=US&keyword=shoes", "fe80::5efe:10.0.0.1%2",
+])
+def test_code_and_technical_addresses_are_left_as_written(text):
+    """Code that parses as IPv6 (slices, C++ and Rust paths, hex words, MACs) and link-local
+    addresses are not anyone's address: eval-set prompts keep them (break-it review)."""
+    assert Anonymizer(b"k").scrub(pl.DataFrame({"t": [text]}), ["t"])[0]["t"][0] == text
+
+
+def test_a_long_run_of_anchors_is_walked_once(monkeypatch):
+    """'12345::' repeated: one run of 84k characters with 12k anchors. Each anchor walked the whole
+    run (45 s at 80k characters, quadratic); the run is now walked once, counted here."""
+    from pipeline.privacy import anonymize
+
+    walks = []
+    real = anonymize._v6_run
+    monkeypatch.setattr(anonymize, "_v6_run", lambda *a: walks.append(a) or real(*a))
+    assert scan_for_residue(["12345::" * 12_000, "a 2001:db8::1 b ::ffff:8.8.8.8 c"]) == Counter({"IP_ADDRESS": 2})
+    assert sum(text.startswith("12345") for text, *_ in walks) == 1  # once per run, not once per anchor
+
+
 
