@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from pipeline import environment
+from pipeline.progress import CONSOLE_VAR
 
 SUMMARY_TABLES = ("raw_logs", "log_rejects", "clean_logs", "regression_set", "eval_set", "eval_set_versions",
                   "experiment_samples", "judge_scores", "candidate_responses", "pairwise_judgments", "variant_ratings",
@@ -184,6 +185,7 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False, judge:
     )
 
     _lock_home(home)
+    os.environ[CONSOLE_VAR] = "1"  # long steps print their progress (counts, ETA, judge spend) here too
     instance = dg.DagsterInstance.get()
     _start_runs(instance)
     graph = defs.resolve_asset_graph()
@@ -440,6 +442,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from pipeline import runs
 
     _lock_home(home)
+    os.environ[CONSOLE_VAR] = "1"
     instance = dg.DagsterInstance.get()
     _start_runs(instance)
     print(f"backfilling {args.job} for {keys[0]}..{keys[1]} in one run ...", flush=True)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable
+
+CONSOLE_VAR = "EVALFUNNEL_CONSOLE_PROGRESS"  # set by the CLI: progress lines also go to stderr
 
 
 class ProgressLog:
@@ -14,7 +18,7 @@ class ProgressLog:
         self.t0 = time.monotonic()
         self.last = 0.0
 
-    def __call__(self, done: int, total: int, items: int = 0) -> None:
+    def __call__(self, done: int, total: int, items: int = 0, cost_usd: float | None = None) -> None:
         now = time.monotonic()
         if done < total and now - self.last < self.every:
             return
@@ -23,4 +27,8 @@ class ProgressLog:
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = (total - done) / rate if rate > 0 else float("nan")
         extra = f", {items:,} records ({items / elapsed:,.0f}/s)" if items and elapsed > 0 else ""
-        self.log(f"{self.what}: {done:,}/{total:,} {self.unit}{extra}, elapsed {elapsed:.1f}s, ETA {eta:.0f}s")
+        spent = f", ${cost_usd:.4f} spent so far" if cost_usd is not None else ""
+        line = f"{self.what}: {done:,}/{total:,} {self.unit}{extra}{spent}, elapsed {elapsed:.1f}s, ETA {eta:.0f}s"
+        self.log(line)
+        if os.environ.get(CONSOLE_VAR) == "1":  # `evalfunnel run` and `backfill`: inside a stage, on the console
+            print(f"  {line}", file=sys.stderr, flush=True)

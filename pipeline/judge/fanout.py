@@ -155,7 +155,7 @@ async def gather_interruptible(*aws) -> list:
 async def judge_all(tasks: list[JudgeTask], client: LLMClient, rubric: Rubric,
                     on_batch: Callable[[list[JudgeResult]], None], *, batch_size: int = 50,
                     max_cost_usd: float | None = None,
-                    progress: Callable[[int, int, int], None] | None = None) -> RunSummary:
+                    progress: Callable[..., None] | None = None) -> RunSummary:
     """Judge every task (see the module docstring); returns counts, cost and time."""
     t0 = time.perf_counter()
     summary = RunSummary(tasks=len(tasks))
@@ -175,7 +175,7 @@ async def judge_all(tasks: list[JudgeTask], client: LLMClient, rubric: Rubric,
             on_batch(buffer.copy())
             buffer.clear()
         if progress:
-            progress(done, len(tasks), summary.by_status.get("ok", 0))
+            progress(done, len(tasks), summary.by_status.get("ok", 0), client.stats.cost_usd)
 
     reserved = 0.0  # the worst case of the calls in flight: spent + reserved never passes the budget
     released = asyncio.Condition()
@@ -298,7 +298,7 @@ class JudgePool:
 
     def run(self, tasks: list[JudgeTask], settings, rubric: Rubric, on_batch: Callable[[list[JudgeResult]], None], *,
             batch_size: int = 50, max_cost_usd: float | None = None,
-            progress: Callable[[int, int, int], None] | None = None) -> RunSummary:
+            progress: Callable[..., None] | None = None) -> RunSummary:
         """`judge_all` over the pool: a shard of the tasks, the concurrency and the budget each.
         Results reach `on_batch` in this process as they come."""
         t0 = time.perf_counter()
@@ -308,7 +308,7 @@ class JudgePool:
         for shard, jobs in zip(shards, self.jobs):
             jobs.put((shard, shard_settings, rubric, batch_size, shard_budget))
         total = RunSummary(tasks=len(tasks))
-        finished, done, ok, error = 0, 0, 0, None
+        finished, done, ok, error, spent = 0, 0, 0, None, 0.0
         while finished < self.processes:
             worker, kind, payload = self.out.get()
             if kind == "ready":
@@ -318,8 +318,9 @@ class JudgePool:
                 on_batch(payload)
                 done += len(payload)
                 ok += sum(r.status == "ok" for r in payload)
+                spent += sum(r.cost_usd or 0.0 for r in payload)
                 if progress:
-                    progress(done, len(tasks), ok)
+                    progress(done, len(tasks), ok, spent)
             else:
                 finished += 1
                 if kind == "error":
@@ -363,7 +364,7 @@ def shared_pool(processes: int) -> JudgePool | None:
 
 def judge_all_processes(tasks: list[JudgeTask], settings, rubric: Rubric, on_batch: Callable[[list[JudgeResult]], None],
                         *, processes: int, batch_size: int = 50, max_cost_usd: float | None = None,
-                        progress: Callable[[int, int, int], None] | None = None) -> RunSummary:
+                        progress: Callable[..., None] | None = None) -> RunSummary:
     """`judge_all` on this process's event loop, or over the shared pool of `processes` workers."""
     if processes <= 1 or len(tasks) < 2 * processes:
         return asyncio.run(judge_all(tasks, LLMClient(settings), rubric, on_batch, batch_size=batch_size,
@@ -384,7 +385,7 @@ class CachedRun:
 
 def judge_with_cache(con, tasks: list[JudgeTask], settings, rubric: Rubric, judge_version: str, journal,
                      *, max_cost_usd: float | None = None, processes: int = 1, dry_run: bool = False,
-                     progress: Callable[[int, int, int], None] | None = None,
+                     progress: Callable[..., None] | None = None,
                      announce: Callable[[Estimate], None] | None = None) -> CachedRun:
     """Judge what the cache does not hold yet; every new result is journaled as it finishes.
 
