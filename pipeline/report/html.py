@@ -1,9 +1,11 @@
 """The weekly report: one self-contained HTML page (inline SVG charts and CSS, no scripts, no
 fonts or files fetched) built from the warehouse.
 
-Sections: calibration trend, offline versus online, experiments, variant ratings and the
-Pareto plot, the eval set and per-slice results with the regression set, and the outputs to
-read this week. Charts are drawn with matplotlib as SVG with text as paths. Every label is drawn
+Sections, in the funnel's order: this week's decisions (pipeline/report/week.py), the eval set
+and per-slice results with the regression set, variant ratings and the Pareto plot, experiments,
+offline versus online, the calibration trend, and the outputs to read this week. The page and
+the summary are Jinja2 templates (pipeline/report/templates/, autoescaped); the other sections'
+HTML is built here with every value escaped by `_esc`. Charts are drawn with matplotlib as SVG with text as paths. Every label is drawn
 as the literal text it is: names come from data (a variant `on$\\foo$` is not math text, and
 never TeX).
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from pipeline.report.week import judge_label, render, this_week
 from pipeline.warehouse import statement
 
 # labels are data (variant, experiment, metric and topic names): `$...$` must not be parsed as math
@@ -45,9 +48,12 @@ def _pyplot():
     plt.rcParams.update(_LITERAL_TEXT)
     return plt
 AGREEMENT_FLOOR, KAPPA_FLOOR, DRIFT_THRESHOLD, SLICE_MARGIN = 0.8, 0.5, 0.5, 0.3
-SECTIONS = (("calibration", "Calibration trend"), ("offline-online", "Offline versus online"),
-            ("experiments", "Experiments"), ("ratings", "Variant ratings and the Pareto frontier"),
-            ("eval-set", "Eval set, slices and the regression set"), ("outputs", "Outputs to read this week"))
+# in the funnel's order: what to act on, then the eval set, the judge's ratings of candidates, the
+# online experiments, how offline and online agree, the judge's calibration, and the outputs
+SECTIONS = (("this-week", "This week"), ("eval-set", "Eval set, slices and the regression set"),
+            ("ratings", "Variant ratings and the Pareto frontier"), ("experiments", "Experiments"),
+            ("offline-online", "Offline versus online"), ("calibration", "Calibration trend"),
+            ("outputs", "Outputs to read this week"))
 
 
 def _save(fig, buf, **kwargs) -> None:
@@ -146,7 +152,7 @@ def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
         axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
         for ax in axes:
             ax.tick_params(axis="x", rotation=45)
-        parts.append(f"<h3>Judge {_esc(version)}</h3>" + _svg(fig))
+        parts.append(f'<h3 title="judge version {_esc(version)}">Judge {_esc(judge_label(con, version))}</h3>' + _svg(fig))
     drift = con.execute(statement("report/drift_trend")).fetchall()
     if drift:
         series: dict[tuple, list] = defaultdict(list)
@@ -156,7 +162,7 @@ def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
         for (version, method, dim), points in sorted(series.items()):
             if any(abs(s or 0) > 0 for _, s in points):
                 ax.plot([p[0] for p in points], [p[1] for p in points], marker="o",
-                        label=f"{version[:24]} {dim} ({method})")
+                        label=f"{judge_label(con, version)}: {dim} ({method})")
         for sign in (1, -1):
             ax.axhline(sign * DRIFT_THRESHOLD, color="crimson", linestyle="--")
         ax.set(title="Judge drift against its anchor (dashed: the +/-0.5 point threshold)", xlabel="month",
@@ -166,8 +172,9 @@ def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
             ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
         parts.append("<h3>Drift</h3>" + _svg(fig))
         moved = [(m, v, d, meth, s) for m, v, d, meth, s, flag in drift if flag]
-        parts.append(_table(["month", "judge version", "dimension", "method", "shift"],
-                            [[m, v, d, meth, f"{s:+.2f}"] for m, v, d, meth, s in moved])
+        parts.append(_table(["month", "judge", "dimension", "method", "shift"],
+                            [[m, Markup(f'<span title="judge version {_esc(v)}">{_esc(judge_label(con, v))}</span>'), d,
+                              meth, f"{s:+.2f}"] for m, v, d, meth, s in moved])
                      if moved else _none("No drifted month."))
     corr = con.execute(statement("report/correlation_trend")).fetchall()
     if corr:
@@ -191,7 +198,7 @@ def offline_online_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
     plt = _pyplot()
     rows = [r for r in con.execute(statement("report/offline_online_pairs")).fetchall() if r[0] == version]
     if not rows:
-        return _none(f"No offline_online pairs for judge {version} yet (quarterly_eval_rebuild).")
+        return _none(f"No offline_online pairs for judge {judge_label(con, version)} yet (quarterly_eval_rebuild).")
     groups: dict[tuple, list] = defaultdict(list)
     for _, dim, metric, eid, variant, jd, lo, hi, better, online_sig, judge_sig in rows:
         groups[(metric, dim)].append((eid, variant, jd, lo, hi, better, online_sig, judge_sig))
@@ -278,7 +285,7 @@ def ratings_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
     ratings = con.execute("select variant, rating, ci_low, ci_high, length_controlled from variant_ratings "
                           "where judge_version = $v order by length_controlled, rating desc", {"v": version}).fetchall()
     if not ratings:
-        return _none(f"No variant_ratings for judge {version} yet (rate_candidates).")
+        return _none(f"No variant_ratings for judge {judge_label(con, version)} yet (rate_candidates).")
     fig, ax = plt.subplots(figsize=(8, 3))
     variants = sorted({r[0] for r in ratings})
     for offset, controlled in ((-0.12, False), (0.12, True)):
@@ -295,18 +302,42 @@ def ratings_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
     if frontier:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
         for ax, col, label in ((axes[0], 2, "cost per request (USD)"), (axes[1], 3, "p50 latency (ms)")):
-            for variant, quality, cost, lat, on in frontier:
-                x = cost if col == 2 else lat
-                if x is None:
-                    continue
+            placed = [(variant, cost if col == 2 else lat, quality, on) for variant, quality, cost, lat, on in frontier
+                      if (cost if col == 2 else lat) is not None]
+            for variant, x, quality, on in placed:
                 ax.scatter([x], [quality], color="tab:green" if on else "grey", s=40, zorder=3)
-                ax.annotate(variant, (x, quality), fontsize=7, xytext=(4, 4), textcoords="offset points")
+            for variant, x, quality, dy in _label_offsets(ax, placed):
+                ax.annotate(variant, (x, quality), fontsize=7, xytext=(5, dy), textcoords="offset points",
+                            arrowprops={"arrowstyle": "-", "color": "#999", "lw": 0.5} if dy else None)
             ax.set(xlabel=label, ylabel="rating (quality)", title=f"Quality against {label.split(' (')[0]}")
         axes[0].scatter([], [], color="tab:green", label="on the frontier")
         axes[0].scatter([], [], color="grey", label="dominated")
         axes[0].legend(fontsize=7)
         parts.append(_svg(fig))
     return "".join(parts)
+
+
+def _label_offsets(ax, points: list[tuple]) -> list[tuple[str, float, float, float]]:
+    """(label, x, y, vertical offset in points) so that no two labels of `points` overlap:
+    labels are stacked upward, lowest first, wherever two would share a line (points this close
+    on a chart of a few variants; the Pareto cost chart's labels sat on top of each other)."""
+    if not points:
+        return []
+    xs, ys = [p[1] for p in points], [p[2] for p in points]
+    x_span = (max(xs) - min(xs)) or 1.0
+    y_span = (max(ys) - min(ys)) or 1.0
+    height_pt = ax.figure.get_size_inches()[1] * 72 * 0.75  # the axes' height in points, about
+    width_pt = ax.figure.get_size_inches()[0] * 72 * 0.4
+    placed: list[tuple[float, float, int]] = []  # label boxes as (x pt, y pt, characters)
+    out = []
+    for label, x, y, *_ in sorted(points, key=lambda p: (p[2], p[1])):
+        px, py = (x - min(xs)) / x_span * width_pt, (y - min(ys)) / y_span * height_pt
+        dy = 0.0
+        while any(abs(px - qx) < 4.2 * max(len(label), n) and abs(py + dy - qy) < 9 for qx, qy, n in placed):
+            dy += 9
+        placed.append((px, py + dy, len(label)))
+        out.append((label, x, y, dy))
+    return out
 
 
 # ---- eval set, slices and regression set -------------------------------------------------
@@ -378,8 +409,8 @@ def outputs_section(con: duckdb.DuckDBPyConnection, version: str, imported: list
     for v in [version, *imported]:
         for item, variant, gap, scores, rationale, query, response in con.execute(
                 statement("report/outputs_to_read"), {"version": v, "limit": limit}).fetchall():
-            cards.append((gap, f"Judge {v} against humans: |difference| {gap:g} points", item, variant, query, response,
-                          scores, rationale))
+            cards.append((gap, f"Judge {judge_label(con, v)} against people: {gap:g} points apart, summed over the "
+                          "rubric's dimensions", item, variant, query, response, scores, rationale))
     cards.sort(key=lambda c: -c[0])
     picked = cards[: max(limit - 5, 0)]
     uncertain = con.execute(statement("report/uncertain_outputs"), {"version": version, "limit": 5}).fetchall()
@@ -407,6 +438,11 @@ text-align:left;vertical-align:top}tr.bad td{background:#fff0f0}tr.good td{backg
 font-weight:600}.pass{color:#08700a}pre{white-space:pre-wrap;background:#f7f7f9;padding:.5rem;max-height:14rem;
 overflow:auto;font-size:.8rem}article{border:1px solid #e3e3e3;border-radius:6px;padding:.5rem 1rem;margin:.75rem 0}
 .meta{color:#666;font-size:.8rem}.empty{color:#666;font-style:italic}svg{max-width:100%;height:auto}
+ul.week{list-style:none;padding-left:0}ul.week li{padding:.3rem .5rem;border-left:4px solid #ccc;margin:.3rem 0}
+ul.week li.bad{border-color:#b00020;background:#fff6f6}ul.week li.good{border-color:#08700a}ul.week .what{color:#444}
+ul.week a.more{font-size:.8rem;margin-left:.4rem}nav{position:sticky;top:0;background:#fff;padding:.4rem 0}
+@media print{nav{display:none}section{break-inside:avoid-page}pre{max-height:none}a.more{display:none}}
+@media (max-width:700px){body{padding:.5rem}table{font-size:.75rem}}
 """
 
 
@@ -421,16 +457,15 @@ def build_report(con: duckdb.DuckDBPyConnection, version: str, *, baseline: str 
                  now: dt.datetime | None = None) -> Report:
     imported = [v for (v,) in con.execute("select distinct judge_version from judge_scores where source = 'imported' "
                                           "order by 1").fetchall()]
-    bodies = {"calibration": calibration_section(con), "offline-online": offline_online_section(con, version),
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    week, _ = this_week(con, version, baseline, stamp)
+    bodies = {"this-week": week, "calibration": calibration_section(con), "offline-online": offline_online_section(con, version),
               "experiments": experiments_section(con), "ratings": ratings_section(con, version),
               "eval-set": eval_set_section(con, version, baseline), "outputs": outputs_section(con, version, imported)}
-    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
-    nav = "".join(f'<a href="#{sid}">{_esc(title)}</a>' for sid, title in SECTIONS)
-    sections = "".join(f'<section id="{sid}"><h2>{_esc(title)}</h2>{bodies[sid]}</section>' for sid, title in SECTIONS)
-    page = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>evalfunnel report</title>"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{CSS}</style></head><body>"
-            f"<h1>evalfunnel weekly report</h1><p class=\"meta\">judge {_esc(version)}; baseline {_esc(baseline)}; "
-            f"built {stamp}</p><nav>{nav}</nav>{sections}</body></html>")
+    from markupsafe import Markup as Safe
+
+    page = render("page.html.j2", css=Safe(CSS), judge=judge_label(con, version), version=version, baseline=baseline,
+                  stamp=stamp, sections=[(sid, title, Safe(bodies[sid])) for sid, title in SECTIONS])
     return Report(page, tuple(sid for sid, _ in SECTIONS), page.count("<svg"))
 
 

@@ -181,6 +181,12 @@ def test_the_report_renders_in_headless_chromium_offline(demo_home):
         paths = page.evaluate("Array.from(document.querySelectorAll('svg')).map(s => s.querySelectorAll('path').length)")
         sizes = page.evaluate("Array.from(document.querySelectorAll('svg')).map(s => s.getBoundingClientRect().height)")
         outputs = sections["outputs"].locator("article").count()
+        # the summary comes first, and every in-page link (its lines, the nav) lands on an element
+        week_lines = sections["this-week"].locator("li").count()
+        first_section = page.evaluate("document.querySelector('section').id")
+        dangling = page.evaluate("Array.from(document.querySelectorAll('a[href^=\"#\"]'))"
+                                 ".map(a => a.getAttribute('href').slice(1)).filter(id => !document.getElementById(id))")
+        links = page.locator("section#this-week a[href^='#']").count()
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
         browser.close()
     assert errors == []
@@ -190,7 +196,27 @@ def test_the_report_renders_in_headless_chromium_offline(demo_home):
         assert charts[sid] >= 1, (sid, charts)
     assert all(n > 50 for n in paths) and all(h > 100 for h in sizes)
     assert 15 <= outputs <= 25  # about 20 outputs to read
+    assert first_section == "this-week" and week_lines >= 10 and links == week_lines and dangling == []
     assert (ARTIFACTS / "report.png").stat().st_size > 100_000
+
+
+def test_this_week_names_the_planted_truths(demo_home):
+    """The report's summary says, in words, what the demo plants: the model upgrade is not shipped
+    because of latency, followups is invalid (sample ratio mismatch), the imported judge drifted in
+    its drift month, and each line points at its evidence."""
+    import re
+
+    text = (demo_home / "report" / "index.html").read_text()
+    week = text[text.index('<section id="this-week">'):text.index("</section>", text.index('<section id="this-week">'))]
+    lines = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", li)).strip() for li in re.findall(r"<li.*?</li>", week, re.S)]
+    line = {ln.split(" ", 1)[0].rsplit("-", 2)[0]: ln for ln in lines}  # experiment ids end with their month
+    assert "do not ship" in line["model-upgrade"] and "latency_ms" in line["model-upgrade"]
+    assert "invalid" in line["followups"] and "sample ratio mismatch" in line["followups"]
+    shift_month = json.loads((demo_home / "demo-source" / "gold" / "truth.json").read_text())["judge_shift_month"][:7]
+    assert any("gpt-4o-2024-08-06 · rubric v1" in ln and f"drifted in {shift_month}" in ln
+               or f"since {shift_month}" in ln for ln in lines), lines
+    assert any(ln.startswith("release gate: ") for ln in lines) and any(ln.startswith("forecast: ") for ln in lines)
+    assert any(ln.startswith("eval set ") for ln in lines)
 
 
 def test_backfilling_all_months_gives_one_history_row_per_month_from_the_cache(demo_home, tmp_path):

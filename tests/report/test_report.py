@@ -30,3 +30,27 @@ def test_logged_text_is_escaped_not_executed(tmp_path):
     assert "<script" not in page and "<img" not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3  # query, response and rationale, as text
     assert "clarity 1 vs 5.0" in page
+
+
+def test_this_week_comes_first_escapes_names_and_says_why(tmp_path):
+    """The summary is built from the warehouse with autoescaping: an experiment id or reason that
+    holds markup is shown as text; judges are named by model and rubric, the hash in a tooltip."""
+    hostile = "<b onmouseover=alert(1)>x</b>"
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute("insert into experiment_summary values ($e, '2026-01-01', '2026-01-31', 10, '{}', 0.5, false, 0, "
+                    "'do not ship', null, $r, now())", {"e": hostile, "r": "guardrail latency_ms " + hostile})
+        con.execute("insert into judge_scores values ('i1', null, 'eval_set', 'openai/gpt-4o-2024-08-06', 'rubric-v1', "
+                    "'abc123def456', 'clarity', 4, 'fine', 'ok', null, null, null, null, now())")
+        page = build_report(con, "abc123def456").html
+    assert page.index('id="this-week"') < page.index('id="eval-set"') < page.index('id="outputs"')
+    week = page[page.index('id="this-week"'):page.index('id="eval-set"')]
+    assert "<b onmouseover" not in page and "&lt;b onmouseover=alert(1)&gt;x&lt;/b&gt;" in week
+    assert "do not ship" in week and 'href="#experiments"' in week
+    assert '<span title="judge version abc123def456">gpt-4o-2024-08-06 · rubric v1</span>' in page
+
+
+def test_an_empty_warehouse_says_what_to_run_this_week(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        page = build_report(con, "jv").html
+    week = page[page.index('id="this-week"'):page.index('id="eval-set"')]
+    assert "Nothing yet: run the pipeline" in week
