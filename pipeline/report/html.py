@@ -3,9 +3,10 @@ fonts or files fetched) built from the warehouse.
 
 Sections, in the funnel's order: this week's decisions (pipeline/report/week.py), the eval set
 and per-slice results with the regression set, variant ratings and the Pareto plot, experiments,
-offline versus online, the calibration trend, and the outputs to read this week. The page and
-the summary are Jinja2 templates (pipeline/report/templates/, autoescaped); the other sections'
-HTML is built here with every value escaped by `_esc`. Charts are drawn with matplotlib as SVG with text as paths. Every label is drawn
+offline versus online, the calibration trend, and the outputs to read this week. All HTML comes
+from Jinja2 templates with autoescaping (pipeline/report/templates/: the page, the summary, and
+the tables, headings and articles every section is built of); only the charts' SVG is inserted
+as it is. Charts are drawn with matplotlib as SVG with text as paths. Every label is drawn
 as the literal text it is: names come from data (a variant `on$\\foo$` is not math text, and
 never TeX).
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import io
 import json
 import warnings
@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from pipeline.report.week import judge_label, render, this_week
+from pipeline.report.week import _environment, judge_label, render, this_week
 from pipeline.warehouse import statement
 
 # labels are data (variant, experiment, metric and topic names): `$...$` must not be parsed as math
@@ -105,25 +105,31 @@ def section_charts(section, *args, dpi: int = 70) -> list[str]:
     return collected
 
 
-def _esc(value) -> str:
-    return html.escape("" if value is None else str(value))
+@dataclass(frozen=True)
+class Cell:
+    """A table cell with a class (regress, pass, fail) or a tooltip; its text is escaped."""
+
+    text: str
+    cls: str = ""
+    title: str = ""
+
+
+@cache
+def _parts():
+    """The macros of templates/parts.html.j2 (tables, headings, articles), autoescaping."""
+    return _environment().get_template("parts.html.j2").module
 
 
 def _table(head: list[str], rows: list[list], classes: list[str] | None = None) -> str:
-    out = ["<table><thead><tr>" + "".join(f"<th>{_esc(h)}</th>" for h in head) + "</tr></thead><tbody>"]
-    for k, row in enumerate(rows):
-        cls = f' class="{classes[k]}"' if classes and classes[k] else ""
-        out.append(f"<tr{cls}>" + "".join(f"<td>{cell if isinstance(cell, Markup) else _esc(cell)}</td>" for cell in row)
-                   + "</tr>")
-    return "".join(out) + "</tbody></table>"
-
-
-class Markup(str):
-    """HTML that _table must not escape."""
+    return str(_parts().table(head, rows, classes or []))
 
 
 def _none(message: str) -> str:
-    return f'<p class="empty">{_esc(message)}</p>'
+    return str(_parts().empty(message))
+
+
+def _heading(text: str, tooltip: str = "") -> str:
+    return str(_parts().heading(text, tooltip))
 
 
 # ---- calibration ------------------------------------------------------------------------
@@ -152,7 +158,7 @@ def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
         axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
         for ax in axes:
             ax.tick_params(axis="x", rotation=45)
-        parts.append(f'<h3 title="judge version {_esc(version)}">Judge {_esc(judge_label(con, version))}</h3>' + _svg(fig))
+        parts.append(_heading(f"Judge {judge_label(con, version)}", f"judge version {version}") + _svg(fig))
     drift = con.execute(statement("report/drift_trend")).fetchall()
     if drift:
         series: dict[tuple, list] = defaultdict(list)
@@ -170,11 +176,11 @@ def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
         ax.tick_params(axis="x", rotation=45)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
-        parts.append("<h3>Drift</h3>" + _svg(fig))
+        parts.append(_heading("Drift") + _svg(fig))
         moved = [(m, v, d, meth, s) for m, v, d, meth, s, flag in drift if flag]
         parts.append(_table(["month", "judge", "dimension", "method", "shift"],
-                            [[m, Markup(f'<span title="judge version {_esc(v)}">{_esc(judge_label(con, v))}</span>'), d,
-                              meth, f"{s:+.2f}"] for m, v, d, meth, s in moved])
+                            [[m, Cell(judge_label(con, v), title=f"judge version {v}"), d, meth, f"{s:+.2f}"]
+                             for m, v, d, meth, s in moved])
                      if moved else _none("No drifted month."))
     corr = con.execute(statement("report/correlation_trend")).fetchall()
     if corr:
@@ -188,7 +194,7 @@ def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
         ax.set(title="Offline-online Spearman correlation per quarter (all pairs to date)", xlabel="quarter",
                ylabel="Spearman's rho", ylim=(-1.05, 1.05))
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
-        parts.append("<h3>Offline-online correlation</h3>" + _svg(fig))
+        parts.append(_heading("Offline-online correlation") + _svg(fig))
     return "".join(parts)
 
 
@@ -239,8 +245,8 @@ def offline_online_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
     mismatches = con.execute("select dimension, metric, unnest(mismatches) from offline_online_correlation where "
                              "judge_version = $v and kind = 'experiment' and quarter = (select max(quarter) from "
                              "offline_online_correlation) order by all", {"v": version}).fetchall()
-    parts.append("<h3>Mismatches</h3>" + (_table(["dimension", "metric", "finding"], [list(m) for m in mismatches])
-                                          if mismatches else _none("No confident mismatch.")))
+    parts.append(_heading("Mismatches") + (_table(["dimension", "metric", "finding"], [list(m) for m in mismatches])
+                                           if mismatches else _none("No confident mismatch.")))
     return "".join(parts)
 
 
@@ -361,8 +367,7 @@ def eval_set_section(con: duckdb.DuckDBPyConnection, version: str, baseline: str
                xlabel="topic")
         ax.legend(fontsize=7)
         other = {k: v for k, v in counts.items() if not k.startswith("head:")}
-        parts.append(_svg(fig) + "<p>Other strata: " + _esc(", ".join(f"{k} {v}" for k, v in sorted(other.items())))
-                     + "</p>")
+        parts.append(_svg(fig) + str(_parts().para("Other strata: " + ", ".join(f"{k} {v}" for k, v in sorted(other.items())))))
     else:
         parts.append(_none("No eval set yet (quarterly_eval_rebuild)."))
     slices = con.execute("select variant, topic, dimension, avg(score), count(*) from candidate_scores where "
@@ -382,23 +387,22 @@ def eval_set_section(con: duckdb.DuckDBPyConnection, version: str, baseline: str
                 text = "" if m is None else f"{m:.2f}" + ("" if delta is None else f" ({delta:+.2f})")
                 regress = delta is not None and delta < -SLICE_MARGIN
                 flag = "bad" if regress else flag
-                cells.append(Markup(f'<span class="{"regress" if regress else ""}">{_esc(text)}</span>'))
+                cells.append(Cell(text, "regress" if regress else ""))
             rows.append(cells)
             classes.append(flag)
-        parts.append(f"<h3>Per-slice scores (mean; change against {_esc(baseline)}; red: a drop beyond "
-                     f"{SLICE_MARGIN} points)</h3>" + _table(["topic", "dimension", *variants], rows, classes))
+        parts.append(_heading(f"Per-slice scores (mean; change against {baseline}; red: a drop beyond {SLICE_MARGIN} points)")
+                     + _table(["topic", "dimension", *variants], rows, classes))
     reg = con.execute("select case_id, variant, passed, failures from regression_results order by case_id, variant").fetchall()
     if reg:
         variants = sorted({v for _, v, _, _ in reg})
         cases: dict[str, dict] = defaultdict(dict)
         for case, v, passed, failures in reg:
             cases[case][v] = (passed, failures)
-        rows = [[case, *[Markup('<span class="pass">pass</span>' if r.get(v, (None,))[0] else
-                                f'<span class="fail" title="{_esc(r.get(v, (None, ""))[1])}">fail</span>'
-                                if v in r else "") for v in variants]] for case, r in sorted(cases.items())]
+        rows = [[case, *[(Cell("pass", "pass") if r[v][0] else Cell("fail", "fail", r[v][1] or "")) if v in r else ""
+                         for v in variants]] for case, r in sorted(cases.items())]
         passed = {v: sum(1 for r in cases.values() if r.get(v, (False,))[0]) for v in variants}
         rows.append(["passed", *[f"{passed[v]} / {len(cases)}" for v in variants]])
-        parts.append("<h3>Regression set per candidate</h3>" + _table(["case", *variants], rows))
+        parts.append(_heading("Regression set per candidate") + _table(["case", *variants], rows))
     return "".join(parts)
 
 
@@ -414,17 +418,11 @@ def outputs_section(con: duckdb.DuckDBPyConnection, version: str, imported: list
     cards.sort(key=lambda c: -c[0])
     picked = cards[: max(limit - 5, 0)]
     uncertain = con.execute(statement("report/uncertain_outputs"), {"version": version, "limit": 5}).fetchall()
-    out = []
-    for _, why, item, variant, query, response, scores, rationale in picked:
-        out.append(f'<article><h4>{_esc(why)}</h4><p class="meta">{_esc(item)} {_esc(variant)}</p>'
-                   f"<p><b>Query</b></p><pre>{_esc(query)}</pre><p><b>Response</b></p><pre>{_esc(response)}</pre>"
-                   f"<p><b>Scores (judge vs human median)</b>: {_esc(scores)}</p>"
-                   f"<p><b>Rationale</b>: {_esc(rationale)}</p></article>")
-    for item, a, b, orders, rationale, query, ra, rb in uncertain:
-        out.append(f'<article><h4>The judge contradicts itself across orders: {_esc(", ".join(orders))}</h4>'
-                   f'<p class="meta">{_esc(item)}: {_esc(a)} vs {_esc(b)}</p><p><b>Query</b></p><pre>{_esc(query)}</pre>'
-                   f"<p><b>{_esc(a)}</b></p><pre>{_esc(ra)}</pre><p><b>{_esc(b)}</b></p><pre>{_esc(rb)}</pre>"
-                   f"<p><b>Rationale</b>: {_esc(rationale)}</p></article>")
+    parts = _parts()
+    out = [str(parts.judged(why, item, variant, query, response, scores, rationale))
+           for _, why, item, variant, query, response, scores, rationale in picked]
+    out += [str(parts.contradiction(orders, item, a, b, query, ra, rb, rationale))
+            for item, a, b, orders, rationale, query, ra, rb in uncertain]
     return "".join(out) if out else _none("Nothing judged against human labels yet.")
 
 

@@ -174,8 +174,8 @@ def eval_set_lines(con: duckdb.DuckDBPyConnection) -> list[Line]:
     if not _exists(con, "eval_set_versions"):
         return []
     latest = con.execute("select quarter from eval_set_versions order by quarter desc, created_at desc limit 1").fetchall()
-    if not latest:
-        return []
+    if not latest or con.execute("select max(log_date) from clean_logs").fetchall()[0][0] is None:
+        return []  # no eval set, or no production days to compare it with
     from pipeline.evalsets.versions import eval_set_drift
 
     report = eval_set_drift(con, latest[0][0], ("topic",))
