@@ -162,6 +162,15 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False, judge:
     os.environ[environment.SOURCE_VAR] = str(source.resolve())
     covered = source_days(source)
     if covered is None:
+        from pipeline.logs.ingest import discover
+
+        files, unsupported = discover(source)
+        if not files:
+            raise UsageError(f"no log file under {source / 'logs'}"
+                             + (f" (only {len(unsupported)} file(s) of other kinds)" if unsupported else ""),
+                             "put the logs there as JSONL, JSONL.gz, CSV or Parquet files, in any sub-folder")
+        if not any(f.size for f in files):
+            raise UsageError(f"the {len(files)} log file(s) under {source / 'logs'} are empty", "nothing to run on yet")
         raise UsageError(f"no log record with a readable timestamp under {source / 'logs'}",
                          "check the files' format (JSONL, JSONL.gz, CSV, Parquet) and the timestamp field")
     first_day, last_day = covered

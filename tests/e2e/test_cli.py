@@ -139,3 +139,25 @@ def test_debug_is_accepted_before_or_after_the_command(argv, debug):
     from pipeline.cli import build_parser
 
     assert build_parser().parse_args(argv).debug is debug
+
+
+@pytest.mark.parametrize("files, message, hint", [
+    ({}, "no log file under", "put the logs there as JSONL, JSONL.gz, CSV or Parquet files"),
+    ({"notes.txt": "hi"}, "(only 1 file(s) of other kinds)", "put the logs there"),
+    ({"a.jsonl": "", "b/c.csv": ""}, "the 2 log file(s) under", "nothing to run on yet"),
+    ({"a.jsonl": '{"request_id": "r1", "timestamp": "yesterday"}\n'}, "no log record with a readable timestamp",
+     "check the files' format"),
+])
+def test_a_source_without_records_says_which_case_it_is(tmp_path, files, message, hint):
+    """An empty logs/ folder, files of other kinds only, empty files and unreadable timestamps each
+    get their own one-line error and hint (an empty folder was told to check the timestamp field)."""
+    logs = tmp_path / "src" / "logs"
+    logs.mkdir(parents=True)
+    for name, text in files.items():
+        (logs / name).parent.mkdir(parents=True, exist_ok=True)
+        (logs / name).write_text(text)
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--source", str(tmp_path / "src"), "--home",
+                           str(tmp_path / "home")], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**{k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))},
+                               "EVALFUNNEL_PII_SALT": "s"})
+    assert done.returncode == 2 and message in done.stderr and hint in done.stderr, done.stderr
