@@ -56,6 +56,7 @@ class ExpectationOutcome:
     success: bool
     unexpected_count: int
     sample: list[Any]
+    request_ids: list[str] = field(default_factory=list)  # of the first unexpected rows (not from GX)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ def _suite_sql(rows_sql: str) -> str:
     flags = ",\n       ".join(f"({_unexpected(kind, kw)}) as u{i}" for i, (kind, kw) in enumerate(RAW_LOGS_SUITE))
     aggregates = ",\n       ".join(
         f"count(*) filter (where u{i}) as n{i}, "
-        f"(list(cast(\"{kw['column']}\" as varchar) order by request_id_in_day) filter (where u{i}))[1:{SAMPLE}] as s{i}"
+        f"(list(cast(\"{kw['column']}\" as varchar) order by request_id_in_day) filter (where u{i}))[1:{SAMPLE}] as s{i}, "
+        f"(list(cast(request_id as varchar) order by request_id_in_day) filter (where u{i}))[1:{SAMPLE}] as r{i}"
         for i, (_, kw) in enumerate(RAW_LOGS_SUITE))
     return (f"with rows as ({rows_sql}\n),\n"
             f"flagged as (select *,\n       {flags}\nfrom rows)\n"
@@ -139,8 +141,9 @@ def _per_day(cursor: duckdb.DuckDBPyConnection) -> list[PartitionValidation]:
     out = []
     for row in cursor.fetchall():
         day, rows, values = row[0], row[1], row[2:]
-        outcomes = [ExpectationOutcome(kind, kw["column"], values[2 * i] == 0, int(values[2 * i]),
-                                       [str(v) for v in values[2 * i + 1] or []])
+        outcomes = [ExpectationOutcome(kind, kw["column"], values[3 * i] == 0, int(values[3 * i]),
+                                       [str(v) for v in values[3 * i + 1] or []],
+                                       [str(v) for v in values[3 * i + 2] or [] if v is not None])
                     for i, (kind, kw) in enumerate(RAW_LOGS_SUITE)]
         out.append(_validation(day, rows, outcomes))
     return out

@@ -55,7 +55,8 @@ def rejects_metadata(result: WindowResult) -> dict[str, object]:
 
 def _failure_rows(validations: list[PartitionValidation]) -> list[dict[str, object]]:
     return [{"partition": v.partition, "expectation": o.expectation, "column": o.column,
-             "unexpected": o.unexpected_count, "sample": ", ".join(map(str, o.sample))[:120]}
+             "unexpected": o.unexpected_count, "sample": ", ".join(map(str, o.sample))[:120],
+             "request_ids": ", ".join(o.request_ids)[:160]}
             for v in validations[:20] for o in v.failures]
 
 

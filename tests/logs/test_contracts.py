@@ -70,6 +70,9 @@ def test_each_violation_is_reported_with_its_column_as_gx_reports_it():
     [v] = validate_frame(bad)
     failed = {(o.expectation, o.column): o for o in v.failures}
     assert failed[("expect_column_values_to_be_between", "latency_ms")].sample == ["-1.0"]
+    # which records: a count column's values (non_finite_numbers 1) say nothing; their request ids do
+    assert failed[("expect_column_values_to_be_in_set", "non_finite_numbers")].request_ids == ["b"]
+    assert failed[("expect_column_values_to_be_between", "seconds_into_day")].request_ids == ["b", "c"]
     assert v.statistics["unsuccessful_expectations"] == len(expected)
 
 
