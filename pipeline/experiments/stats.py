@@ -158,6 +158,7 @@ class ArmEstimate:
     mean: float  # mean of y, or sum y / sum d for a ratio metric
     var_mean: float  # variance of `mean` as an estimator
     unit_var: float  # per-unit variance: var_mean * n
+    no_denominator: bool = False  # a ratio metric whose denominators are all 0: nothing to estimate
 
 
 def arm_estimate(m: Moments, ratio: bool) -> ArmEstimate:
@@ -170,7 +171,7 @@ def arm_estimate(m: Moments, ratio: bool) -> ArmEstimate:
         var = max(_cov(m.n, m.sum_y, m.sum_y, m.sum_y2), 0.0)
         return ArmEstimate(m.n, total_y / m.n, var / m.n, var)
     if total_d == 0:  # no denominator at all (no requests, no edited responses): nothing to estimate
-        return ArmEstimate(m.n, math.nan, math.nan, math.nan)
+        return ArmEstimate(m.n, math.nan, math.nan, math.nan, no_denominator=True)
     d_bar, r = total_d / m.n, total_y / total_d
     # delta method: var(ybar / dbar) = (s_y^2 - 2 r s_yd + r^2 s_d^2) / (n dbar^2)
     unit = (_cov(m.n, m.sum_y, m.sum_y, m.sum_y2) - 2 * r * _cov(m.n, m.sum_y, m.sum_d, m.sum_yd)
@@ -320,8 +321,11 @@ def compare(control: ArmEstimate, treatment: ArmEstimate, *, alpha: float = 0.05
     for arm, name in ((c, "control"), (t, "treatment")):
         if arm.n < 2:
             return replace(base, reason=f"{name} arm has {arm.n} user(s); at least 2 are needed")
-        if math.isnan(arm.mean):
+        if arm.no_denominator:
             return replace(base, reason=f"{name} arm has no denominator (a ratio metric with nothing to divide by)")
+        if not math.isfinite(arm.mean):
+            return replace(base, reason=f"{name} arm's values overflow double precision (their sums pass about 1e308): "
+                                        "rescale the metric")
     var = c.var_mean + t.var_mean
     diff = t.mean - c.mean
     if not (math.isfinite(var) and math.isfinite(diff)):

@@ -453,6 +453,9 @@ def test_extreme_magnitudes_give_a_reason_or_a_number_never_an_exception():
     # at 1e200 the variances overflow: a reason, not a p-value of 1 with a NaN interval
     huge = welch(a * 1e200, b * 1e200)
     assert huge.reason is not None and "overflow" in huge.reason and huge.p_value is None
+    # values near 1e308: their sums overflow to infinity (it was called 'no denominator', a ratio's problem)
+    top = welch(np.abs(a) * 1e307 + 1e307, np.abs(b) * 1e307 + 1e307)
+    assert top.reason is not None and "overflow double precision" in top.reason and "denominator" not in top.reason
 
 
 def test_an_untestable_primary_metric_stays_in_the_holm_family():
