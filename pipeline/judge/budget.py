@@ -37,8 +37,17 @@ def estimate_line(estimate: Estimate, model: str, *, dry_run: bool = False, budg
 
 @contextlib.contextmanager
 def spending(context, judge, con, asset: str) -> Iterator[StepSpend]:
-    """Run a judging step's fan-outs within the budget's remainder; record what they spent."""
+    """Run a judging step's fan-outs within the budget's remainder; record what they spent. A
+    budget for a model without a known price cannot be kept: the step stops before any call
+    (the CLI says so before the run starts; this holds for runs launched from the UI too)."""
     left = judge.budget_left(con, context)
+    if left is not None and not judge.dry_run:
+        from pipeline.judge.client import LLMClient, LLMConfigError
+
+        if LLMClient(judge.settings()).unit_prices() is None:
+            raise LLMConfigError(f"no price is known for {judge.model}, so the judge budget (${judge.max_cost_usd:g}) "
+                                 "cannot be kept: set input_price_per_mtok and output_price_per_mtok (or "
+                                 "EVALFUNNEL_JUDGE_PRICE_INPUT/_OUTPUT)")
 
     def announce(estimate: Estimate) -> None:
         line = estimate_line(estimate, judge.model, dry_run=judge.dry_run, budget_left=step.left(), what=asset)

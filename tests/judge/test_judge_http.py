@@ -135,3 +135,26 @@ def test_an_interruption_in_a_loop_callback_stops_the_fan_out_at_once():
     assert len(at_stop) == 1 and 3 <= at_stop[0] < 40
     assert after <= at_stop[0] + 4 and after < 40  # the fan-out did not judge on
     assert 3 <= sum(len(b) for b in batches) <= at_stop[0]  # what finished before the stop is handed over
+
+
+def test_a_budget_without_a_price_stops_the_step_before_any_call(tmp_path):
+    """A run launched from the UI with a budget for a model litellm has no price for: the judging
+    step refuses before calling (the CLI refuses earlier, before the run)."""
+    import dagster as dg
+
+    from pipeline.judge.budget import spending
+    from pipeline.judge.client import LLMConfigError
+    from pipeline.resources import JudgeResource
+    from pipeline.warehouse import connect
+
+    with LocalLLMServer(Faults()) as server:
+        judge = JudgeResource(model="openai/no-price-model", api_base=server.base_url, max_cost_usd=5.0)
+        context = dg.build_asset_context()
+        with connect(tmp_path / "w.duckdb") as con, pytest.raises(LLMConfigError, match="no price is known"):
+            with spending(context, judge, con, "judge_scores"):
+                pass
+        priced = JudgeResource(model="openai/no-price-model", api_base=server.base_url, max_cost_usd=5.0,
+                               input_price_per_mtok=1.0, output_price_per_mtok=2.0)
+        with connect(tmp_path / "w.duckdb") as con, spending(context, priced, con, "judge_scores") as step:
+            assert step.budget_usd == 5.0
+        assert server.total_calls == 0
