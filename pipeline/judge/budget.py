@@ -28,7 +28,8 @@ def estimate_line(estimate: Estimate, model: str, *, dry_run: bool = False, budg
     """What a fan-out is about to spend, said before its first call."""
     cost = (f"about ${estimate.cost_usd:.4f}" if estimate.price_known
             else f"cost unknown (no price for {model}: give --price-input and --price-output, USD per million tokens)")
-    line = (f"{what}: {estimate.tasks:,} item(s) to judge with {model} ({estimate.cached:,} cached, free): about "
+    free = f"{estimate.cached:,} cached" + (f", {estimate.repeated:,} repeating another's prompt" if estimate.repeated else "")
+    line = (f"{what}: {estimate.tasks:,} item(s) to judge with {model} ({free}: free): about "
             f"{estimate.input_tokens:,} input and {estimate.output_tokens:,} output tokens, {cost}")
     if budget_left is not None:
         line += f"; budget left ${budget_left:.4f}"

@@ -214,14 +214,15 @@ class LLMClient:
         return float(info.get("input_cost_per_token") or 0.0), float(info.get("output_cost_per_token") or 0.0)
 
     def worst_case_cost(self, messages: list[dict], calls: int = 2) -> float:
-        """The most `calls` completions of `messages` can cost: the prompt (characters / 3, more
-        than the usual / 4) and max_tokens of answer each; a budget reserves this before a call
-        starts, so that the calls in flight can never take it past its cap. Two calls: a broken
-        answer gets one repair."""
+        """The most `calls` completions of `messages` can cost: the prompt at one token per UTF-8
+        byte (a byte-level tokenizer, or one with byte fallback, never makes more; characters / 3
+        was overrun 1.4x by emoji, which take about a token each) plus a few per message, and
+        max_tokens of answer each. A budget reserves this before a call starts, so that the calls
+        in flight can never take it past its cap. Two calls: a broken answer gets one repair."""
         prices = self.unit_prices()
         if prices is None:
             return 0.0
-        prompt = sum(len(m["content"]) for m in messages) // 3 + 16
+        prompt = sum(len(m["content"].encode("utf-8", "surrogatepass")) + 8 for m in messages) + 16
         return calls * (prompt * prices[0] + self.settings.max_tokens * prices[1])
 
     def key_variable(self) -> str:

@@ -63,14 +63,20 @@ def _parse(control: Control, raw, source: str):
         raise ControlError(f"{source}={raw!r}: say 1 or 0 (true or false)")
     if control.kind is str:
         return str(raw).strip()
+    whole = control.kind is int
     try:
-        value = control.kind(raw)
+        if "_" in str(raw):  # Python reads 1_0 as 10; a person meant something else
+            raise ValueError(raw)
+        value = control.kind(str(raw).strip()) if isinstance(raw, str) else control.kind(raw)
     except (TypeError, ValueError) as exc:
-        raise ControlError(f"{source}={raw!r}: not a number") from exc
+        raise ControlError(f"{source}={raw!r}: not a {'whole ' if whole else ''}number") from exc
     if value != value or value in (float("inf"), float("-inf")) or value < 0:
         raise ControlError(f"{source}={raw!r}: must be a finite number, 0 or more")
     if control.field == "concurrency" and value < 1:
         raise ControlError(f"{source}={raw!r}: at least 1 call must be allowed in flight")
+    if control.field == "max_cost_usd" and value == 0:
+        raise ControlError(f"{source}={raw!r}: a budget must be more than 0 (leave it out for no budget; "
+                           "--dry-run calls nothing)")
     return value
 
 
@@ -79,12 +85,13 @@ def judge_config(environ: Mapping[str, str], flags: Mapping[str, object] | None 
     (flags: field -> value, None for not given). Only what was set is returned."""
     config: dict[str, object] = {}
     for control in CONTROLS:
+        given = (flags or {}).get(control.field)
+        if given is not None and given is not False:  # the flag wins: the variable is not even read
+            config[control.field] = _parse(control, given, control.flag)
+            continue
         raw = environ.get(control.variable)
         if raw is not None and raw.strip() != "":
             config[control.field] = _parse(control, raw, control.variable)
-        given = (flags or {}).get(control.field)
-        if given is not None and given is not False:
-            config[control.field] = _parse(control, given, control.flag)
     if not config.get("model"):
         config.pop("model", None)
     return config

@@ -49,6 +49,14 @@ class Estimate:
     cost_usd: float
     price_known: bool = True  # False: no configured price and litellm knows none (cost_usd is 0, not free)
     cached: int = 0  # the tasks' results already in the cache (free), beside the `tasks` to call
+    repeated: int = 0  # tasks asking a prompt another task asks too: judged once (free)
+
+
+def _tokens(text: str) -> int:
+    """About how many tokens `text` makes: 4 ASCII characters a token, about one per other
+    character (emoji and CJK run near one token each: counting them / 4 underestimated 4.7x)."""
+    ascii_chars = len(text.encode("ascii", "ignore"))
+    return ascii_chars // 4 + (len(text) - ascii_chars)
 
 
 def estimate(tasks: list[JudgeTask], client: LLMClient) -> Estimate:
@@ -59,7 +67,7 @@ def estimate(tasks: list[JudgeTask], client: LLMClient) -> Estimate:
     litellm = configured_litellm()  # quiet and with the local judge registered, as for a call
 
     s = client.settings
-    tokens_in = sum(sum(len(m["content"]) for m in t.messages) // 4 for t in tasks)
+    tokens_in = sum(sum(_tokens(m["content"]) for m in t.messages) for t in tasks)
     tokens_out = len(tasks) * min(s.max_tokens, 120)
     if s.input_price_per_mtok is not None or s.output_price_per_mtok is not None:
         cost = (tokens_in * (s.input_price_per_mtok or 0) + tokens_out * (s.output_price_per_mtok or 0)) / 1e6
@@ -221,7 +229,8 @@ async def judge_all(tasks: list[JudgeTask], client: LLMClient, rubric: Rubric,
     gc.collect()
     gc.freeze()
     try:
-        await gather_interruptible(*(worker() for _ in range(max(1, client.settings.concurrency))))
+        # one worker per call in flight, never more than there are tasks (a huge --concurrency made millions)
+        await gather_interruptible(*(worker() for _ in range(max(1, min(client.settings.concurrency, len(tasks))))))
     finally:
         gc.unfreeze()
         if buffer:  # what finished is handed over even when the run is interrupted
@@ -402,7 +411,9 @@ def judge_with_cache(con, tasks: list[JudgeTask], settings, rubric: Rubric, judg
         # the same prompt asked for twice (identical responses of two variants) is judged once
         todo = list({t.key: t for t in tasks if t.key not in cached}.values())
         new: list[JudgeResult] = []
-        expected = dataclasses.replace(estimate(todo, LLMClient(settings)), cached=len(tasks) - len(todo))
+        hits = sum(t.key in cached for t in tasks)
+        expected = dataclasses.replace(estimate(todo, LLMClient(settings)), cached=hits,
+                                       repeated=len(tasks) - hits - len(todo))
         if announce:
             announce(expected)
         if step is not None:

@@ -49,6 +49,9 @@ class Faults:
     # added to the judge's scores (clipped to 1-5): a provider silently changing the model; may be
     # changed while the server runs
     score_shift: dict[str, int] = field(default_factory=dict)
+    # how the usage it reports counts tokens: "chars/4" (about English) or "bytes" (one token per
+    # UTF-8 byte: the most any byte-level tokenizer bills, e.g. for emoji)
+    token_count: str = "chars/4"
 
 
 class LocalLLMServer:
@@ -154,7 +157,10 @@ class LocalLLMServer:
             content = "Sure! Here are my scores: correctness=4, relevance=5 (I hope that helps)"
         elif fault == "truncated":
             content = content[: max(1, len(content) // 2)]
-        prompt_tokens = sum(len(m.get("content") or "") for m in messages) // 4
+        if self.faults.token_count == "bytes":
+            prompt_tokens = sum(len((m.get("content") or "").encode()) for m in messages)
+        else:
+            prompt_tokens = sum(len(m.get("content") or "") for m in messages) // 4
         return web.json_response({
             "id": f"chatcmpl-{key[:12] or 'local'}", "object": "chat.completion", "created": 0, "model": body.get("model", "local"),
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],

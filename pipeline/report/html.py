@@ -438,7 +438,7 @@ overflow:auto;font-size:.8rem}article{border:1px solid #e3e3e3;border-radius:6px
 .meta{color:#666;font-size:.8rem}.empty{color:#666;font-style:italic}svg{max-width:100%;height:auto}
 ul.week{list-style:none;padding-left:0}ul.week li{padding:.3rem .5rem;border-left:4px solid #ccc;margin:.3rem 0}
 ul.week li.bad{border-color:#b00020;background:#fff6f6}ul.week li.good{border-color:#08700a}ul.week .what{color:#444}
-ul.week a.more{font-size:.8rem;margin-left:.4rem}nav{position:sticky;top:0;background:#fff;padding:.4rem 0}
+ul.week a.more{font-size:.8rem;margin-left:.4rem}td,li,h3,h4,.meta,span{unicode-bidi:isolate;overflow-wrap:anywhere}nav{position:sticky;top:0;background:#fff;padding:.4rem 0}
 @media print{nav{display:none}section{break-inside:avoid-page}pre{max-height:none}a.more{display:none}}
 @media (max-width:700px){body{padding:.5rem}table{font-size:.75rem}}
 """

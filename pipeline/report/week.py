@@ -67,13 +67,16 @@ def experiment_lines(con: duckdb.DuckDBPyConnection) -> list[Line]:
             "select experiment_id, decision, ship_variant, reason from experiment_summary order by experiment_id").fetchall():
         detail = reason
         if decision == "inconclusive":
+            # the variant furthest from its pre-registered sample: required per arm minus its smaller arm
             need = con.execute(
-                "select max(required_n_per_arm), min(least(n_control, n_treatment)) from experiment_results "
-                "where experiment_id = $e and analysis = 'overall' and role = 'primary' and not significant",
-                {"e": eid}).fetchall()[0]
-            if need[0] and need[1] is not None and need[0] > need[1]:
-                detail += (f"; about {need[0] - need[1]:,} more users per arm ({need[0]:,} in all) to detect the "
-                           "pre-registered effect")
+                "select variant, required_n_per_arm, least(n_control, n_treatment) as n from experiment_results "
+                "where experiment_id = $e and analysis = 'overall' and role = 'primary' and not significant "
+                "and required_n_per_arm > least(n_control, n_treatment) "
+                "order by required_n_per_arm - least(n_control, n_treatment) desc limit 1", {"e": eid}).fetchall()
+            if need:
+                variant, required, have = need[0]
+                detail += (f"; {variant} needs about {required - have:,} more users per arm ({required:,} per arm) to "
+                           "detect the pre-registered effect")
         verdict = {"ship": f"ship {ship}" if ship else "ship", "invalid": "invalid, do not read"}.get(decision, decision)
         tone = "good" if decision == "ship" else ("bad" if decision in ("do not ship", "invalid") else "")
         lines.append(Line(eid, verdict, detail, "experiments", "effects", tone))
@@ -116,29 +119,38 @@ def judge_lines(con: duckdb.DuckDBPyConnection) -> list[Line]:
     return lines
 
 
-def mismatch_lines(con: duckdb.DuckDBPyConnection) -> list[Line]:
+def mismatch_lines(con: duckdb.DuckDBPyConnection, version: str) -> list[Line]:
     if not _exists(con, "offline_online_correlation"):
         return []
-    rows = con.execute("select judge_version, dimension, metric, unnest(mismatches) from offline_online_correlation "
-                       "where kind = 'experiment' and quarter = (select max(quarter) from offline_online_correlation) "
-                       "order by all").fetchall()
+    rows = con.execute("select dimension, metric, unnest(mismatches) from offline_online_correlation "
+                       "where kind = 'experiment' and judge_version = $v and quarter = (select max(quarter) from "
+                       "offline_online_correlation where judge_version = $v) order by all", {"v": version}).fetchall()
     found: dict[str, list[str]] = {}
-    for _, dimension, metric, finding in rows:
-        found.setdefault(finding.split(":", 1)[0], []).append(f"{dimension} vs {metric}")
-    return [Line(f"offline vs online: {variant}", "judge and users disagree", ", ".join(pairs), "offline-online",
-                 "the scatter", "bad") for variant, pairs in found.items()]
+    for dimension, metric, finding in rows:
+        # a finding reads '<experiment>/<variant>: judge +0.20 points, users worse ...' (names may hold ':')
+        subject = finding.split(": judge ", 1)[0]
+        pair = f"{dimension} vs {metric}"
+        if pair not in found.setdefault(subject, []):
+            found[subject].append(pair)
+    return [Line(f"offline vs online: {subject}", "judge and users disagree", ", ".join(pairs), "offline-online",
+                 "the scatter", "bad") for subject, pairs in found.items()]
 
 
 def gate_lines(con: duckdb.DuckDBPyConnection, version: str, baseline: str) -> list[Line]:
     if not _exists(con, "candidate_responses"):
         return []
-    from pipeline.report.gate import GateConfig, evaluate
+    from pipeline.report.gate import GateConfig, GateError, evaluate
 
     candidates = [v for (v,) in con.execute("select distinct variant from candidate_responses where variant <> $b "
                                             "order by 1", {"b": baseline}).fetchall()]
     lines = []
     for candidate in candidates:
-        result = evaluate(con, candidate, baseline, version, GateConfig())
+        try:
+            result = evaluate(con, candidate, baseline, version, GateConfig())
+        except GateError as exc:  # not enough to judge it (no regression set, no ratings under this judge, ...)
+            lines.append(Line(f"release gate: {candidate}", "not decided", f"{exc}", "eval-set",
+                              "slices and regression set"))
+            continue
         failed = [r for r in result.rows if not r.passed]
         detail = ("; ".join(f"{r.check} {r.subject}: {r.detail}" for r in failed[:3])
                   + (f"; and {len(failed) - 3} more" if len(failed) > 3 else "")) if failed else \
@@ -163,8 +175,10 @@ def forecast_lines(con: duckdb.DuckDBPyConnection, version: str) -> list[Line]:
         if predicted is None:
             continue
         direction = "better" if predicted > 0 else "worse"
-        detail = (f"users {direction} on {metric} by about {abs(predicted):.0%} (95% prediction {low:+.0%} to {high:+.0%}, "
-                  f"positive = better), from its {dimension} scores and a {status} calibration fit"
+        interval = (f"95% prediction {low:+.0%} to {high:+.0%}, positive = better" if low is not None and high is not None
+                    else "no prediction interval: too few pairs")
+        detail = (f"users {direction} on {metric} by about {abs(predicted):.0%} ({interval}), from its {dimension} "
+                  f"scores and a {status} calibration fit"
                   + (f"; an experiment to confirm it needs about {n:,} users per arm" if n else ""))
         lines.append(Line(f"forecast: {candidate}", "offline only", detail, "calibration", "the calibration fit"))
     return lines
@@ -187,6 +201,6 @@ def eval_set_lines(con: duckdb.DuckDBPyConnection) -> list[Line]:
 
 def this_week(con: duckdb.DuckDBPyConnection, version: str, baseline: str, stamp: str) -> tuple[str, list[Line]]:
     """The section's HTML and its lines."""
-    lines = (experiment_lines(con) + judge_lines(con) + mismatch_lines(con) + gate_lines(con, version, baseline)
+    lines = (experiment_lines(con) + judge_lines(con) + mismatch_lines(con, version) + gate_lines(con, version, baseline)
              + forecast_lines(con, version) + eval_set_lines(con))
     return render("this_week.html.j2", lines=lines, stamp=stamp), lines

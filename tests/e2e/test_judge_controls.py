@@ -60,7 +60,7 @@ def test_dry_run_calls_nothing_prints_the_estimate_and_exits_0(small_source, tmp
     # no price for openai/judge and no budget: said on the console, never a silent $0
     assert "warning: no price is known for openai/judge" in done.stderr
     estimate = next(line for line in done.stderr.splitlines() if "judge_scores:" in line and "item(s) to judge" in line)
-    assert "148 item(s) to judge with openai/judge (0 cached, free)" in estimate and "cost unknown" in estimate
+    assert "148 item(s) to judge with openai/judge (0 cached: free)" in estimate and "cost unknown" in estimate
     assert "dry run: stopped before the first paid call" in done.stdout
     assert "running analyze_experiments" not in done.stdout  # nothing after the first judging stage ran
 
@@ -81,7 +81,7 @@ def test_a_budget_stops_before_the_cap_and_a_rerun_continues_where_it_stopped(sm
     assert "estimate" not in first.stdout and "budget left $20.0000" in first.stderr
     assert f"{skipped1:,} item(s) were left unjudged by the budget" in first.stdout
     assert second_calls == calls2 == skipped1 and skipped2 == 0 and budget2 == 200 and cost2 <= 200
-    assert f"({148 - skipped1} cached, free)" in second.stderr
+    assert f"({148 - skipped1} cached: free)" in second.stderr
     # the controls are the runs' config, as the UI's launchpad shows them (the key's variable, never a key)
     os.environ["DAGSTER_HOME"] = str(home / "dagster")
     try:
@@ -120,6 +120,9 @@ def test_the_key_variable_is_named_when_it_is_missing_or_refused(small_source, t
     (("--budget-usd", "-3"), {}, "--budget-usd='-3': must be a finite number, 0 or more"),
     ((), {"EVALFUNNEL_JUDGE_RPM": "lots"}, "EVALFUNNEL_JUDGE_RPM='lots': not a number"),
     ((), {"EVALFUNNEL_JUDGE_DRY_RUN": "maybe"}, "EVALFUNNEL_JUDGE_DRY_RUN='maybe': say 1 or 0"),
+    (("--budget-usd", "0"), {}, "--budget-usd='0': a budget must be more than 0"),
+    (("--concurrency", "1.5"), {}, "--concurrency='1.5': not a whole number"),
+    (("--rpm", "1_0"), {}, "--rpm='1_0': not a number"),
 ])
 def test_a_control_that_cannot_be_is_a_usage_error_naming_it(small_source, tmp_path, flags, env, message):
     with LocalLLMServer(Faults()) as server:
@@ -134,3 +137,5 @@ def test_flags_override_the_variables():
         "model": "gpt-4o", "max_cost_usd": 7.5, "dry_run": True, "concurrency": 4}
     with pytest.raises(ControlError, match="EVALFUNNEL_JUDGE_TPM='inf'"):
         judge_config({"EVALFUNNEL_JUDGE_TPM": "inf"})
+    # a bad variable does not matter when its flag is given
+    assert judge_config({"EVALFUNNEL_JUDGE_BUDGET_USD": "nan"}, {"max_cost_usd": "5"}) == {"max_cost_usd": 5.0}

@@ -104,6 +104,21 @@ def test_the_budget_stops_the_fan_out_before_it_is_exceeded(concurrency):
     assert len({r.task.key for r in got}) == 30
 
 
+def test_the_budget_holds_when_every_byte_is_billed_as_a_token():
+    """Emoji and CJK take about a token a character: a server billing one token per UTF-8 byte
+    (the most a byte-level tokenizer can) still never takes the spend past the cap (the reserve
+    was characters / 3, overrun 1.4x on emoji by the break-it review)."""
+    items = [JudgeTask(task_key("v", m), "pointwise", m, {}) for m in
+             (pointwise_messages(RUBRIC, [{"role": "user", "content": f"question {i} " + "\U0001F600" * 400}],
+                                 "\u6f22\u5b57" * 300) for i in range(40))]
+    with LocalLLMServer(Faults(latency_ms=20, token_count="bytes")) as server:
+        client = LLMClient(LLMSettings(model="openai/judge", api_base=server.base_url, api_key="local", concurrency=16,
+                                       input_price_per_mtok=1000.0, output_price_per_mtok=1000.0, max_tokens=64))
+        budget = 20.0
+        summary = asyncio.run(judge_all(items, client, RUBRIC, lambda batch: None, max_cost_usd=budget))
+    assert 0 < summary.cost_usd <= budget and summary.by_status.get("skipped_budget", 0) > 0
+
+
 class Interrupted(BaseException):
     """What Dagster raises on SIGTERM during a step: a BaseException, not an Exception."""
 

@@ -54,3 +54,21 @@ def test_an_empty_warehouse_says_what_to_run_this_week(tmp_path):
         page = build_report(con, "jv").html
     week = page[page.index('id="this-week"'):page.index('id="eval-set"')]
     assert "Nothing yet: run the pipeline" in week
+
+
+def test_this_week_survives_a_candidate_the_gate_cannot_judge_and_reads_mismatches_of_its_judge(tmp_path):
+    """A candidate without regression results or ratings (no regression set; a budget that ran out
+    before pairwise) is 'not decided' with the gate's reason: the report is still written (it
+    failed the whole run). Mismatch lines are the report's judge's only, named with ':' intact."""
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute("insert into candidate_responses (item_id, variant, messages, response, origin, loaded_at) values "
+                    "('i1', 'baseline', [], 'a', 'imported', now()), ('i1', 'v:2', [], 'b', 'imported', now())")
+        for version, finding in (("jv", "exp-1/v:2: judge +0.50 points, users worse by 10.0% on latency_ms"),
+                                 ("other", "exp-1/old: judge +0.10 points, users worse by 5.0% on latency_ms")):
+            con.execute("insert into offline_online_correlation (quarter, judge_version, kind, dimension, metric, n, "
+                        "status, mismatches, computed_at) values ('2026-07-01', ?, 'experiment', 'clarity', 'latency_ms', "
+                        "3, 'weak', [?], now())", [version, finding])
+        page = build_report(con, "jv").html
+    week = page[page.index('id="this-week"'):page.index('id="eval-set"')]
+    assert "release gate: v:2" in week and "not decided" in week
+    assert "offline vs online: exp-1/v:2" in week and "exp-1/old" not in week
