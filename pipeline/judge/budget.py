@@ -14,6 +14,8 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
+import duckdb
+
 from pipeline.judge.fanout import CURRENT_STEP, Estimate, StepSpend
 
 
@@ -62,7 +64,10 @@ def spending(context, judge, con, asset: str) -> Iterator[StepSpend]:
     finally:
         CURRENT_STEP.reset(token)
         if not judge.dry_run:
-            judge.record_spend(con, context, asset, step.calls, step.cost_usd, step.skipped_budget)
+            try:
+                judge.record_spend(con, context, asset, step.calls, step.cost_usd, step.skipped_budget)
+            except duckdb.Error as exc:  # never hide the step's own error behind the ledger's
+                context.log.warning(f"could not record the judge spend of {asset} (${step.cost_usd:.4f}): {exc}")
         if step.skipped_budget:  # a warning: `evalfunnel run` prints it with the step's name
             context.log.warning(f"the judge budget (${judge.max_cost_usd:g} for the command) is spent: "
                                 f"{step.skipped_budget:,} item(s) not judged (${step.cost_usd:.4f} spent in this step); "
