@@ -229,9 +229,10 @@ def offline_online_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
                    label="experiment variant", zorder=3)
         ax.scatter([a for a, m in zip(x, mismatch) if m], [b for b, m in zip(y, mismatch) if m], color="crimson",
                    label="mismatch (both significant, opposite signs)", zorder=3)
-        for p, m in zip(points, mismatch):
-            ax.annotate(f"{p[0]}/{p[1]}", (p[2], p[5] * 100), fontsize=7, xytext=(4, 4), textcoords="offset points",
-                        color="crimson" if m else "black")
+        colour = {f"{p[0]}/{p[1]}": "crimson" if m else "black" for p, m in zip(points, mismatch)}
+        for label, lx, ly, dy in _label_offsets(ax, [(f"{p[0]}/{p[1]}", p[2], p[5] * 100) for p in points]):
+            ax.annotate(label, (lx, ly), fontsize=7, xytext=(4, 4 + dy), textcoords="offset points", color=colour[label],
+                        arrowprops={"arrowstyle": "-", "color": "#999", "lw": 0.5} if dy else None)
         if len(set(x)) >= 2:
             slope, intercept = np.polyfit(x, y, 1)
             xs = np.linspace(min(x), max(x), 20)
