@@ -198,7 +198,7 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False, judge:
     instance = dg.DagsterInstance.get()
     _start_runs(instance)
     graph = defs.resolve_asset_graph()
-    JUDGING = {k.to_user_string() for k in graph.get_all_asset_keys() if "litellm" in graph.get(k).kinds}
+    judging = {k.to_user_string() for k in graph.get_all_asset_keys() if "litellm" in graph.get(k).kinds}
     roots: dict = {}  # asset key -> why what depends on it must not run
     outcomes, skipped = [], []
     from tqdm import tqdm
@@ -239,7 +239,7 @@ def _run_graph(home: environment.Home, source: Path, debug: bool = False, judge:
                 raise KeyboardInterrupt
             roots.update(new_roots(outcome))
             bar.update()
-            if judge and judge.get("dry_run") and outcome.success and {k.to_user_string() for k in selected} & JUDGING:
+            if judge and judge.get("dry_run") and outcome.success and {k.to_user_string() for k in selected} & judging:
                 break  # the estimate is out; every later stage would judge on what was not judged
     failed_checks = [f"{check} on {asset}" for o in outcomes for asset, check in o.failed_checks]
     if failed_checks:
@@ -358,9 +358,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     home = environment.prepare(Path(args.home) if args.home else None)
     t0 = time.perf_counter()
     judge = _judge_controls(args)
-    outcomes = _run_graph(home, Path(args.source), args.debug, judge)
+    _run_graph(home, Path(args.source), args.debug, judge)
     if judge.get("dry_run"):
-        _dry_run_summary(home, judge, outcomes)
+        _dry_run_summary(judge)
         return 0
     _summary(home)
     _spend_summary(home, judge)
@@ -368,7 +368,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dry_run_summary(home: environment.Home, judge: dict, outcomes: list) -> None:
+def _dry_run_summary(judge: dict) -> None:
     print(f"\ndry run: stopped before the first paid call; nothing was sent to {judge.get('model') or 'the judge'}. "
           "The estimate above is what the judging stage would call (cached items are free). Run the same command "
           "without --dry-run to judge.")
