@@ -354,8 +354,23 @@ def _judge_controls(args: argparse.Namespace) -> dict[str, object]:
     return config
 
 
+def _check_warehouse(home: environment.Home) -> None:
+    """An existing warehouse must be readable by the installed DuckDB: said up front, with how
+    to move on, instead of as every step's failure."""
+    from pipeline.warehouse import WarehouseFormatError, connect
+
+    if not home.warehouse.exists():
+        return
+    try:
+        with connect(home.warehouse, read_only=True):
+            pass
+    except WarehouseFormatError as exc:
+        raise UsageError(str(exc), exc.hint) from exc
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     home = environment.prepare(Path(args.home) if args.home else None)
+    _check_warehouse(home)
     t0 = time.perf_counter()
     judge = _judge_controls(args)
     _run_graph(home, Path(args.source), args.debug, judge)
@@ -412,6 +427,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"created a local pseudonymization key for the demo at {home.root / 'pii_salt'} "
               f"(for your own data set {environment.SALT_VAR} instead)")
     t0 = time.perf_counter()
+    try:
+        _check_warehouse(home)
+    except UsageError:  # the demo's warehouse is rebuilt from its generated source with the free local judge
+        aside = home.warehouse.with_name(home.warehouse.name + ".newer-duckdb")
+        home.warehouse.rename(aside)
+        print(f"the demo warehouse was written by a newer DuckDB: moved to {aside} and rebuilt")
     _run_graph(home, source, args.debug)
     _summary(home)
     print(f"demo done in {time.perf_counter() - t0:.0f}s (the source is {source})")
@@ -426,6 +447,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     home = environment.prepare(Path(args.home) if args.home else None)
     if not home.warehouse.exists():
         raise UsageError(f"no warehouse at {home.warehouse}", "run `evalfunnel run --source DIR` (or `make demo`) first")
+    _check_warehouse(home)
     source = _source(args, home)
     if (home.root / "pii_salt").exists():
         environment.demo_salt(home)  # the demo home's key, unless EVALFUNNEL_PII_SALT is set
@@ -755,6 +777,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001  (the last line of defence: one readable line)
         if args.debug:
             traceback.print_exc()
+        from pipeline.warehouse import WarehouseFormatError
+
+        if isinstance(exc, WarehouseFormatError):  # a command that opens the warehouse directly (report, gate)
+            print(f"evalfunnel: error: {exc}", file=sys.stderr)
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+            return 2
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"evalfunnel: error: {type(exc).__name__}: {first}", file=sys.stderr)
         if not args.debug:

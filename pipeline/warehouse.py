@@ -55,13 +55,32 @@ def scratch() -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+class WarehouseFormatError(RuntimeError):
+    """The warehouse file was written by a newer DuckDB than the one installed (DuckDB reads
+    older files, never newer ones): evalfunnel before issue 17 ran on DuckDB 2.0."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} was written by a newer DuckDB than the installed {duckdb.__version__} (evalfunnel "
+                         f"moved from DuckDB 2.0 to {duckdb.__version__}, the version its extensions exist for)")
+        self.path = path
+        self.hint = ("rebuild it: move it aside and run `evalfunnel run` again (the judge cache goes with it), or "
+                     "copy it into the older format once with DuckDB 2.0: in a separate venv with duckdb==2.0.1, "
+                     "ATTACH the old file READ_ONLY and a new one with (STORAGE_VERSION 'v1.5.0'), then COPY FROM "
+                     "DATABASE old TO new, and put the new file in its place")
+
+
 @contextlib.contextmanager
 def connect(path: str | Path, *, read_only: bool = False, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection in UTC with bounded memory; DuckDB spills to a temp folder beside the file."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "database file with version number" in str(exc):
+            raise WarehouseFormatError(path) from exc
+        raise
     try:
         _configure(con)
         # values as parameters: a home path may hold any character (a quote in `--home` once broke every command)

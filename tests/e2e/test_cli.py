@@ -161,3 +161,27 @@ def test_a_source_without_records_says_which_case_it_is(tmp_path, files, message
                           env={**{k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))},
                                "EVALFUNNEL_PII_SALT": "s"})
     assert done.returncode == 2 and message in done.stderr and hint in done.stderr, done.stderr
+
+
+def test_a_warehouse_written_by_duckdb_2_is_one_line_with_the_way_on_and_the_demo_rebuilds_it(tmp_path):
+    """evalfunnel moved from DuckDB 2.0 to 1.5.5 (its extensions exist for 1.5.5 only); DuckDB never
+    reads a newer file. A 2.0-written warehouse (the fixture, 274 kB gzipped to 665 bytes) gets a
+    usage error saying how to go on; the demo's own warehouse is moved aside and rebuilt."""
+    import gzip
+
+    fixture = Path(__file__).resolve().parents[1] / "orchestration" / "duckdb2_warehouse.duckdb.gz"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "warehouse.duckdb").write_bytes(gzip.decompress(fixture.read_bytes()))
+    (tmp_path / "src" / "logs").mkdir(parents=True)
+    (tmp_path / "src" / "logs" / "a.jsonl").write_text('{"request_id": "r1", "timestamp": "2026-05-02T10:00:00Z", '
+                                                      '"user_id": "u", "query": "q", "response": "a"}\n')
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))},
+           "EVALFUNNEL_PII_SALT": "s"}
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--source", str(tmp_path / "src"), "--home",
+                           str(home)], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert done.returncode == 2 and "was written by a newer DuckDB" in done.stderr, done.stderr
+    assert "STORAGE_VERSION 'v1.5.0'" in done.stderr and "Traceback" not in done.stderr
+    report = subprocess.run([sys.executable, "-m", "pipeline.cli", "report", "--home", str(home)],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert report.returncode == 2 and "was written by a newer DuckDB" in report.stderr, report.stderr
