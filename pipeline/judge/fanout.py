@@ -60,26 +60,15 @@ def _tokens(text: str) -> int:
 
 
 def estimate(tasks: list[JudgeTask], client: LLMClient) -> Estimate:
-    """What judging `tasks` would cost, before spending: tokens by characters / 4, the model's
-    price (litellm's or configured); repairs not included."""
-    from pipeline.judge.client import litellm as configured_litellm
-
-    litellm = configured_litellm()  # quiet and with the local judge registered, as for a call
-
+    """What judging `tasks` would cost, before spending: tokens as `_tokens` counts them, the
+    model's price (configured, litellm's, free for the local judge); repairs not included."""
     s = client.settings
     tokens_in = sum(sum(_tokens(m["content"]) for m in t.messages) for t in tasks)
     tokens_out = len(tasks) * min(s.max_tokens, 120)
-    if s.input_price_per_mtok is not None or s.output_price_per_mtok is not None:
-        cost = (tokens_in * (s.input_price_per_mtok or 0) + tokens_out * (s.output_price_per_mtok or 0)) / 1e6
-    elif not client.price_known:  # the client registered it at $0 for litellm's sake: still unknown
+    prices = client.unit_prices()  # configured, litellm's, (0, 0) for the local judge; None: unknown
+    if prices is None:
         return Estimate(len(tasks), tokens_in, tokens_out, 0.0, price_known=False)
-    else:
-        try:
-            p_in, p_out = litellm.cost_per_token(model=s.model, prompt_tokens=tokens_in, completion_tokens=tokens_out)
-            cost = p_in + p_out
-        except Exception:  # noqa: BLE001  (unknown to litellm and no configured price)
-            return Estimate(len(tasks), tokens_in, tokens_out, 0.0, price_known=False)
-    return Estimate(len(tasks), tokens_in, tokens_out, cost)
+    return Estimate(len(tasks), tokens_in, tokens_out, tokens_in * prices[0] + tokens_out * prices[1])
 
 
 @dataclass

@@ -87,3 +87,13 @@ def test_requests_per_minute_limit_the_client():
         return time.perf_counter() - t0
 
     assert asyncio.run(run()) >= 0.4  # ten calls at 20/s
+
+
+def test_the_local_judge_is_estimated_free_not_unknown():
+    """The estimate prices the local judge at $0 with a known price (make demo said 'cost unknown')."""
+    from pipeline.judge.fanout import JudgeTask, estimate, task_key
+
+    messages = pointwise_messages(RUBRIC, CONV, GOOD)
+    e = estimate([JudgeTask(task_key("v", messages), "pointwise", messages, {})],
+                 LLMClient(LLMSettings(model="evalfunnel/heuristic")))
+    assert e.price_known and e.cost_usd == 0.0 and e.tasks == 1 and e.input_tokens > 0
