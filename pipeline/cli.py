@@ -359,6 +359,8 @@ def _check_warehouse(home: environment.Home) -> None:
     to move on, instead of as every step's failure."""
     from pipeline.warehouse import WarehouseFormatError, connect
 
+    import duckdb
+
     if not home.warehouse.exists():
         return
     try:
@@ -366,6 +368,8 @@ def _check_warehouse(home: environment.Home) -> None:
             pass
     except WarehouseFormatError as exc:
         raise UsageError(str(exc), exc.hint) from exc
+    except duckdb.Error:
+        return  # held by another command (the run waits for it) or unreadable for another reason: the run says
 
 
 def cmd_run(args: argparse.Namespace) -> int:
