@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from pipeline.report.week import _environment, judge_label, render, this_week
+from pipeline.report.week import JudgeLabels, _environment, render, this_week
 from pipeline.warehouse import statement
 
 # labels are data (variant, experiment, metric and topic names): `$...$` must not be parsed as math
@@ -134,7 +134,8 @@ def _heading(text: str, tooltip: str = "") -> str:
 
 # ---- calibration ------------------------------------------------------------------------
 
-def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
+def calibration_section(con: duckdb.DuckDBPyConnection, label: JudgeLabels | None = None) -> str:
+    label = label or JudgeLabels(con)
     plt = _pyplot()
     rows = con.execute(statement("report/agreement_trend")).fetchall()
     if not rows:
@@ -158,7 +159,7 @@ def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
         axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
         for ax in axes:
             ax.tick_params(axis="x", rotation=45)
-        parts.append(_heading(f"Judge {judge_label(con, version)}", f"judge version {version}") + _svg(fig))
+        parts.append(_heading(f"Judge {label(version)}", f"judge version {version}") + _svg(fig))
     drift = con.execute(statement("report/drift_trend")).fetchall()
     if drift:
         series: dict[tuple, list] = defaultdict(list)
@@ -168,7 +169,7 @@ def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
         for (version, method, dim), points in sorted(series.items()):
             if any(abs(s or 0) > 0 for _, s in points):
                 ax.plot([p[0] for p in points], [p[1] for p in points], marker="o",
-                        label=f"{judge_label(con, version)}: {dim} ({method})")
+                        label=f"{label(version)}: {dim} ({method})")
         for sign in (1, -1):
             ax.axhline(sign * DRIFT_THRESHOLD, color="crimson", linestyle="--")
         ax.set(title="Judge drift against its anchor (dashed: the +/-0.5 point threshold)", xlabel="month",
@@ -179,7 +180,7 @@ def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
         parts.append(_heading("Drift") + _svg(fig))
         moved = [(m, v, d, meth, s) for m, v, d, meth, s, flag in drift if flag]
         parts.append(_table(["month", "judge", "dimension", "method", "shift"],
-                            [[m, Cell(judge_label(con, v), title=f"judge version {v}"), d, meth, f"{s:+.2f}"]
+                            [[m, Cell(label(v), title=f"judge version {v}"), d, meth, f"{s:+.2f}"]
                              for m, v, d, meth, s in moved])
                      if moved else _none("No drifted month."))
     corr = con.execute(statement("report/correlation_trend")).fetchall()
@@ -200,11 +201,12 @@ def calibration_section(con: duckdb.DuckDBPyConnection) -> str:
 
 # ---- offline versus online --------------------------------------------------------------
 
-def offline_online_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
+def offline_online_section(con: duckdb.DuckDBPyConnection, version: str, label: JudgeLabels | None = None) -> str:
+    label = label or JudgeLabels(con)
     plt = _pyplot()
     rows = [r for r in con.execute(statement("report/offline_online_pairs")).fetchall() if r[0] == version]
     if not rows:
-        return _none(f"No offline_online pairs for judge {judge_label(con, version)} yet (quarterly_eval_rebuild).")
+        return _none(f"No offline_online pairs for judge {label(version)} yet (quarterly_eval_rebuild).")
     groups: dict[tuple, list] = defaultdict(list)
     for _, dim, metric, eid, variant, jd, lo, hi, better, online_sig, judge_sig in rows:
         groups[(metric, dim)].append((eid, variant, jd, lo, hi, better, online_sig, judge_sig))
@@ -287,12 +289,13 @@ def experiments_section(con: duckdb.DuckDBPyConnection) -> str:
 
 # ---- ratings ----------------------------------------------------------------------------
 
-def ratings_section(con: duckdb.DuckDBPyConnection, version: str) -> str:
+def ratings_section(con: duckdb.DuckDBPyConnection, version: str, label: JudgeLabels | None = None) -> str:
+    label = label or JudgeLabels(con)
     plt = _pyplot()
     ratings = con.execute("select variant, rating, ci_low, ci_high, length_controlled from variant_ratings "
                           "where judge_version = $v order by length_controlled, rating desc", {"v": version}).fetchall()
     if not ratings:
-        return _none(f"No variant_ratings for judge {judge_label(con, version)} yet (rate_candidates).")
+        return _none(f"No variant_ratings for judge {label(version)} yet (rate_candidates).")
     fig, ax = plt.subplots(figsize=(8, 3))
     variants = sorted({r[0] for r in ratings})
     for offset, controlled in ((-0.12, False), (0.12, True)):
@@ -409,12 +412,14 @@ def eval_set_section(con: duckdb.DuckDBPyConnection, version: str, baseline: str
 
 # ---- outputs to read --------------------------------------------------------------------
 
-def outputs_section(con: duckdb.DuckDBPyConnection, version: str, imported: list[str], limit: int = 20) -> str:
+def outputs_section(con: duckdb.DuckDBPyConnection, version: str, imported: list[str], limit: int = 20,
+                    label: JudgeLabels | None = None) -> str:
+    label = label or JudgeLabels(con)
     cards = []
     for v in [version, *imported]:
         for item, variant, gap, scores, rationale, query, response in con.execute(
                 statement("report/outputs_to_read"), {"version": v, "limit": limit}).fetchall():
-            cards.append((gap, f"Judge {judge_label(con, v)} against people: {gap:g} points apart, summed over the "
+            cards.append((gap, f"Judge {label(v)} against people: {gap:g} points apart, summed over the "
                           "rubric's dimensions", item, variant, query, response, scores, rationale))
     cards.sort(key=lambda c: -c[0])
     picked = cards[: max(limit - 5, 0)]
@@ -457,13 +462,15 @@ def build_report(con: duckdb.DuckDBPyConnection, version: str, *, baseline: str 
     imported = [v for (v,) in con.execute("select distinct judge_version from judge_scores where source = 'imported' "
                                           "order by 1").fetchall()]
     stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
-    week, _ = this_week(con, version, baseline, stamp)
-    bodies = {"this-week": week, "calibration": calibration_section(con), "offline-online": offline_online_section(con, version),
-              "experiments": experiments_section(con), "ratings": ratings_section(con, version),
-              "eval-set": eval_set_section(con, version, baseline), "outputs": outputs_section(con, version, imported)}
+    label = JudgeLabels(con)
+    week, _ = this_week(con, version, baseline, stamp, label)
+    bodies = {"this-week": week, "calibration": calibration_section(con, label),
+              "offline-online": offline_online_section(con, version, label), "experiments": experiments_section(con),
+              "ratings": ratings_section(con, version, label), "eval-set": eval_set_section(con, version, baseline),
+              "outputs": outputs_section(con, version, imported, label=label)}
     from markupsafe import Markup as Safe
 
-    page = render("page.html.j2", css=Safe(CSS), judge=judge_label(con, version), version=version, baseline=baseline,
+    page = render("page.html.j2", css=Safe(CSS), judge=label(version), version=version, baseline=baseline,
                   stamp=stamp, sections=[(sid, title, Safe(bodies[sid])) for sid, title in SECTIONS])
     return Report(page, tuple(sid for sid, _ in SECTIONS), page.count("<svg"))
 

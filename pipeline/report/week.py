@@ -40,18 +40,25 @@ def render(template: str, **values) -> str:
     return _environment().get_template(template).render(**values)
 
 
-def judge_label(con: duckdb.DuckDBPyConnection, version: str) -> str:
-    """A judge version as a person names it: model and rubric ("gpt-4o-2024-08-06 · rubric v1")."""
-    row = con.execute("select any_value(judge_model), any_value(rubric_version) from judge_scores "
-                      "where judge_version = $v", {"v": version}).fetchall()
-    model, rubric = row[0] if row else (None, None)
-    if model is None and version.startswith("imported:"):
-        model, _, rubric = version.removeprefix("imported:").rpartition(":")
-    if model is None:
-        return version
-    rubric = (rubric or "").replace("rubric-", "rubric ")
-    imported = " (imported)" if version.startswith("imported:") else ""
-    return f"{model.removeprefix('openai/')} · {rubric}{imported}"
+class JudgeLabels:
+    """Judge versions as a person names them, model and rubric ("gpt-4o-2024-08-06 · rubric v1").
+
+    One query per report: the sections name judges in many places (every drifted row)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._known = {v: (m, r) for v, m, r in con.execute(
+            "select judge_version, any_value(judge_model), any_value(rubric_version) from judge_scores "
+            "group by judge_version").fetchall()}
+
+    def __call__(self, version: str) -> str:
+        model, rubric = self._known.get(version, (None, None))
+        if model is None and version.startswith("imported:"):
+            model, _, rubric = version.removeprefix("imported:").rpartition(":")
+        if model is None:
+            return version
+        rubric = (rubric or "").replace("rubric-", "rubric ")
+        imported = " (imported)" if version.startswith("imported:") else ""
+        return f"{model.removeprefix('openai/')} · {rubric}{imported}"
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -83,9 +90,10 @@ def experiment_lines(con: duckdb.DuckDBPyConnection) -> list[Line]:
     return lines
 
 
-def judge_lines(con: duckdb.DuckDBPyConnection) -> list[Line]:
+def judge_lines(con: duckdb.DuckDBPyConnection, label: JudgeLabels | None = None) -> list[Line]:
     if not _exists(con, "calibration_history"):
         return []
+    label = label or JudgeLabels(con)
     rows = con.execute("select judge_version, period_start, recalibrate_dimensions, rubric_vague_dimensions, "
                        "drifted_dimensions from calibration_history where period = 'month' "
                        "order by judge_version, period_start").fetchall()
@@ -113,7 +121,7 @@ def judge_lines(con: duckdb.DuckDBPyConnection) -> list[Line]:
         if vague:
             problems.append(f"rubric vague on {', '.join(vague)} (people disagree among themselves)")
         verdict = "needs attention" if problems else "ok"
-        lines.append(Line(f"judge {judge_label(con, version)}", verdict,
+        lines.append(Line(f"judge {label(version)}", verdict,
                           f"{month:%Y-%m}: " + ("; ".join(problems) if problems else "agrees with people, no drift"),
                           "calibration", "agreement and drift", "bad" if problems else "good"))
     return lines
@@ -199,8 +207,9 @@ def eval_set_lines(con: duckdb.DuckDBPyConnection) -> list[Line]:
                  f"above {EVAL_SET_DRIFT} it is due for a rebuild", "eval-set", "the mix", "bad" if due else "good")]
 
 
-def this_week(con: duckdb.DuckDBPyConnection, version: str, baseline: str, stamp: str) -> tuple[str, list[Line]]:
+def this_week(con: duckdb.DuckDBPyConnection, version: str, baseline: str, stamp: str,
+              label: JudgeLabels | None = None) -> tuple[str, list[Line]]:
     """The section's HTML and its lines."""
-    lines = (experiment_lines(con) + judge_lines(con) + mismatch_lines(con, version) + gate_lines(con, version, baseline)
+    lines = (experiment_lines(con) + judge_lines(con, label or JudgeLabels(con)) + mismatch_lines(con, version) + gate_lines(con, version, baseline)
              + forecast_lines(con, version) + eval_set_lines(con))
     return render("this_week.html.j2", lines=lines, stamp=stamp), lines
