@@ -125,8 +125,8 @@ def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpe
     ends). One transaction then swaps them in and rebuilds the small tables: a failure before it
     leaves the previous tables as they were."""
     register_specs(con, specs, metrics)
-    n_assign, bad_assign = register_source(con, "assignments", source / "assignments")
-    n_events, bad_events = register_source(con, "events", source / "events")
+    n_assign, assignment_rows, bad_assign = register_source(con, "assignments", source / "assignments")
+    n_events, event_rows, bad_events = register_source(con, "events", source / "events")
     log(f"user_metrics: {len(specs)} experiment(s), {n_assign} assignment file(s), {n_events} event file(s)")
     unreadable = [(str(Path(path).relative_to(source)) if Path(path).is_relative_to(source) else path, problem)
                   for path, problem in bad_assign + bad_events]
@@ -143,8 +143,7 @@ def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpe
         with timed(name):
             con.execute(statement(f"experiments/{name}"))
 
-    counts = {name: con.execute(f"select count(*) from src_{name}").fetchone()[0]  # noqa: S608  (constant names)
-              for name in ("assignments", "events")}
+    counts = {"assignments": assignment_rows, "events": event_rows}
     buckets = bucket_count(counts["assignments"], counts["events"])
     stage = _stage_folder(_temp_directory(con))
     left_out: dict[tuple[str, str], int] = defaultdict(int)  # (experiment, issue) -> users

@@ -58,31 +58,59 @@ def _scan(con: duckdb.DuckDBPyConnection, fmt: str, paths: list[str], columns: d
 
 
 def _readable(con: duckdb.DuckDBPyConnection, fmt: str, paths: list[str], columns: dict[str, str],
-              required: tuple[str, ...]) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-    """The files DuckDB's reader reads whole; the CSV and JSONL files it cannot (a malformed
-    line, a ragged row: read line by line instead, so the other rows load and the bad ones are
-    kept with their line and why); and the files not readable at all, with the reason. One file
-    that is not what its name says (an empty or cut Parquet file) must not fail the rest.
-    Parquet is checked on its first row; CSV and JSONL are read through once (their errors can
-    be anywhere). A CSV file whose sniffed columns lack a required one is read line by line too:
-    one ragged row makes DuckDB's sniffer take the whole header for one column."""
-    good, by_line, bad = [], [], []
+              required: tuple[str, ...]) -> tuple[list[str], int, list[str], list[tuple[str, str]]]:
+    """The files DuckDB's reader reads whole and their row count; the CSV and JSONL files it
+    cannot (a malformed line, a ragged row: read line by line instead, so the other rows load and
+    the bad ones are kept with their line and why); and the files not readable at all, with the
+    reason. One file that is not what its name says (an empty or cut Parquet file) must not fail
+    the rest.
+
+    All the files are counted in one scan first: the build needs the count anyway, and for CSV
+    and JSONL that is the only extra read when nothing is wrong. Only when that scan fails is
+    each file tried alone (Parquet on its first row; CSV and JSONL read through, as their errors
+    can be anywhere). A CSV file whose sniffed columns lack a required one is read line by line
+    too: one ragged row makes DuckDB's sniffer take the whole header for one column."""
+    candidates, by_line = [], []
     for path in paths:
         if Path(path).stat().st_size == 0:
             continue  # an empty file holds no rows: nothing to read, nothing wrong
+        if fmt == "csv":  # the sniffer reads a sample, not the file
+            try:
+                sniffed = _scan(con, fmt, [path], columns).columns
+            except duckdb.Error:
+                by_line.append(path)
+                continue
+            if not set(required) <= set(_matching(sniffed, columns)):
+                by_line.append(path)
+                continue
+        candidates.append(path)
+    if not candidates:
+        return [], 0, by_line, []
+    try:
+        return candidates, _count(_scan(con, fmt, candidates, columns)), by_line, []
+    except duckdb.Error:
+        pass  # some file is bad: find which
+    good, bad, rows = [], [], 0
+    for path in candidates:
         try:
             scan = _scan(con, fmt, [path], columns)
-            (scan.limit(1) if fmt == "parquet" else scan.aggregate("count(*)")).fetchall()
-            if fmt == "csv" and not set(required) <= set(_matching(scan.columns, columns)):
-                by_line.append(path)
+            if fmt == "parquet":
+                scan.limit(1).fetchall()
             else:
-                good.append(path)
+                rows += _count(scan)
+            good.append(path)
         except duckdb.Error as exc:
             if fmt == "parquet":
                 bad.append((path, str(exc).strip().splitlines()[0][:300]))
             else:
                 by_line.append(path)
-    return good, by_line, bad
+    if fmt == "parquet" and good:
+        rows = _count(_scan(con, fmt, good, columns))  # from the files' footers
+    return good, rows, by_line, bad
+
+
+def _count(rel: duckdb.DuckDBPyRelation) -> int:
+    return rel.aggregate("count(*)").fetchall()[0][0]
 
 
 def _by_line(con: duckdb.DuckDBPyConnection, fmt: str, path: str, columns: dict[str, str]) -> duckdb.DuckDBPyRelation:
@@ -130,20 +158,24 @@ def _json_path(key: str) -> str:
     return "$." + '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> tuple[int, list[tuple[str, str]]]:
+def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> tuple[int, int, list[tuple[str, str]]]:
     """Create the temp view `src_<name>` over every readable file in `folder`; returns the file
-    count and the files that could not be read, with why. An empty folder gives an empty view
-    with the same columns."""
+    count, the view's row count and the files that could not be read, with why. An empty folder
+    gives an empty view with the same columns."""
     columns, required = (ASSIGNMENTS, REQUIRED[name]) if name == "assignments" else (EVENTS, REQUIRED[name])
     files = source_files(folder)
     parts, unreadable = [], []
     scans = []
+    rows = 0
     for fmt, all_paths in files.items():
-        paths, by_line, bad = _readable(con, fmt, all_paths, columns, required)
+        paths, counted, by_line, bad = _readable(con, fmt, all_paths, columns, required)
         unreadable += bad
+        rows += counted
         if paths:
             scans.append((fmt, _scan(con, fmt, paths, columns)))
-        scans += [(fmt, _by_line(con, fmt, path, columns)) for path in by_line]
+        for path in by_line:
+            scans.append((fmt, _by_line(con, fmt, path, columns)))
+            rows += _count(scans[-1][1])
     for fmt, rel in scans:
         names = _matching([c for c in rel.columns if c != "_line_problem"], columns)
         present = set(names)
@@ -183,4 +215,4 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> 
                           + [f'null::varchar as "raw_{c}"' for c, t in columns.items() if t != "varchar"])
         con.sql(f"select {empty}, null::varchar as source_file, null::varchar as problem, true as valid "
                 "where false").create_view(f"src_{name}", replace=True)
-    return sum(len(p) for p in files.values()), unreadable
+    return sum(len(p) for p in files.values()), rows, unreadable

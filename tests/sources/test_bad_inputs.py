@@ -243,6 +243,8 @@ def test_logs_that_reach_today_file_rejects_on_a_day_that_exists(source, warehou
 
 
 def test_an_unreadable_assignment_or_event_file_is_skipped_with_its_reason(tmp_path):
+    import polars as pl
+
     from pipeline.experiments.sources import register_source
     from pipeline.warehouse import scratch
 
@@ -252,8 +254,16 @@ def test_an_unreadable_assignment_or_event_file_is_skipped_with_its_reason(tmp_p
     (folder / "empty.parquet").write_bytes(b"")  # present but empty: nothing to read, nothing wrong
     (folder / "cut.parquet").write_bytes(b"PAR1" + b"\0" * 20)
     (folder / "header-only.csv").write_text("experiment_id,user_id,variant,assigned_at\n")
+    pl.DataFrame({"experiment_id": ["e2", "e2"], "user_id": ["u2", "u3"], "variant": ["control", "treatment"],
+                  "assigned_at": ["2026-05-02T00:00:00Z"] * 2}).write_parquet(folder / "good.parquet")
+    (folder / "one-bad-line.jsonl").write_text(
+        '{"experiment_id": "e3", "user_id": "u4", "variant": "control", "assigned_at": "2026-05-03T00:00:00Z"}\n'
+        '{"experiment_id": "e3", "user_id": \n')
     with scratch() as con:
-        files, unreadable = register_source(con, "assignments", folder)
-        rows = con.execute("select experiment_id, user_id, valid from src_assignments").fetchall()
-    assert files == 4 and rows == [("e1", "u1", True)]
+        files, counted, unreadable = register_source(con, "assignments", folder)
+        rows = con.execute("select experiment_id, user_id, valid from src_assignments order by all").fetchall()
+    assert files == 6
+    # the good files load whole, the bad JSONL line is kept as an invalid row, the cut Parquet is named
+    assert rows == [("e1", "u1", True), ("e2", "u2", True), ("e2", "u3", True), ("e3", "u4", True), (None, None, False)]
+    assert counted == len(rows)  # the count the build sizes its buckets with, taken without another read
     assert [(Path(p).name, "parquet" in why.lower() or "footer" in why.lower()) for p, why in unreadable] == [("cut.parquet", True)]
