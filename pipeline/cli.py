@@ -395,12 +395,10 @@ def _dry_run_summary(judge: dict) -> None:
 
 def _spend_summary(home: environment.Home, judge: dict) -> None:
     """What this command's judge calls cost, step by step (judge_spend)."""
-    from pipeline.warehouse import connect
+    from pipeline.warehouse import connect, statement
 
     with connect(home.warehouse, read_only=True) as con:
-        rows = con.execute("select asset, sum(calls)::bigint, sum(cost_usd), sum(skipped_budget)::bigint from judge_spend "
-                           "where budget_scope = ? group by asset order by min(recorded_at)",
-                           [judge["budget_scope"]]).fetchall()
+        rows = con.execute(statement("judge/spend_by_asset"), {"scope": judge["budget_scope"]}).fetchall()
     if not rows or not any(calls for _, calls, _, _ in rows):
         return
     budget = float(judge.get("max_cost_usd") or 0)

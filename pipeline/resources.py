@@ -113,15 +113,15 @@ class JudgeResource(dg.ConfigurableResource):
         budget scope spent before it (judge_spend); None without a budget."""
         if self.max_cost_usd <= 0:
             return None
-        [(spent,)] = con.execute("select coalesce(sum(cost_usd), 0) from judge_spend where budget_scope = ?",
-                                 [self.scope(context)]).fetchall()
+        [(spent,)] = con.execute(warehouse.statement("judge/spent"), {"scope": self.scope(context)}).fetchall()
         return max(0.0, self.max_cost_usd - spent)
 
     def record_spend(self, con, context, asset: str, calls: int, cost_usd: float, skipped_budget: int) -> None:
         """One judging step's spend, in judge_spend (its own transaction: kept when a later step fails)."""
-        con.execute("insert into judge_spend values (?, ?, ?, ?, ?, ?, ?, ?, now())",
-                    [self.scope(context), context.run_id, asset, self.model, calls, cost_usd,
-                     self.max_cost_usd if self.max_cost_usd > 0 else None, skipped_budget]).fetchall()
+        con.execute(warehouse.statement("judge/insert_spend"), {
+            "scope": self.scope(context), "run_id": context.run_id, "asset": asset, "model": self.model, "calls": calls,
+            "cost_usd": cost_usd, "budget_usd": self.max_cost_usd if self.max_cost_usd > 0 else None,
+            "skipped_budget": skipped_budget}).fetchall()
 
     def load_rubric(self) -> Rubric:
         return load_rubric(self.rubric or None)
