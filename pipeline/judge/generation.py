@@ -25,11 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import yaml
 
 from pipeline.judge.client import LLMClient, LLMConfigError, LLMSettings
 from pipeline.judge.fanout import gather_interruptible
 from pipeline.warehouse import statement
+
+# generation_cache's columns as a batch carries them (created_at is set on insert)
+_GENERATION_COLUMNS = (("cache_key", pa.string()), ("candidate", pa.string()), ("model", pa.string()),
+                       ("response", pa.string()), ("latency_ms", pa.float64()), ("input_tokens", pa.int64()),
+                       ("output_tokens", pa.int64()), ("cost_usd", pa.float64()))
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,13 @@ def generate(con: duckdb.DuckDBPyConnection, candidates: list[Candidate], *, con
 
         def flush() -> None:
             if pending:
-                con.executemany("insert or ignore into generation_cache values (?, ?, ?, ?, ?, ?, ?, ?, now())", pending)
+                columns = list(zip(*pending))
+                con.register("generation_batch", pa.table({name: pa.array(values, type) for (name, type), values in
+                                                           zip(_GENERATION_COLUMNS, columns)}))
+                try:
+                    con.execute(statement("judge/insert_generations")).fetchall()
+                finally:
+                    con.unregister("generation_batch")
                 pending.clear()
 
         async def one(prompt: tuple) -> None:

@@ -1,5 +1,5 @@
 create table if not exists generation_cache (
-    cache_key varchar primary key,  -- SHA-256 of the model, temperature, max_tokens and the full prompt (the candidate's system prompt included)
+    cache_key varchar not null,  -- SHA-256 of the model, temperature, max_tokens and the full prompt (the candidate's system prompt included)
     candidate varchar not null,  -- the candidate's name in candidates.yaml
     model varchar not null,  -- the litellm model string that generated the response
     response varchar not null,  -- the generated answer (only successful generations are cached)

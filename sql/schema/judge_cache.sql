@@ -1,5 +1,5 @@
 create table if not exists judge_cache (
-    cache_key varchar primary key,  -- SHA-256 of the judge version and the exact prompt; drift re-scoring adds its month to the version, so each month is a fresh call
+    cache_key varchar not null,  -- SHA-256 of the judge version and the exact prompt; drift re-scoring adds its month to the version, so each month is a fresh call
     judge_version varchar not null,  -- the judge version that answered (hash of model, rubric and prompt template)
     kind varchar not null,  -- pointwise or pairwise
     status varchar not null,  -- ok or parse_failed (the model answered; failed and skipped_budget calls are not cached, so the next run retries them)

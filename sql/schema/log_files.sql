@@ -1,5 +1,5 @@
 create table if not exists log_files (
-    source_file varchar primary key,  -- a file under logs/, relative to the source directory
+    source_file varchar not null,  -- a file under logs/, relative to the source directory
     size_bytes bigint not null,  -- the file's size in bytes when read; with mtime_ns, tells whether it changed since
     mtime_ns bigint not null,  -- the file's modification time when read, in nanoseconds since the Unix epoch
     records bigint not null,  -- records read from the file, valid and rejected
