@@ -357,14 +357,25 @@ def _judge_controls(args: argparse.Namespace) -> dict[str, object]:
 def _check_warehouse(home: environment.Home) -> None:
     """An existing warehouse must be readable by the installed DuckDB: said up front, with how
     to move on, instead of as every step's failure."""
-    from pipeline.warehouse import WarehouseFormatError, connect
+    from pipeline.warehouse import Lake, WarehouseConfigError, WarehouseFormatError, connect
 
     import duckdb
 
-    if not home.warehouse.exists():
+    try:
+        target = home.warehouse
+    except WarehouseConfigError as exc:
+        raise UsageError(str(exc), "see README, Running for a team") from exc
+    if isinstance(target, Lake):  # attach once up front: a wrong catalog or data path is said here, not by every step
+        try:
+            with connect(target):
+                return
+        except WarehouseConfigError as exc:
+            raise UsageError(str(exc), "check EVALFUNNEL_WAREHOUSE and EVALFUNNEL_LAKE_DATA (README, Running for a "
+                                       "team)") from exc
+    if not target.exists():
         return
     try:
-        with connect(home.warehouse, read_only=True):
+        with connect(target, read_only=True):
             pass
     except WarehouseFormatError as exc:
         raise UsageError(str(exc), exc.hint) from exc
@@ -432,6 +443,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         _check_warehouse(home)
     except UsageError:  # the demo's warehouse is rebuilt from its generated source with the free local judge
+        if not isinstance(home.warehouse, Path):
+            raise
         aside = home.warehouse.with_name(home.warehouse.name + ".newer-duckdb")
         home.warehouse.rename(aside)
         print(f"the demo warehouse was written by a newer DuckDB: moved to {aside} and rebuilt")
@@ -779,11 +792,16 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001  (the last line of defence: one readable line)
         if args.debug:
             traceback.print_exc()
-        from pipeline.warehouse import WarehouseFormatError
+        from pipeline.warehouse import WarehouseConfigError, WarehouseFormatError
 
         if isinstance(exc, WarehouseFormatError):  # a command that opens the warehouse directly (report, gate)
             print(f"evalfunnel: error: {exc}", file=sys.stderr)
             print(f"  hint: {exc.hint}", file=sys.stderr)
+            return 2
+        if isinstance(exc, WarehouseConfigError):
+            print(f"evalfunnel: error: {exc}", file=sys.stderr)
+            print("  hint: check EVALFUNNEL_WAREHOUSE and EVALFUNNEL_LAKE_DATA (README, Running for a team)",
+                  file=sys.stderr)
             return 2
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"evalfunnel: error: {type(exc).__name__}: {first}", file=sys.stderr)

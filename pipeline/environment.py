@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from pipeline.warehouse import WAREHOUSE_FILE
+from pipeline.warehouse import WAREHOUSE_VAR, Lake, location
 
 HOME_VAR = "EVALFUNNEL_HOME"
 SOURCE_VAR = "EVALFUNNEL_SOURCE"
@@ -32,8 +31,9 @@ class Home:
     root: Path
 
     @property
-    def warehouse(self) -> Path:
-        return self.root / WAREHOUSE_FILE
+    def warehouse(self) -> Path | Lake:
+        """The embedded file in the home, or the lake EVALFUNNEL_WAREHOUSE names."""
+        return location(self.root)
 
     @property
     def report_dir(self) -> Path:
@@ -167,7 +167,24 @@ def prepare(home: Path | None = None) -> Home:
     resolved.root.mkdir(parents=True, exist_ok=True)
     dagster_home.mkdir(parents=True, exist_ok=True)
     target = dagster_home / "dagster.yaml"
-    template = instance_config_template()
-    if not target.exists() or target.read_bytes() != template.read_bytes():
-        shutil.copyfile(template, target)
+    wanted = instance_config(lake=os.environ.get(WAREHOUSE_VAR, "").strip() != "")
+    current = target.read_bytes() if target.exists() else None
+    # a dagster.yaml evalfunnel did not write (a team's instance on PostgreSQL, deploy/) is theirs
+    if current != wanted and (current is None or current.startswith(_OWN_HEADER)):
+        target.write_bytes(wanted)
     return resolved
+
+
+_OWN_HEADER = b"# The Dagster instance evalfunnel runs on."
+LAKE_POOL_LIMIT = 16
+
+
+def instance_config(lake: bool) -> bytes:
+    """The instance's dagster.yaml: the shipped one; on a DuckLake warehouse the writer pool's
+    limit of 1 (one writer per DuckDB file) is lifted, since each step commits its own
+    transactions to the lake's catalog."""
+    text = instance_config_template().read_bytes()
+    if lake:
+        text = text.replace(b"    default_limit: 1", b"    default_limit: %d  # the warehouse is a DuckLake (EVALFUNNEL_WAREHOUSE)"
+                            % LAKE_POOL_LIMIT)
+    return text

@@ -19,18 +19,25 @@ from pipeline.privacy.ner import NameFinder, presidio_finder
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file under EVALFUNNEL_HOME; every writer runs in the `duckdb_writer` pool."""
+    """The warehouse: the DuckDB file under EVALFUNNEL_HOME (every writer runs in the
+    `duckdb_writer` pool), or the DuckLake that EVALFUNNEL_WAREHOUSE names (read from the
+    environment of the process that runs the step, never stored in the run's config: a libpq
+    string may hold a password)."""
 
     home: str
     memory_limit: str = "1GB"
 
     @property
     def path(self) -> Path:
+        """The embedded file's path; its folder is the home (judge journals, the report)."""
         return Path(self.home) / warehouse.WAREHOUSE_FILE
+
+    def location(self) -> Path | warehouse.Lake:
+        return warehouse.location(Path(self.home))
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with warehouse.connect(self.path, read_only=read_only, memory_limit=self.memory_limit) as con:
+        with warehouse.connect(self.location(), read_only=read_only, memory_limit=self.memory_limit) as con:
             yield con
 
 

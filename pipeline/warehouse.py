@@ -1,10 +1,24 @@
-"""The DuckDB warehouse: connections with the project's settings, SQL files, and schema."""
+"""The warehouse: connections with the project's settings, SQL files, and schema.
+
+Two backends run the same `sql/` files (issue 17):
+- the embedded file (the default): one DuckDB file, `$EVALFUNNEL_HOME/warehouse.duckdb`; DuckDB
+  allows one writer per file, so every writing step waits in the `duckdb_writer` pool;
+- a DuckLake lakehouse, when `EVALFUNNEL_WAREHOUSE` is `ducklake:postgres:<libpq connection
+  string>` (a team's shared catalog) or `ducklake:sqlite:<path>` (one host), with
+  `EVALFUNNEL_LAKE_DATA` the folder or object-store prefix for its Parquet files. Each
+  connection is an in-memory DuckDB that attaches the lake as `lake` and uses it, so every
+  worker computes in its own process and commits to the shared catalog. The extensions come
+  from their PyPI packages (pipeline/extensions.py), never downloaded. A password belongs in
+  PGPASSWORD or ~/.pgpass (libpq reads both), not in the string; `Lake.display` hides one anyway.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -69,29 +83,154 @@ class WarehouseFormatError(RuntimeError):
                      "DATABASE old TO new, and put the new file in its place")
 
 
+WAREHOUSE_VAR = "EVALFUNNEL_WAREHOUSE"
+LAKE_DATA_VAR = "EVALFUNNEL_LAKE_DATA"
+_CATALOG_SCANNERS = {"postgres": "postgres_scanner", "sqlite": "sqlite_scanner"}
+_OBJECT_STORES = ("s3://", "gs://", "gcs://", "r2://", "http://", "https://")
+
+
+class WarehouseConfigError(ValueError):
+    """EVALFUNNEL_WAREHOUSE or EVALFUNNEL_LAKE_DATA names no usable warehouse."""
+
+
+@dataclass(frozen=True)
+class Lake:
+    """A DuckLake warehouse: its catalog (`ducklake:postgres:...` or `ducklake:sqlite:...`), where
+    its Parquet files go, and a local folder for this process's spills."""
+
+    catalog: str
+    data_path: str
+    spill: Path
+
+    @property
+    def kind(self) -> str:
+        return self.catalog.split(":", 2)[1]
+
+    @property
+    def display(self) -> str:
+        """The catalog as it may be printed or logged: a password in the string is hidden."""
+        return hide_passwords(self.catalog)
+
+    def __str__(self) -> str:
+        return f"{self.display} (data in {self.data_path})"
+
+    def exists(self) -> bool:
+        """Whether the catalog holds evalfunnel's tables (a run has created them)."""
+        if self.kind == "sqlite" and not Path(self.catalog.split(":", 2)[2]).exists():
+            return False
+        try:
+            with connect(self, read_only=True) as con:
+                return bool(con.execute("select count(*) from information_schema.tables where table_catalog = 'lake' "
+                                        "and table_name = 'raw_logs'").fetchall()[0][0])
+        except WarehouseConfigError as exc:
+            if "does not exist" in str(exc):  # a catalog database with no DuckLake in it yet
+                return False
+            raise
+
+
+def hide_passwords(text: str) -> str:
+    """`text` with libpq passwords hidden: `password=...` pairs and `scheme://user:...@` URLs
+    (DuckDB's errors quote the connection string)."""
+    hidden = re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s\"]+)", r"\1***", text)
+    return re.sub(r"(?i)(\w+://[^:/@\s]*:)[^@\s]*@", r"\1***@", hidden)
+
+
+def location(home: Path) -> Path | Lake:
+    """The warehouse EVALFUNNEL_WAREHOUSE selects: unset, the embedded file in `home`; else a lake."""
+    raw = os.environ.get(WAREHOUSE_VAR, "").strip()
+    if not raw:
+        return home / WAREHOUSE_FILE
+    parts = raw.split(":", 2)
+    if len(parts) < 3 or parts[0] != "ducklake" or parts[1] not in _CATALOG_SCANNERS or not parts[2].strip():
+        raise WarehouseConfigError(f"{WAREHOUSE_VAR}={Lake(raw, '', home).display!r} is not a warehouse: unset it for "
+                                   "the embedded file, or give ducklake:postgres:<libpq connection string> or "
+                                   "ducklake:sqlite:<catalog file>")
+    data = os.environ.get(LAKE_DATA_VAR, "").strip()
+    if not data:
+        raise WarehouseConfigError(f"{WAREHOUSE_VAR} names a DuckLake catalog, so {LAKE_DATA_VAR} must say where its "
+                                   "Parquet files go: a folder every worker sees, or s3://bucket/prefix")
+    if not data.startswith(_OBJECT_STORES):
+        data = str(Path(data).expanduser().resolve())
+    if not data.endswith("/"):
+        data += "/"
+    if parts[1] == "sqlite":
+        raw = f"ducklake:sqlite:{Path(parts[2]).expanduser().resolve()}"
+    return Lake(raw, data, home / "lake.tmp")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 @contextlib.contextmanager
-def connect(path: str | Path, *, read_only: bool = False, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection in UTC with bounded memory; DuckDB spills to a temp folder beside the file."""
-    path = Path(path)
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "database file with version number" in str(exc):
-            raise WarehouseFormatError(path) from exc
-        raise
+def connect(path: str | Path | Lake, *, read_only: bool = False,
+            memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection in UTC with bounded memory to the embedded file or a lake; DuckDB spills to
+    a temp folder beside the file (for a lake, in the home). Writers create missing tables."""
+    if isinstance(path, Lake):
+        con = _attach_lake(path, read_only)
+        spill = path.spill
+    else:
+        path = Path(path)
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "database file with version number" in str(exc):
+                raise WarehouseFormatError(path) from exc
+            raise
+        spill = path.parent / (path.name + ".tmp")
     try:
         _configure(con)
         # values as parameters: a home path may hold any character (a quote in `--home` once broke every command)
         con.execute("set memory_limit = $v", {"v": memory_limit or os.environ.get("EVALFUNNEL_DUCKDB_MEMORY", "1GB")})
-        con.execute("set temp_directory = $v", {"v": str(path.parent / (path.name + ".tmp"))})
+        con.execute("set temp_directory = $v", {"v": str(spill)})
         if not read_only:
             for table in SCHEMA:
                 con.execute(statement(f"schema/{table}"))
         yield con
     finally:
         con.close()
+
+
+def _attach_lake(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached as `lake` and in use."""
+    from pipeline import extensions
+
+    con = duckdb.connect()
+    try:
+        needed = ["ducklake", _CATALOG_SCANNERS[lake.kind]]
+        if lake.data_path.startswith(_OBJECT_STORES):
+            needed.append("httpfs")
+        extensions.load(con, *needed)
+        if lake.kind == "sqlite" and not read_only:
+            Path(lake.catalog.split(":", 2)[2]).parent.mkdir(parents=True, exist_ok=True)
+        if not lake.data_path.startswith(_OBJECT_STORES) and not read_only:
+            Path(lake.data_path).mkdir(parents=True, exist_ok=True)
+        # ATTACH takes no parameters; both strings are quoted as SQL literals
+        options = f"data_path {_literal(lake.data_path)}" + (", read_only" if read_only else "")
+        try:
+            con.execute(f"attach {_literal(lake.catalog)} as lake ({options})")
+        except duckdb.Error as exc:  # the message may quote the connection string: show it hidden
+            raise WarehouseConfigError(f"cannot attach the DuckLake warehouse {lake.display}: "
+                                       + hide_passwords(str(exc))) from None
+        con.execute("use lake")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor (another connection to the same database, for another thread) that reads and
+    writes where `con` does: a cursor starts in the default database, and on a lake that is
+    the in-memory one, not the attached lake."""
+    cur = con.cursor()
+    database = con.execute("select current_database()").fetchall()[0][0]
+    if database != cur.execute("select current_database()").fetchall()[0][0]:
+        cur.execute(f'use "{database}"')  # noqa: S608  (a catalog's own name)
+    return cur
 
 
 def table_counts(path: str | Path, tables: tuple[str, ...]) -> dict[str, int | None]:

@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from pipeline.warehouse import scratch, statement, transaction
+from pipeline.warehouse import cursor, scratch, statement, transaction
 
 KNOWN_FIELDS = (
     "request_id", "timestamp", "user_id", "session_id", "messages", "query", "response", "model",
@@ -422,7 +422,7 @@ def _batched_lines(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> I
     def produce() -> None:
         try:
             pending, size = [], 0
-            with con.cursor() as reader_con:
+            with cursor(con) as reader_con:
                 for i, f in enumerate(files):
                     for table in line_tables(reader_con, f):
                         pending.append(table.append_column("file_index", pa.array([i] * table.num_rows, pa.int32())))

@@ -23,7 +23,7 @@ import duckdb
 import polars as pl
 
 from pipeline.privacy.anonymize import Anonymizer, scan_for_residue
-from pipeline.warehouse import insert_rows, statement, transaction
+from pipeline.warehouse import cursor, insert_rows, statement, transaction
 
 
 @dataclass
@@ -150,7 +150,7 @@ def _scrubbed_days(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer,
     writes, its reads and Polars' regex release the GIL, so on two cores two days are scrubbed
     at once and the writing overlaps them. At most AHEAD + 1 days are in memory at once."""
     workers = max(1, WORKERS)
-    readers = [con.cursor() for _ in range(workers)]  # opened here, on the caller's thread
+    readers = [cursor(con) for _ in range(workers)]  # opened here, on the caller's thread
     free: SimpleQueue = SimpleQueue()
     for reader in readers:
         free.put(reader)

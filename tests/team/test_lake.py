@@ -1,0 +1,100 @@
+"""The DuckLake warehouse (issue 17): a catalog in PostgreSQL, data as Parquet files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline import warehouse
+from pipeline.checksums import differences
+
+GOLDEN = Path(__file__).parents[1] / "e2e" / "demo_checksums.json"
+
+
+@pytest.fixture
+def lake_env(postgres, tmp_path, monkeypatch) -> dict[str, str]:
+    env = {warehouse.WAREHOUSE_VAR: "ducklake:postgres:" + postgres.libpq(postgres.create_database()),
+           warehouse.LAKE_DATA_VAR: str(tmp_path / "lake-data")}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
+
+
+def test_a_lake_on_postgres_keeps_tables_across_connections_and_writes_parquet(lake_env, tmp_path):
+    target = warehouse.location(tmp_path / "home")
+    assert isinstance(target, warehouse.Lake) and not target.exists()
+    with warehouse.connect(target) as con:
+        # more rows than DuckLake inlines into the catalog: they go to a Parquet file
+        con.execute("insert into raw_purges select date '2026-01-01' + i::int, i, 4, now() from range(1000) t(i)")
+    assert target.exists()
+    with warehouse.connect(target, read_only=True) as con:
+        assert con.execute("select count(*), sum(raw_rows), min(log_date)::varchar from raw_purges").fetchall() == [
+            (1000, 499500, "2026-01-01")]
+        assert con.execute("select current_database()").fetchall() == [("lake",)]
+    assert list((tmp_path / "lake-data").rglob("*.parquet")), "the lake's rows live in Parquet files"
+
+
+@pytest.mark.e2e
+def test_the_demo_on_ducklake_makes_the_same_tables_as_the_embedded_file(lake_env, tmp_path):
+    from tests.demo_run import run_demo
+
+    lake = run_demo(tmp_path, lake_env)
+    golden = json.loads(GOLDEN.read_text())
+    diff = differences(golden["tables"], lake.checksums)
+    assert not diff, f"{len(diff)} tables differ between the lake and the embedded demo:\n  " + "\n  ".join(diff)
+    assert not (lake.home / "warehouse.duckdb").exists(), "nothing was written to the embedded file"
+
+
+def test_a_warehouse_setting_that_names_no_lake_is_refused_with_what_to_give(tmp_path, monkeypatch):
+    monkeypatch.delenv(warehouse.WAREHOUSE_VAR, raising=False)
+    assert warehouse.location(tmp_path) == tmp_path / "warehouse.duckdb"  # unset: the embedded file
+    monkeypatch.setenv(warehouse.WAREHOUSE_VAR, "postgres://u:hunter2@db/lake")
+    with pytest.raises(warehouse.WarehouseConfigError, match="ducklake:postgres:") as bad:
+        warehouse.location(tmp_path)
+    assert "hunter2" not in str(bad.value)
+    monkeypatch.setenv(warehouse.WAREHOUSE_VAR, "ducklake:postgres:host=db password=hunter2 dbname=lake")
+    monkeypatch.delenv(warehouse.LAKE_DATA_VAR, raising=False)
+    with pytest.raises(warehouse.WarehouseConfigError, match=warehouse.LAKE_DATA_VAR):
+        warehouse.location(tmp_path)
+    monkeypatch.setenv(warehouse.LAKE_DATA_VAR, str(tmp_path / "data"))
+    lake = warehouse.location(tmp_path)
+    assert "hunter2" not in str(lake) and "password=***" in str(lake)
+    assert warehouse.Lake("ducklake:postgres:postgresql://me:hunter2@db/x", "/d/", tmp_path).display == \
+        "ducklake:postgres:postgresql://me:***@db/x"
+
+
+def test_run_with_an_unreachable_catalog_exits_2_naming_it_without_its_password(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))}
+    env.update({warehouse.WAREHOUSE_VAR: "ducklake:postgres:host=127.0.0.1 port=1 password=hunter2 dbname=x "
+                                         "connect_timeout=2",
+                warehouse.LAKE_DATA_VAR: str(tmp_path / "data"), "EVALFUNNEL_PII_SALT": "x" * 32})
+    source = tmp_path / "source" / "logs"
+    source.mkdir(parents=True)
+    (source / "a.jsonl").write_text("")
+    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--home", str(tmp_path / "home"), "--source",
+                          str(source.parent)], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "cannot attach the DuckLake warehouse" in out.stderr and "password=***" in out.stderr
+    assert "hunter2" not in out.stdout + out.stderr
+
+
+def test_the_writer_pool_is_lifted_on_a_lake_and_a_teams_own_instance_config_is_kept(tmp_path, monkeypatch):
+    from pipeline import environment
+
+    monkeypatch.delenv(warehouse.WAREHOUSE_VAR, raising=False)
+    home = environment.prepare(tmp_path / "home")
+    config = home.dagster_home / "dagster.yaml"
+    assert "default_limit: 1\n" in config.read_text()
+    monkeypatch.setenv(warehouse.WAREHOUSE_VAR, "ducklake:sqlite:" + str(tmp_path / "catalog.sqlite"))
+    environment.prepare(tmp_path / "home")
+    assert f"default_limit: {environment.LAKE_POOL_LIMIT}" in config.read_text()
+    own = "storage:\n  postgres:\n    postgres_url: {env: DAGSTER_PG_URL}\n"
+    config.write_text(own)  # a team's instance (deploy/): not evalfunnel's to rewrite
+    environment.prepare(tmp_path / "home")
+    assert config.read_text() == own
