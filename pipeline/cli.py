@@ -542,6 +542,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- migrate -----------------------------------------------------------------------------
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from pipeline.migrate import MigrateError, migrate
+    from pipeline.warehouse import LAKE_DATA_VAR, Lake, WarehouseConfigError, parse
+
+    home = environment.prepare(Path(args.home) if args.home else None)
+    try:
+        source = home.warehouse
+        target = parse(args.to, args.lake_data or os.environ.get(LAKE_DATA_VAR, ""), home.root, setting="--to",
+                       data_setting="--lake-data")
+    except WarehouseConfigError as exc:
+        raise UsageError(str(exc), "see `evalfunnel migrate --help`") from exc
+    if not source.exists():
+        raise UsageError(f"no warehouse at {source}", "run `evalfunnel run --source DIR` (or `make demo`) first")
+    print(f"copying {source}\n     to {target}")
+    try:
+        done = migrate(source, target, say=print)
+    except MigrateError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"migrated {len(done.rows)} tables, {sum(done.rows.values()):,} rows in {done.seconds:.1f}s; every table's "
+          "row count and checksum match")
+    if done.left_behind:
+        print(f"left behind (not in this version's schema): {', '.join(done.left_behind)}")
+    if isinstance(target, Lake):
+        print(f"to use it: EVALFUNNEL_WAREHOUSE='{target.display}' EVALFUNNEL_LAKE_DATA={target.data_path}")
+    elif target == home.root / "warehouse.duckdb":
+        print("to use it: unset EVALFUNNEL_WAREHOUSE")
+    else:
+        print(f"to use it: unset EVALFUNNEL_WAREHOUSE and move {target} to {home.root / 'warehouse.duckdb'} (or "
+              f"use --home {target.parent} if it is named warehouse.duckdb)")
+    return 0
+
+
 # ---- gate --------------------------------------------------------------------------------
 
 def cmd_gate(args: argparse.Namespace) -> int:
@@ -705,6 +739,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rubric", help="the rubric YAML the judge used (default: the packaged rubric-v1)")
     p.add_argument("--home", help=HOME_HELP)
     p.set_defaults(func=cmd_report)
+
+    p = _command(sub, "migrate", "copy this home's warehouse into another backend (embedded file <-> DuckLake)",
+                 "Copies every table of the current warehouse (the embedded file, or the lake EVALFUNNEL_WAREHOUSE "
+                 "names) into --to, which must hold no rows yet, in one transaction; then compares both sides table by "
+                 "table (row counts and checksums). The source is only read. Afterwards point EVALFUNNEL_WAREHOUSE at "
+                 "the target. A password belongs in PGPASSWORD or ~/.pgpass, not in the connection string.",
+                 ["evalfunnel migrate --to 'ducklake:postgres:host=db.internal dbname=evals user=evalfunnel' "
+                  "--lake-data /shared/evals-lake",
+                  "evalfunnel migrate --to ducklake:sqlite:/srv/evals/catalog.sqlite --lake-data /srv/evals/data",
+                  "EVALFUNNEL_WAREHOUSE=ducklake:sqlite:/srv/evals/catalog.sqlite EVALFUNNEL_LAKE_DATA=/srv/evals/data "
+                  "evalfunnel migrate --to /tmp/warehouse.duckdb"])
+    p.add_argument("--to", required=True, help="ducklake:postgres:<libpq string>, ducklake:sqlite:<catalog file>, or "
+                                               "the path of a new DuckDB file")
+    p.add_argument("--lake-data", help="where a lake target keeps its Parquet files (default EVALFUNNEL_LAKE_DATA)")
+    p.add_argument("--home", help=HOME_HELP)
+    p.set_defaults(func=cmd_migrate)
 
     p = _command(sub, "gate", "release gate: exit 1 when the candidate regresses against the baseline",
                  "Compares the candidate's judge scores with the baseline's on every slice (and the high-stakes ones "

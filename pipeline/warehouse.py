@@ -138,16 +138,24 @@ def hide_passwords(text: str) -> str:
 def location(home: Path) -> Path | Lake:
     """The warehouse EVALFUNNEL_WAREHOUSE selects: unset, the embedded file in `home`; else a lake."""
     raw = os.environ.get(WAREHOUSE_VAR, "").strip()
-    if not raw:
-        return home / WAREHOUSE_FILE
+    return parse(raw, os.environ.get(LAKE_DATA_VAR, ""), home) if raw else home / WAREHOUSE_FILE
+
+
+def parse(raw: str, data: str, home: Path, *, setting: str = WAREHOUSE_VAR,
+          data_setting: str = LAKE_DATA_VAR) -> Path | Lake:
+    """A warehouse named by `raw`: `ducklake:postgres:...` or `ducklake:sqlite:...` (with `data`,
+    where its Parquet files go), or the path of a DuckDB file (`migrate --to` takes one)."""
+    raw = raw.strip()
+    if not raw.startswith("ducklake:") and setting != WAREHOUSE_VAR:
+        return Path(raw).expanduser().resolve()
     parts = raw.split(":", 2)
     if len(parts) < 3 or parts[0] != "ducklake" or parts[1] not in _CATALOG_SCANNERS or not parts[2].strip():
-        raise WarehouseConfigError(f"{WAREHOUSE_VAR}={Lake(raw, '', home).display!r} is not a warehouse: unset it for "
-                                   "the embedded file, or give ducklake:postgres:<libpq connection string> or "
+        raise WarehouseConfigError(f"{setting}={hide_passwords(raw)!r} is not a warehouse: unset it for the embedded "
+                                   "file, or give ducklake:postgres:<libpq connection string> or "
                                    "ducklake:sqlite:<catalog file>")
-    data = os.environ.get(LAKE_DATA_VAR, "").strip()
+    data = data.strip()
     if not data:
-        raise WarehouseConfigError(f"{WAREHOUSE_VAR} names a DuckLake catalog, so {LAKE_DATA_VAR} must say where its "
+        raise WarehouseConfigError(f"{setting} names a DuckLake catalog, so {data_setting} must say where its "
                                    "Parquet files go: a folder every worker sees, or s3://bucket/prefix")
     if not data.startswith(_OBJECT_STORES):
         data = str(Path(data).expanduser().resolve())
@@ -196,30 +204,40 @@ def connect(path: str | Path | Lake, *, read_only: bool = False,
 
 def _attach_lake(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as `lake` and in use."""
-    from pipeline import extensions
-
     con = duckdb.connect()
     try:
-        needed = ["ducklake", _CATALOG_SCANNERS[lake.kind]]
-        if lake.data_path.startswith(_OBJECT_STORES):
-            needed.append("httpfs")
-        extensions.load(con, *needed)
-        if lake.kind == "sqlite" and not read_only:
-            Path(lake.catalog.split(":", 2)[2]).parent.mkdir(parents=True, exist_ok=True)
-        if not lake.data_path.startswith(_OBJECT_STORES) and not read_only:
-            Path(lake.data_path).mkdir(parents=True, exist_ok=True)
-        # ATTACH takes no parameters; both strings are quoted as SQL literals
-        options = f"data_path {_literal(lake.data_path)}" + (", read_only" if read_only else "")
-        try:
-            con.execute(f"attach {_literal(lake.catalog)} as lake ({options})")
-        except duckdb.Error as exc:  # the message may quote the connection string: show it hidden
-            raise WarehouseConfigError(f"cannot attach the DuckLake warehouse {lake.display}: "
-                                       + hide_passwords(str(exc))) from None
+        attach(con, lake, "lake", read_only=read_only)
         con.execute("use lake")
     except BaseException:
         con.close()
         raise
     return con
+
+
+def attach(con: duckdb.DuckDBPyConnection, target: Path | Lake, alias: str, *, read_only: bool) -> None:
+    """Attach a warehouse (a DuckDB file or a lake) to `con` as `alias`."""
+    if not isinstance(target, Lake):
+        if read_only and not Path(target).exists():
+            raise WarehouseConfigError(f"no warehouse at {target}")
+        con.execute(f"attach {_literal(str(target))} as {alias}" + (" (read_only)" if read_only else ""))
+        return
+    from pipeline import extensions
+
+    needed = ["ducklake", _CATALOG_SCANNERS[target.kind]]
+    if target.data_path.startswith(_OBJECT_STORES):
+        needed.append("httpfs")
+    extensions.load(con, *needed)
+    if target.kind == "sqlite" and not read_only:
+        Path(target.catalog.split(":", 2)[2]).parent.mkdir(parents=True, exist_ok=True)
+    if not target.data_path.startswith(_OBJECT_STORES) and not read_only:
+        Path(target.data_path).mkdir(parents=True, exist_ok=True)
+    # ATTACH takes no parameters; both strings are quoted as SQL literals
+    options = f"data_path {_literal(target.data_path)}" + (", read_only" if read_only else "")
+    try:
+        con.execute(f"attach {_literal(target.catalog)} as {alias} ({options})")
+    except duckdb.Error as exc:  # the message may quote the connection string: show it hidden
+        raise WarehouseConfigError(f"cannot attach the DuckLake warehouse {target.display}: "
+                                   + hide_passwords(str(exc))) from None
 
 
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

@@ -98,3 +98,52 @@ def test_the_writer_pool_is_lifted_on_a_lake_and_a_teams_own_instance_config_is_
     config.write_text(own)  # a team's instance (deploy/): not evalfunnel's to rewrite
     environment.prepare(tmp_path / "home")
     assert config.read_text() == own
+
+
+def test_migrate_copies_an_embedded_warehouse_into_a_lake_and_back_with_equal_checksums(postgres, tmp_path):
+    """Built on the embedded file by a real ingest of hostile-but-valid records, then copied to
+    a PostgreSQL lake and back to a new file: every table the same, the source untouched, a
+    second copy into the filled lake refused."""
+    import os
+    import subprocess
+    import sys
+
+    from pipeline.checksums import table_checksums
+
+    home = tmp_path / "home"
+    source = tmp_path / "source" / "logs"
+    source.mkdir(parents=True)
+    lines = [json.dumps({"request_id": f"r{i}", "timestamp": f"2026-03-0{1 + i % 3}T10:00:00Z", "user_id": f"ü{i % 7}",
+                         "model": "m", "messages": [{"role": "user", "content": f"héllo 'quoted' \"{i}\" ⁦rtl⁩"}],
+                         "response": "ok", "latency_ms": 12.5, "input_tokens": 3, "output_tokens": 4, "cost_usd": 0.001})
+             for i in range(300)]
+    (source / "day.jsonl").write_text("\n".join(lines) + "\n{not json\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))}
+    env.update({"EVALFUNNEL_PII_SALT": "s" * 32, "EVALFUNNEL_RAW_RETENTION_DAYS": "0"})  # 0: raw text kept
+    run = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--source", str(source.parent), "--home", str(home)],
+                         env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout + run.stderr
+    embedded = home / "warehouse.duckdb"
+    with warehouse.connect(embedded, read_only=True) as con:
+        before = table_checksums(con, volatile={})
+    assert before["raw_logs"]["rows"] == 300 and before["log_rejects"]["rows"] == 1
+
+    lake = "ducklake:postgres:" + postgres.libpq(postgres.create_database())
+    migrate = [sys.executable, "-m", "pipeline.cli", "migrate", "--home", str(home)]
+    out = subprocess.run([*migrate, "--to", lake, "--lake-data", str(tmp_path / "lake")], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "checksum match" in out.stdout and "raw_logs: 300 rows" in out.stdout
+    again = subprocess.run([*migrate, "--to", lake, "--lake-data", str(tmp_path / "lake")], env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 2 and "already holds rows" in again.stderr
+
+    back = tmp_path / "back" / "warehouse.duckdb"
+    lake_env = {**env, warehouse.WAREHOUSE_VAR: lake, warehouse.LAKE_DATA_VAR: str(tmp_path / "lake")}
+    out = subprocess.run([*migrate, "--to", str(back)], env=lake_env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    with warehouse.connect(back, read_only=True) as con:
+        after = table_checksums(con, volatile={})
+    with warehouse.connect(embedded, read_only=True) as con:
+        assert table_checksums(con, volatile={}) == before  # the source was only read
+    assert not differences(before, after)
