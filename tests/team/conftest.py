@@ -1,8 +1,6 @@
-"""Servers for the team profile's tests: a PostgreSQL cluster from Debian's packages.
-
-The fixture starts its own cluster in a temp folder on 127.0.0.1 (a free port, trust auth,
-fsync off: a test cluster), as the `postgres` system user when the tests run as root (PostgreSQL
-refuses to run as root), and stops it after the session. Each test gets its own database.
+"""Servers for the team profile's tests: a PostgreSQL cluster from Debian's packages
+(tests/servers.py), started once for the session and stopped after; each test makes its own
+database.
 
 Where PostgreSQL's server is not installed the tests are skipped, unless
 EVALFUNNEL_REQUIRE_SERVERS=1 (set by .ci/run, which installs it): in CI a missing server fails.
@@ -10,77 +8,21 @@ EVALFUNNEL_REQUIRE_SERVERS=1 (set by .ci/run, which installs it): in CI a missin
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+
+from tests.servers import Postgres, postgres_bin_dir, postgres_cluster
 
 REQUIRE_VAR = "EVALFUNNEL_REQUIRE_SERVERS"
 
 
-def _bin_dir() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(os.path.realpath(found)).parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return Path(versions[-1]).parent if versions else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class Postgres:
-    bin_dir: Path
-    port: int
-    user: str
-
-    def libpq(self, dbname: str) -> str:
-        return f"host=127.0.0.1 port={self.port} user={self.user} dbname={dbname}"
-
-    def create_database(self) -> str:
-        name = "lake_" + uuid.uuid4().hex[:10]
-        subprocess.run([str(self.bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name],
-                       check=True, capture_output=True, timeout=60)
-        return name
-
-
 @pytest.fixture(scope="session")
 def postgres() -> Postgres:
-    bin_dir = _bin_dir()
+    bin_dir = postgres_bin_dir()
     if bin_dir is None or not (bin_dir / "initdb").exists():
         if os.environ.get(REQUIRE_VAR) == "1":
             pytest.fail("PostgreSQL's server is not installed (apt-get install postgresql); .ci/run installs it")
         pytest.skip("PostgreSQL's server is not installed (apt-get install postgresql)")
-    root = Path(tempfile.mkdtemp(prefix="evalfunnel-pg-"))
-    data = root / "data"
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL will not run as root: run it as the package's system user
-        account = pwd.getpwnam("postgres")
-        os.chown(root, account.pw_uid, account.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    user = "evalfunnel"
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", user, "--no-sync",
-                    "-E", "UTF8"], check=True, capture_output=True, timeout=120)
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off " \
-              "-c full_page_writes=off -c max_connections=200"
-    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w",
-                    "start"], check=True, capture_output=True, timeout=120)
-    try:
-        yield Postgres(bin_dir, port, user)
-    finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True, timeout=120)
-        shutil.rmtree(root, ignore_errors=True)
+    with postgres_cluster() as server:
+        yield server

@@ -1,0 +1,124 @@
+"""Benchmark: six months of daily ingest and cleaning on a DuckLake, with 1 and 2 parallel workers (issue 17).
+
+The path a user runs: `evalfunnel backfill daily_ingest` (ingest, the contract check,
+clean_logs, the PII residue check, through Dagster) in fresh processes, on generated logs
+(cached under bench/out/), each configuration on a fresh warehouse measured in this run:
+- embedded: one backfill over the six months on the embedded DuckDB file (the reference);
+- lake, 1 worker: the same backfill on a DuckLake (catalog in a PostgreSQL cluster this script
+  starts from Debian's packages, Parquet data in a local folder);
+- lake, 2 workers: two backfills at once, three months each, from two homes (two people, or two
+  machines, sharing one lake), on the same kind of fresh lake.
+Prints wall times, the speed-up of 2 workers over 1 on the lake (target >= 1.7x on 2 cores) and
+the lake's 1-worker time as a ratio of the embedded file's (target <= 1.3x), and checks that all
+three leave the same raw_logs and clean_logs (row counts and checksums).
+
+    python bench/scale_out.py [--interactions 240000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+SALT = "0123456789abcdef" * 4
+
+
+def _source(interactions: int) -> tuple[Path, date, date]:
+    out = HERE / "out" / f"scale-out-{interactions}"
+    if not (out / "gold" / "truth.json").exists():
+        subprocess.run([sys.executable, "-m", "pipeline.cli", "demo-data", "--out", str(out), "--months", "6",
+                        "--interactions", str(interactions)], check=True, cwd=HERE.parent)
+    truth = json.loads((out / "gold" / "truth.json").read_text())
+    return out, date.fromisoformat(truth["start"]), date.fromisoformat(truth["end"])
+
+
+def _env(extra: dict[str, str], start: date) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))}
+    env.update({"EVALFUNNEL_PII_SALT": SALT, "EVALFUNNEL_RAW_RETENTION_DAYS": "0", "EVALFUNNEL_START_DATE": str(start),
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(HERE.parent)})
+    env.update(extra)
+    return env
+
+
+def _prepare(target_env: dict[str, str], home: Path) -> None:
+    """The warehouse's tables, as `evalfunnel run` would have made them (backfill needs them)."""
+    code = ("import sys; from pathlib import Path; from pipeline import warehouse; "
+            "w = warehouse.location(Path(sys.argv[1])); Path(sys.argv[1]).mkdir(parents=True, exist_ok=True)\n"
+            "with warehouse.connect(w): pass")
+    subprocess.run([sys.executable, "-c", code, str(home)], env=target_env, check=True, cwd=HERE.parent)
+
+
+def _backfills(ranges: list[tuple[Path, date, date]], source: Path, env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-m", "pipeline.cli", "backfill", "daily_ingest", "--from", str(a),
+                               "--to", str(b), "--source", str(source), "--home", str(home)], env=env, cwd=HERE.parent,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for home, a, b in ranges]
+    for p in procs:
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            raise SystemExit(f"backfill failed:\n{out[-3000:]}")
+    return time.perf_counter() - t0
+
+
+def _checksums(env: dict[str, str], home: Path) -> dict:
+    code = ("import json, sys; from pathlib import Path; from pipeline import warehouse; "
+            "from pipeline.checksums import table_checksums\n"
+            "with warehouse.connect(warehouse.location(Path(sys.argv[1])), read_only=True) as con:\n"
+            "    c = table_checksums(con)\n"
+            "print(json.dumps({t: c[t] for t in ('raw_logs', 'clean_logs', 'log_partitions', 'pii_replacements')}))")
+    out = subprocess.run([sys.executable, "-c", code, str(home)], env=env, check=True, cwd=HERE.parent,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interactions", type=int, default=240_000)
+    args = parser.parse_args()
+    from tests.servers import postgres_cluster
+
+    source, first, last = _source(args.interactions)
+    middle = first.replace(day=1)
+    for _ in range(3):
+        middle = (middle + timedelta(days=32)).replace(day=1)
+    print(f"input: {args.interactions:,} interactions, {first}..{last} (six months); 2 workers split at {middle}")
+    with tempfile.TemporaryDirectory(prefix="scale-out-") as tmp, postgres_cluster() as pg:
+        tmp = Path(tmp)
+        results, sums = {}, {}
+        embedded = _env({}, first)
+        _prepare(embedded, tmp / "embedded")
+        results["embedded, 1 worker"] = _backfills([(tmp / "embedded", first, last)], source, embedded)
+        sums["embedded"] = _checksums(embedded, tmp / "embedded")
+        for workers in (1, 2):
+            lake = _env({"EVALFUNNEL_WAREHOUSE": "ducklake:postgres:" + pg.libpq(pg.create_database()),
+                         "EVALFUNNEL_LAKE_DATA": str(tmp / f"lake-{workers}")}, first)
+            _prepare(lake, tmp / f"lake{workers}-a")
+            ranges = ([(tmp / f"lake{workers}-a", first, last)] if workers == 1 else
+                      [(tmp / f"lake{workers}-a", first, middle - timedelta(days=1)),
+                       (tmp / f"lake{workers}-b", middle, last)])
+            results[f"lake, {workers} worker{'s' * (workers > 1)}"] = _backfills(ranges, source, lake)
+            sums[f"lake{workers}"] = _checksums(lake, tmp / f"lake{workers}-a")
+    for name, seconds in results.items():
+        print(f"{name:22s} {seconds:7.1f} s")
+    speedup = results["lake, 1 worker"] / results["lake, 2 workers"]
+    ratio = results["lake, 1 worker"] / results["embedded, 1 worker"]
+    print(f"speed-up of 2 workers on the lake: {speedup:.2f}x (target >= 1.7x)")
+    print(f"lake, 1 worker / embedded file:    {ratio:.2f}x (target <= 1.3x)")
+    same = sums["embedded"] == sums["lake1"] == sums["lake2"]
+    print(f"raw_logs, clean_logs, log_partitions, pii_replacements the same in all three: {same} "
+          f"({sums['embedded']['raw_logs']['rows']:,} raw_logs rows)")
+    if not same:
+        raise SystemExit("the three warehouses differ")
+
+
+if __name__ == "__main__":
+    main()
