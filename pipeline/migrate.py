@@ -6,7 +6,8 @@ that holds no rows yet (created on the spot; a lake's tables are created in its 
 both sides are compared table by table with the order-independent checksums of
 pipeline/checksums.py (row counts and every column); a difference is an error, and the source is
 never written. Tables the source does not have (an older version) stay empty; tables it has that
-the schema no longer lists are named and left behind.
+the schema no longer lists are named and left behind. write_locks is not copied: every
+warehouse seeds its own.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.checksums import differences, table_checksums
-from pipeline.warehouse import SCHEMA, Lake, attach, connect
+from pipeline.warehouse import SCHEMA, SEEDED, Lake, attach, connect
 
 
 class MigrateError(RuntimeError):
@@ -49,14 +50,14 @@ def migrate(source: Path | Lake, target: Path | Lake, say: Callable[[str], None]
     out = Migrated()
     with connect(target) as con:  # creates the schema's tables in the target
         into = con.execute("select current_database()").fetchall()[0][0]
-        filled = [t for t in SCHEMA if con.execute(f'select count(*) from "{t}"').fetchall()[0][0]]  # noqa: S608
+        filled = [t for t in SCHEMA if t not in SEEDED and con.execute(f'select count(*) from "{t}"').fetchall()[0][0]]  # noqa: S608
         if filled:
             raise MigrateError(f"the target already holds rows in {len(filled)} table(s) ({', '.join(filled[:5])}"
                                f"{', ...' if len(filled) > 5 else ''}): migrate into an empty warehouse")
         attach(con, source, "migrate_source", read_only=True)
         present = set(_tables(con, "migrate_source"))
         out.left_behind = sorted(present - set(SCHEMA))
-        copied = [t for t in SCHEMA if t in present]
+        copied = [t for t in SCHEMA if t in present and t not in SEEDED]  # the target has its own locks
         con.execute("begin")
         try:
             for i, table in enumerate(copied, 1):

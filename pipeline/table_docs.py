@@ -118,9 +118,14 @@ def parse_schema(sql: str) -> Schema:
             continues, indent = bool(comment) and not closes, len(raw) - len(raw.lstrip())
             in_create = not closes
             continue
+        if code.lower().startswith(f"insert into {table} "):  # the rows a table starts with (write_locks)
+            notes += [" ".join(pending)] if pending else []
+            pending, continues = [], False
+            continue
         alter = _ALTER.search(code)
         if not alter or alter.group(1) != table:
-            raise ValueError(f"only `alter table {table} add column ...` may follow the create, got {code!r}")
+            raise ValueError(f"only `alter table {table} add column ...` or the rows it starts with (`insert into "
+                             f"{table} ...`, one line) may follow the create, got {code!r}")
         if comment:
             notes += [" ".join(pending)] if pending else []
             columns.append(_column(alter.group(2), comment))
@@ -151,6 +156,8 @@ COMPANIONS: dict[str, dict[str, str]] = {
                           "(read = loaded + rejected + duplicates); days without records have a row of zeros.",
         "log_files": "The ingestion's file index: size, mtime, records and days per source file, and why a file "
                      "gave no valid record.",
+        "write_locks": "One row per lock a writer takes by updating it (the file index's, 'log_files'): on a "
+                       "DuckLake, two runs that index the same new files at once cannot both commit.",
     },
     "clean_logs": {
         "pii_replacements": "Per day and PII type: how many values the anonymizer replaced.",

@@ -15,14 +15,20 @@ Two backends run the same `sql/` files (issue 17):
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import random
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
+
+T = TypeVar("T")
 
 
 def sql_root() -> Path:
@@ -50,7 +56,8 @@ SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files", "raw_purges"
           "generation_cache", "experiment_users", "user_metrics", "user_segments", "assignment_issues", "event_rejects",
           "experiment_results", "experiment_summary", "human_labels", "label_rejects", "judge_human_agreement",
           "judge_drift", "judge_anchors", "judge_anchor_scores", "offline_online", "offline_online_correlation",
-          "calibration_history", "calibration_forecast", "candidate_scores")
+          "calibration_history", "calibration_forecast", "candidate_scores", "write_locks")
+SEEDED = ("write_locks",)  # tables whose schema file inserts their rows: every warehouse has them
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:
@@ -268,6 +275,45 @@ def insert_rows(con: duckdb.DuckDBPyConnection, sql: str, rows: list) -> int:
     if rows:
         con.executemany(sql, rows)
     return len(rows)
+
+
+# what another writer's commit looks like to ours: DuckLake's conflict check (a table deleted from
+# by a transaction that committed first), a SQLite catalog's lock, PostgreSQL's serialization
+_CONFLICTS = ("transaction conflict", "database is locked", "could not serialize", "deadlock detected")
+RETRY_ATTEMPTS = 8
+_log = logging.getLogger("evalfunnel.warehouse")
+
+
+def is_conflict(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.Error) and any(marker in str(exc).lower() for marker in _CONFLICTS)
+
+
+def retrying(con: duckdb.DuckDBPyConnection, write: Callable[[], T], what: str,
+             log: Callable[[str], None] | None = None, attempts: int = RETRY_ATTEMPTS, base_seconds: float = 0.25) -> T:
+    """Run `write` (a partition window's deletes and inserts) as one transaction. On a lake,
+    runs on disjoint partitions compute at the same time and commit to one catalog: a commit that
+    conflicts with another writer's (DuckLake refuses to insert into a table another transaction
+    deleted from since ours began) is rolled back and `write` runs again from the start, after an
+    exponential backoff with jitter, each retry logged. Anything else propagates at once. The
+    embedded file has one writer and never conflicts. `write` must be safe to repeat: delete the
+    window, then insert it."""
+    for attempt in range(1, attempts + 1):
+        con.execute("begin transaction")
+        try:
+            result = write()
+            con.execute("commit")
+            return result
+        except BaseException as exc:
+            with contextlib.suppress(duckdb.Error):  # a failed commit has ended the transaction already
+                con.execute("rollback")
+            if not is_conflict(exc) or attempt == attempts:
+                raise
+            wait = base_seconds * 2 ** (attempt - 1) * (0.5 + random.random())
+            message = (f"{what}: the commit conflicted with another writer ({str(exc).strip().splitlines()[-1][:160]}); "
+                       f"retry {attempt} of {attempts - 1} in {wait:.2f}s")
+            (log or _log.warning)(message)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager

@@ -64,7 +64,7 @@ from pipeline.calibration.agreement import (
     spearman,
     spearman_rows,
 )
-from pipeline.warehouse import statement
+from pipeline.warehouse import retrying, statement
 
 MIN_ITEMS = 20
 AGREEMENT_FLOOR = 0.8
@@ -274,11 +274,15 @@ COLUMNS = ("month", "judge_version", "kind", "dimension", "slice_dimension", "sl
 
 
 def store_agreement(con: duckdb.DuckDBPyConnection, month: dt.date, rows: list[dict]) -> None:
-    con.execute("delete from judge_human_agreement where month = $m", {"m": month})
-    if rows:
-        con.executemany(f"insert into judge_human_agreement ({', '.join(COLUMNS)}, computed_at) "
-                        f"values ({', '.join('?' for _ in COLUMNS)}, now())",
-                        [[r.get(c) for c in COLUMNS] for r in rows])
+    """Replace the month's rows, in one transaction (retried when a concurrent run's commit conflicts)."""
+    def write() -> None:
+        con.execute("delete from judge_human_agreement where month = $m", {"m": month})
+        if rows:
+            con.executemany(f"insert into judge_human_agreement ({', '.join(COLUMNS)}, computed_at) "
+                            f"values ({', '.join('?' for _ in COLUMNS)}, now())",
+                            [[r.get(c) for c in COLUMNS] for r in rows])
+
+    retrying(con, write, f"judge_human_agreement {month:%Y-%m}")
 
 
 def agreement_table(rows: list[dict], limit: int = 40) -> list[dict]:
@@ -307,14 +311,11 @@ class History:
 def rebuild_history(con: duckdb.DuckDBPyConnection) -> History:
     """Replace calibration_history whole from the calibration tables (so re-runs and backfills
     never duplicate a period); returns what it holds and the months that need attention."""
-    con.execute("begin")
-    try:
+    def write() -> None:
         con.execute("delete from calibration_history")
         con.execute(statement("calibration/history"))
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+
+    retrying(con, write, "calibration_history")
     periods = con.execute("select period, count(*), min(period_start), max(period_start) from calibration_history "
                           "group by period order by period").fetchall()
     return History(periods, con.execute(statement("calibration/needs_attention")).fetchall())

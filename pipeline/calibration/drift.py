@@ -34,7 +34,7 @@ from pipeline.calibration.consensus import MIN_ITEMS, Item, pointwise_items
 from pipeline.judge.fanout import JudgeTask, judge_with_cache, task_key
 from pipeline.judge.prompt import TEMPLATE_VERSION, pointwise_messages
 from pipeline.judge.rubric import judge_version
-from pipeline.warehouse import insert_rows, statement
+from pipeline.warehouse import insert_rows, retrying, statement
 
 THRESHOLD = 0.5
 ALPHA = 0.05  # the test's level; the intervals are the matching 95% ones
@@ -227,11 +227,15 @@ COLUMNS = ("month", "judge_version", "dimension", "method", "anchor_month", "n_a
 
 
 def store_drift(con: duckdb.DuckDBPyConnection, month: dt.date, rows: list[dict], methods: tuple[str, ...]) -> None:
-    con.execute("delete from judge_drift where month = $m and list_contains($methods, method)",
-                {"m": month, "methods": list(methods)})
-    if rows:
-        con.executemany(f"insert into judge_drift ({', '.join(COLUMNS)}, computed_at) "
-                        f"values ({', '.join('?' for _ in COLUMNS)}, now())", [[r[c] for c in COLUMNS] for r in rows])
+    """Replace the month's rows of `methods`, in one transaction (retried on a conflicting commit)."""
+    def write() -> None:
+        con.execute("delete from judge_drift where month = $m and list_contains($methods, method)",
+                    {"m": month, "methods": list(methods)})
+        if rows:
+            con.executemany(f"insert into judge_drift ({', '.join(COLUMNS)}, computed_at) "
+                            f"values ({', '.join('?' for _ in COLUMNS)}, now())", [[r[c] for c in COLUMNS] for r in rows])
+
+    retrying(con, write, f"judge_drift {month:%Y-%m}")
 
 
 def rescored_anchor(con: duckdb.DuckDBPyConnection, version: str) -> dt.date | None:
@@ -268,8 +272,11 @@ def rescored_rows(con: duckdb.DuckDBPyConnection, month: dt.date, settings, rubr
     run = judge_with_cache(con, tasks, settings, rubric, version, journal, max_cost_usd=max_cost_usd, progress=progress)
     scores = [(version, month, r.task.meta["item_id"], r.task.meta["variant"], d, r.verdict.scores[d])
               for r in run.results if r.verdict for d in rubric.names]
-    con.execute("delete from judge_anchor_scores where judge_version = $v and month = $m", {"v": version, "m": month})
-    if not insert_rows(con, "insert into judge_anchor_scores values (?, ?, ?, ?, ?, ?, now())", scores):
+    def write() -> int:
+        con.execute("delete from judge_anchor_scores where judge_version = $v and month = $m", {"v": version, "m": month})
+        return insert_rows(con, "insert into judge_anchor_scores values (?, ?, ?, ?, ?, ?, now())", scores)
+
+    if not retrying(con, write, f"judge_anchor_scores {month:%Y-%m}"):
         log(f"judge_drift {month:%Y-%m}: none of the {len(tasks)} anchor verdicts parsed; no rescored drift this month")
     log(f"judge_drift {month:%Y-%m}: {len(tasks)} anchor item(s) re-scored, {run.cache_hits} from the cache")
     out = []

@@ -31,7 +31,7 @@ import polars as pl
 
 from pipeline.calibration.agreement import bootstrap
 from pipeline.calibration.correlation import auc, clustered_difference, correlations, fit_line
-from pipeline.warehouse import statement
+from pipeline.warehouse import retrying, statement
 
 MIN_PAIRS = 5
 PREDICTIVE = 0.6
@@ -78,10 +78,14 @@ def build_offline_online(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt
                          log=lambda message: None) -> int:
     """Replace the quarter's offline_online rows; returns how many were written."""
     deltas = judge_deltas(con, start, end, log)
-    con.execute("delete from offline_online where quarter = $q", {"q": start})
+
+    def write() -> None:
+        con.execute("delete from offline_online where quarter = $q", {"q": start})
+        con.execute(statement("calibration/insert_offline_online"), {"quarter": start})
+
     con.register("judge_deltas", pl.DataFrame(deltas, schema=DELTA_SCHEMA).to_arrow())
     try:
-        con.execute(statement("calibration/insert_offline_online"), {"quarter": start})
+        retrying(con, write, f"offline_online {start}")
     finally:
         con.unregister("judge_deltas")
     return con.execute("select count(*) from offline_online where quarter = $q", {"q": start}).fetchone()[0]
@@ -166,11 +170,15 @@ COLUMNS = ("quarter", "judge_version", "kind", "dimension", "metric", "n", "pear
 
 
 def store_correlation(con: duckdb.DuckDBPyConnection, quarter: dt.date, rows: list[dict]) -> None:
-    con.execute("delete from offline_online_correlation where quarter = $q", {"q": quarter})
-    if rows:
-        con.executemany(f"insert into offline_online_correlation ({', '.join(COLUMNS)}, computed_at) "
-                        f"values ({', '.join('?' for _ in COLUMNS)}, now())",
-                        [[quarter if c == "quarter" else r.get(c) for c in COLUMNS] for r in rows])
+    """Replace the quarter's rows, in one transaction (retried on a conflicting commit)."""
+    def write() -> None:
+        con.execute("delete from offline_online_correlation where quarter = $q", {"q": quarter})
+        if rows:
+            con.executemany(f"insert into offline_online_correlation ({', '.join(COLUMNS)}, computed_at) "
+                            f"values ({', '.join('?' for _ in COLUMNS)}, now())",
+                            [[quarter if c == "quarter" else r.get(c) for c in COLUMNS] for r in rows])
+
+    retrying(con, write, f"offline_online_correlation {quarter}")
 
 
 def correlation_table(rows: list[dict], limit: int = 40) -> list[dict]:

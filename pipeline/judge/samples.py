@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from pipeline.evalsets.sampling import allocate
-from pipeline.warehouse import statement
+from pipeline.warehouse import retrying, statement
 
 
 @dataclass(frozen=True)
@@ -37,17 +37,16 @@ def sample_month(con: duckdb.DuckDBPyConnection, start: date, end: date, *, per_
         take = min(per_variant, sum(mix.values()))
         for stratum, k in allocate(take, {s: float(n) for s, n in mix.items()}).items():
             quotas.append({"experiment_id": experiment, "variant": variant, "stratum": stratum, "quota": min(k, mix[stratum])})
-    con.execute("begin transaction")
-    try:
+    def write() -> None:
         con.execute("delete from experiment_samples where month = $start", {"start": start})
         if quotas:
             con.register("sample_quotas", pl.DataFrame(quotas).to_arrow())
-            con.execute(statement("judge/insert_experiment_samples"), {**window, "seed": str(seed)})
-            con.unregister("sample_quotas")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+            try:
+                con.execute(statement("judge/insert_experiment_samples"), {**window, "seed": str(seed)})
+            finally:
+                con.unregister("sample_quotas")
+
+    retrying(con, write, f"experiment_samples {start:%Y-%m}")
     per_arm = dict(((e, v), n) for e, v, n in con.execute(
         "select experiment_id, variant, count(*) from experiment_samples where month = $start group by 1, 2 order by 1, 2",
         {"start": start}).fetchall())

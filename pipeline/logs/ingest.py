@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from pipeline.warehouse import cursor, scratch, statement, transaction
+from pipeline.warehouse import cursor, retrying, scratch, statement
 
 KNOWN_FIELDS = (
     "request_id", "timestamp", "user_id", "session_id", "messages", "query", "response", "model",
@@ -582,13 +582,16 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, files: list[SourceFile]
     for step in ("find_duplicates", "day_files"):
         con.execute(statement(f"logs/{step}"))
     window = {"start": start, "end": end}
-    with transaction(con):
+    def write() -> None:
+        con.execute(statement("logs/lock_file_index"))
         con.execute(statement("logs/upsert_file_index"))
         for table in ("raw_logs", "log_rejects", "log_partitions"):
             con.execute(statement(f"logs/delete_{table}_window"), window)
         con.execute(statement("logs/insert_raw_logs"), window)
         con.execute(statement("logs/insert_log_rejects"), window)
         con.execute(statement("logs/insert_log_partitions"), window)
+
+    retrying(con, write, f"ingest {start}..{end - timedelta(days=1)}")
     result.partitions = [PartitionCounts(*r) for r in con.execute(statement("logs/window_partitions"), window).fetchall()]
     result.file_errors = con.execute(statement("logs/unreadable_files")).fetchall()
     con.unregister("read_files")

@@ -23,7 +23,7 @@ import duckdb
 import polars as pl
 
 from pipeline.privacy.anonymize import Anonymizer, scan_for_residue
-from pipeline.warehouse import cursor, insert_rows, statement, transaction
+from pipeline.warehouse import cursor, insert_rows, retrying, statement
 
 
 @dataclass
@@ -193,7 +193,10 @@ def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: 
     kept = {r[0] for r in con.execute(statement("privacy/purged_days"), window).fetchall()}
     days = [d for d in (start + timedelta(days=i) for i in range((end - start).days)) if d not in kept]
     result.kept_purged = len(kept)
-    with transaction(con):
+
+    def write() -> None:  # again from the start when the commit conflicts (a lake shared by several runs)
+        result.rows, result.days = 0, 0
+        result.replaced.clear()
         con.execute(statement("privacy/delete_clean_logs_window"), {**window, "kept": sorted(kept)})
         con.execute(statement("privacy/delete_pii_replacements_window"), {**window, "kept": sorted(kept)})
         for i, (day, rows, cleaned, counts) in enumerate(_scrubbed_days(con, anonymizer, days), 1):
@@ -208,6 +211,8 @@ def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: 
             result.days += 1
             if progress:
                 progress(i, len(days), result.rows)
+
+    retrying(con, write, f"clean_logs {start}..{end - timedelta(days=1)}")
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -248,10 +253,12 @@ def purge_raw(con: duckdb.DuckDBPyConnection, today: date, keep_days: int) -> Pu
         return Purge(cutoff, 0, 0, 0)
     con.register("purge", purge)
     try:
-        with transaction(con):
+        def write() -> None:
             con.execute("delete from raw_logs where log_date in (select log_date from purge)")
             con.execute("delete from log_rejects where log_date in (select log_date from purge)")
             con.execute(statement("logs/purge_days"))
+
+        retrying(con, write, "purge of raw text")
     finally:
         con.unregister("purge")
     return Purge(cutoff, purge.num_rows, sum(purge.column("raw_rows").to_pylist()),

@@ -93,3 +93,41 @@ def test_two_backfills_on_disjoint_months_at_once_then_a_kill_9_leaves_no_partia
                                                  + ":\n" + "\n".join(differences(on_lake, after)))
     _finish(_backfill(tmp_path / "a", source, "2026-09-01", "2026-09-30", env))  # the rerun runs to the end
     assert not differences(on_lake, _log_checksums(target))
+
+
+def test_the_team_instance_keeps_its_runs_in_postgresql(postgres, source, tmp_path):
+    """deploy/dagster.yaml as a team installs it: DAGSTER_HOME holds it, the DAGSTER_PG_* variables
+    name a PostgreSQL database, the warehouse is a lake. A backfill runs, its run is recorded in
+    PostgreSQL (not SQLite), and evalfunnel leaves the team's dagster.yaml as it was."""
+    import shutil
+
+    import psycopg2
+
+    dagster_home = tmp_path / "dagster"
+    dagster_home.mkdir()
+    shutil.copyfile(Path(__file__).parents[2] / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
+    runs_db = postgres.create_database()
+    lake = {warehouse.WAREHOUSE_VAR: "ducklake:postgres:" + postgres.libpq(postgres.create_database()),
+            warehouse.LAKE_DATA_VAR: str(tmp_path / "lake-data")}
+    env = _env({**lake, "EVALFUNNEL_HOME": str(tmp_path / "home"), "DAGSTER_HOME": str(dagster_home),
+                "DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(postgres.port), "DAGSTER_PG_DB": runs_db,
+                "DAGSTER_PG_USER": postgres.user, "DAGSTER_PG_PASSWORD": ""})
+    os.environ.update(lake)
+    try:
+        with warehouse.connect(warehouse.location(tmp_path / "home")):
+            pass
+    finally:
+        for k in lake:
+            os.environ.pop(k)
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "backfill", "daily_ingest", "--from", "2026-09-01",
+                           "--to", "2026-09-07", "--source", str(source)], env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    with psycopg2.connect(host="127.0.0.1", port=postgres.port, user=postgres.user, dbname=runs_db) as pg:
+        with pg.cursor() as cur:
+            cur.execute("select status, count(*) from runs group by status")
+            assert dict(cur.fetchall()) == {"SUCCESS": 1}
+            cur.execute("select count(*) from event_logs where dagster_event_type = 'ASSET_MATERIALIZATION'")
+            assert cur.fetchone()[0] >= 7 * 3  # raw_logs, log_rejects and clean_logs for each of the 7 days
+    assert (dagster_home / "dagster.yaml").read_bytes() == (Path(__file__).parents[2] / "deploy" / "dagster.yaml").read_bytes()
+    assert not list(dagster_home.rglob("*.db")), "no SQLite run storage beside the PostgreSQL one"
