@@ -19,6 +19,7 @@ import logging
 import os
 import random
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+
+from pipeline.progress import CONSOLE_VAR
 
 T = TypeVar("T")
 
@@ -92,6 +95,7 @@ class WarehouseFormatError(RuntimeError):
 
 WAREHOUSE_VAR = "EVALFUNNEL_WAREHOUSE"
 LAKE_DATA_VAR = "EVALFUNNEL_LAKE_DATA"
+LAKE_ALIAS = "lake"  # the name a connection attaches a DuckLake under, and uses
 _CATALOG_SCANNERS = {"postgres": "postgres_scanner", "sqlite": "sqlite_scanner"}
 _OBJECT_STORES = ("s3://", "gs://", "gcs://", "r2://", "http://", "https://")
 
@@ -213,8 +217,8 @@ def _attach_lake(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as `lake` and in use."""
     con = duckdb.connect()
     try:
-        attach(con, lake, "lake", read_only=read_only)
-        con.execute("use lake")
+        attach(con, lake, LAKE_ALIAS, read_only=read_only)
+        con.execute(f"use {LAKE_ALIAS}")
     except BaseException:
         con.close()
         raise
@@ -245,6 +249,11 @@ def attach(con: duckdb.DuckDBPyConnection, target: Path | Lake, alias: str, *, r
     except duckdb.Error as exc:  # the message may quote the connection string: show it hidden
         raise WarehouseConfigError(f"cannot attach the DuckLake warehouse {target.display}: "
                                    + hide_passwords(str(exc))) from None
+
+
+def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con` works on a DuckLake (attached as `lake` by `connect`), not the embedded file."""
+    return con.execute("select current_database()").fetchall()[0][0] == LAKE_ALIAS
 
 
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -312,6 +321,8 @@ def retrying(con: duckdb.DuckDBPyConnection, write: Callable[[], T], what: str,
             message = (f"{what}: the commit conflicted with another writer ({str(exc).strip().splitlines()[-1][:160]}); "
                        f"retry {attempt} of {attempts - 1} in {wait:.2f}s")
             (log or _log.warning)(message)
+            if os.environ.get(CONSOLE_VAR) == "1":  # `evalfunnel run`/`backfill`: on the console too
+                print(f"  {message}", file=sys.stderr, flush=True)
             time.sleep(wait)
     raise AssertionError("unreachable")
 

@@ -23,7 +23,7 @@ import duckdb
 import polars as pl
 
 from pipeline.privacy.anonymize import Anonymizer, scan_for_residue
-from pipeline.warehouse import cursor, insert_rows, retrying, statement
+from pipeline.warehouse import cursor, insert_rows, is_lake, retrying, statement
 
 
 @dataclass
@@ -181,11 +181,19 @@ def _scrubbed_days(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer,
             reader.close()
 
 
+LAKE_COMMIT_ROWS = 50_000  # on a DuckLake: scrubbed rows held in memory and committed together
+
+
 def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: date, end: date,
                  progress: Callable[[int, int, int], None] | None = None) -> CleanResult:
     """Replace clean_logs and pii_replacements for [start, end), a day at a time.
 
     A day whose raw rows were purged (retention) and not ingested again keeps its clean rows.
+    On the embedded file the window is one transaction and each scrubbed day goes straight in.
+    On a DuckLake, whose commits can conflict with another run's and are then written again
+    (warehouse.retrying), consecutive days are committed together once they hold
+    LAKE_COMMIT_ROWS rows: a conflict repeats the inserts of those days, never the scrub, and
+    every day (a partition) is replaced whole or not at all.
     """
     t0 = time.perf_counter()
     result = CleanResult(start, end)
@@ -194,25 +202,46 @@ def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: 
     days = [d for d in (start + timedelta(days=i) for i in range((end - start).days)) if d not in kept]
     result.kept_purged = len(kept)
 
-    def write() -> None:  # again from the start when the commit conflicts (a lake shared by several runs)
-        result.rows, result.days = 0, 0
-        result.replaced.clear()
-        con.execute(statement("privacy/delete_clean_logs_window"), {**window, "kept": sorted(kept)})
-        con.execute(statement("privacy/delete_pii_replacements_window"), {**window, "kept": sorted(kept)})
-        for i, (day, rows, cleaned, counts) in enumerate(_scrubbed_days(con, anonymizer, days), 1):
+    def replace(first: date, last: date, cleaned_days: Iterator[tuple[date, int, object, Counter]]) -> None:
+        bounds = {"start": first, "end": last + timedelta(days=1), "kept": sorted(kept)}
+        con.execute(statement("privacy/delete_clean_logs_window"), bounds)
+        con.execute(statement("privacy/delete_pii_replacements_window"), bounds)
+        for day, rows, cleaned, counts in cleaned_days:
             if rows:
                 con.register("cleaned_day", cleaned)
                 con.execute(statement("privacy/insert_clean_day"))
                 con.unregister("cleaned_day")
                 insert_rows(con, "insert into pii_replacements values (?, ?, ?)",
                             [(day, kind, n) for kind, n in sorted(counts.items())])
-                result.rows += rows
-                result.replaced.update(counts)
+
+    def counted(items: Iterator[tuple]) -> Iterator[tuple]:
+        for i, item in enumerate(items, 1):
+            result.rows += item[1]
+            result.replaced.update(item[3])
             result.days += 1
             if progress:
                 progress(i, len(days), result.rows)
+            yield item
 
-    retrying(con, write, f"clean_logs {start}..{end - timedelta(days=1)}")
+    if not is_lake(con):
+        retrying(con, lambda: replace(start, end - timedelta(days=1), counted(_scrubbed_days(con, anonymizer, days))),
+                 f"clean_logs {start}..{end - timedelta(days=1)}")
+    else:
+        pending: list[tuple] = []
+        first = start
+
+        def commit(last: date) -> None:
+            chunk = list(pending)
+            retrying(con, lambda: replace(first, last, iter(chunk)), f"clean_logs {first}..{last}")
+            pending.clear()
+
+        for item in counted(_scrubbed_days(con, anonymizer, days)):
+            pending.append(item)
+            if sum(p[1] for p in pending) >= LAKE_COMMIT_ROWS:
+                commit(item[0])
+                first = item[0] + timedelta(days=1)
+        if pending or first < end:
+            commit(end - timedelta(days=1))
     result.seconds = time.perf_counter() - t0
     return result
 

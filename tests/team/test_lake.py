@@ -192,3 +192,51 @@ def test_retrying_does_not_repeat_a_write_that_failed_for_another_reason(tmp_pat
         with pytest.raises(duckdb.Error):
             warehouse.retrying(con, bad, "bad")
         assert attempts == [1] and con.execute("select count(*) from raw_purges").fetchall() == [(0,)]
+
+
+def test_clean_logs_on_a_lake_commits_days_in_chunks_and_matches_the_embedded_file(tmp_path, monkeypatch):
+    """On a DuckLake, clean_window commits consecutive days together (so a conflicting commit
+    repeats only their inserts, never the scrub); with a tiny chunk size, the result equals the
+    embedded file's one-transaction window, a purged day kept included."""
+    from datetime import date
+
+    from pipeline.checksums import table_checksums
+    from pipeline.logs.ingest import ingest_window
+    from pipeline.privacy import cleaning
+    from pipeline.privacy.anonymize import Anonymizer
+    from tests.conftest import record
+
+    logs = tmp_path / "source" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "a.jsonl").write_text("\n".join(json.dumps(record(f"r{i}", ts=f"2026-05-{1 + i % 20:02d}T10:00:00Z"))
+                                            for i in range(400)) + "\n")
+    monkeypatch.setattr(cleaning, "LAKE_COMMIT_ROWS", 45)  # three days (20 rows each) a chunk
+    commits: list[str] = []
+    real_retrying = cleaning.retrying
+
+    def counting(con, write, what, *args, **kwargs):
+        commits.append(what)
+        return real_retrying(con, write, what, *args, **kwargs)
+
+    monkeypatch.setattr(cleaning, "retrying", counting)
+    monkeypatch.delenv(warehouse.WAREHOUSE_VAR, raising=False)
+    monkeypatch.setenv(warehouse.LAKE_DATA_VAR, str(tmp_path / "data"))
+    results = {}
+    for name, target in {"embedded": tmp_path / "w.duckdb",
+                         "lake": warehouse.parse("ducklake:sqlite:" + str(tmp_path / "c.sqlite"),
+                                                 str(tmp_path / "data"), tmp_path)}.items():
+        with warehouse.connect(target) as con:
+            ingest_window(con, tmp_path / "source", date(2026, 5, 1), date(2026, 6, 1))
+            cleaning.clean_window(con, Anonymizer(b"k"), date(2026, 5, 1), date(2026, 5, 10))
+            assert cleaning.purge_raw(con, today=date(2026, 6, 10), keep_days=30).days == 9
+            done = cleaning.clean_window(con, Anonymizer(b"k"), date(2026, 5, 1), date(2026, 6, 1))
+            assert (done.rows, done.kept_purged, done.days) == (400 - 9 * 20, 9, 31 - 9)
+            results[name] = {t: c for t, c in table_checksums(con).items() if t in ("clean_logs", "pii_replacements")}
+        windows = [w for w in commits if w.startswith("clean_logs")]
+        commits.clear()
+        # embedded: one transaction a window; lake: the first window's 9 days in 3 chunks, then
+        # 05-01..05-12 (the purged days kept), 05-13..15, 05-16..18, and 05-19..05-31 (the days
+        # after 05-20 have no rows)
+        assert len(windows) == (2 if name == "embedded" else 3 + 4), windows
+    assert results["lake"]["clean_logs"]["rows"] == 400
+    assert not differences(results["embedded"], results["lake"])
