@@ -110,7 +110,8 @@ class JudgeResource(dg.ConfigurableResource):
             requests_per_minute=self.requests_per_minute or None, tokens_per_minute=self.tokens_per_minute or None,
             timeout_s=self.timeout_s, max_retries=self.max_retries,
             input_price_per_mtok=self.input_price_per_mtok if self.input_price_per_mtok >= 0 else None,
-            output_price_per_mtok=self.output_price_per_mtok if self.output_price_per_mtok >= 0 else None)
+            output_price_per_mtok=self.output_price_per_mtok if self.output_price_per_mtok >= 0 else None,
+            shared_limits_dsn=warehouse.shared_limits_dsn())
 
     def scope(self, context) -> str:
         return self.budget_scope or context.run_id

@@ -146,6 +146,13 @@ def hide_passwords(text: str) -> str:
     return re.sub(r"(?i)(\w+://[^:/@\s]*:)[^@\s]*@", r"\1***@", hidden)
 
 
+def shared_limits_dsn() -> str | None:
+    """The PostgreSQL server every worker reaches (a DuckLake's catalog), where judge rate limits
+    are shared; None on the embedded file or a SQLite catalog (one host: limits per process)."""
+    raw = os.environ.get(WAREHOUSE_VAR, "").strip()
+    return raw.split(":", 2)[2] if raw.startswith("ducklake:postgres:") else None
+
+
 def location(home: Path) -> Path | Lake:
     """The warehouse EVALFUNNEL_WAREHOUSE selects: unset, the embedded file in `home`; else a lake."""
     raw = os.environ.get(WAREHOUSE_VAR, "").strip()

@@ -87,6 +87,9 @@ class LLMSettings:
     output_price_per_mtok: float | None = None
     temperature: float = 0.0
     max_tokens: int = 512
+    # a libpq connection string: requests and tokens per minute are shared, through that
+    # PostgreSQL server, by every process judging with this model (pipeline/judge/shared_limits.py)
+    shared_limits_dsn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,14 +178,25 @@ def _register_price(settings: LLMSettings) -> bool:
     return known
 
 
+def _bucket(settings: LLMSettings, unit: str, per_minute: float | None):
+    """This process's bucket, or the one all workers share when the settings name a server."""
+    if not per_minute:
+        return None
+    if settings.shared_limits_dsn:
+        from pipeline.judge.shared_limits import SharedTokenBucket
+
+        return SharedTokenBucket(settings.shared_limits_dsn, f"{settings.model}|{unit}", per_minute)
+    return TokenBucket(per_minute)
+
+
 class LLMClient:
     """Async completions with the policies in the module docstring; one per run."""
 
     def __init__(self, settings: LLMSettings, rng: random.Random | None = None) -> None:
         self.settings = settings
         self.semaphore = asyncio.Semaphore(settings.concurrency)
-        self.rpm = TokenBucket(settings.requests_per_minute) if settings.requests_per_minute else None
-        self.tpm = TokenBucket(settings.tokens_per_minute) if settings.tokens_per_minute else None
+        self.rpm = _bucket(settings, "requests", settings.requests_per_minute)
+        self.tpm = _bucket(settings, "tokens", settings.tokens_per_minute)
         self.stats = CallStats()
         self.rng = rng or random.Random(0)
         self.price_known = _register_price(settings)

@@ -1,0 +1,100 @@
+"""Judge rate limits shared by every worker of a team deployment (issue 17).
+
+`TokenBucket` (pipeline/judge/client.py) holds a limit per process: with N workers judging at
+once, a provider's 500 requests a minute became N x 500. On a DuckLake whose catalog is in
+PostgreSQL, every worker already reaches that server, so the bucket lives there: one row per
+(model, unit) in `evalfunnel_rate_limits`, refilled continuously at `per_minute / 60` a second up
+to `per_minute`, and taken from by one atomic UPDATE that locks the row (concurrent takers queue on
+the row lock, a round trip of about a millisecond on a LAN). A taker that finds too little waits
+for the refill, outside any transaction, and tries again. Time is the server's clock, so the
+workers' clocks need not agree.
+
+The table is created on first use in the catalog's database (it is not a DuckLake table: DuckDB
+never sees it). Connections come from psycopg2 (installed by the `team` extra with
+dagster-postgres), one per bucket, used from a worker thread so the event loop keeps running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+_CREATE = """
+create table if not exists evalfunnel_rate_limits (
+    key text primary key,        -- '<model>|requests' or '<model>|tokens'
+    level double precision not null,    -- units available at updated_at
+    updated_at double precision not null  -- the server's clock, seconds since the epoch
+)"""
+_SEED = """
+insert into evalfunnel_rate_limits values (%(key)s, %(capacity)s, extract(epoch from clock_timestamp()))
+on conflict (key) do nothing"""
+# one statement: refill to now, take `amount` when there is enough, and say what was there
+_TAKE = """
+with current as (
+    select key, least(%(capacity)s, level + (extract(epoch from clock_timestamp()) - updated_at) * %(rate)s) as level,
+           extract(epoch from clock_timestamp()) as now
+    from evalfunnel_rate_limits where key = %(key)s for update
+)
+update evalfunnel_rate_limits t
+set level = case when c.level >= %(amount)s then c.level - %(amount)s else c.level end, updated_at = c.now
+from current c where t.key = c.key
+returning c.level >= %(amount)s, c.level"""
+
+
+class SharedLimitError(RuntimeError):
+    """The shared limiter cannot reach its PostgreSQL database."""
+
+
+class SharedTokenBucket:
+    """Up to `per_minute` units a minute across every process using `key` on the server `dsn`."""
+
+    def __init__(self, dsn: str, key: str, per_minute: float) -> None:
+        self.dsn, self.key = dsn, key
+        self.rate = per_minute / 60.0
+        self.capacity = per_minute
+        self._con = None
+        self._lock = threading.Lock()
+
+    def _connection(self):
+        if self._con is None:
+            try:
+                import psycopg2
+            except ImportError as exc:
+                raise SharedLimitError("judge rate limits shared through PostgreSQL need psycopg2: "
+                                       "pip install -e '.[team]'") from exc
+            from pipeline.warehouse import hide_passwords
+
+            try:
+                con = psycopg2.connect(self.dsn)
+            except psycopg2.Error as exc:
+                raise SharedLimitError("cannot reach the shared judge rate limits in "
+                                       f"{hide_passwords(self.dsn)}: {hide_passwords(str(exc).strip())}") from None
+            con.autocommit = False
+            with con, con.cursor() as cur:
+                cur.execute(_CREATE)
+                cur.execute(_SEED, {"key": self.key, "capacity": self.capacity})
+            self._con = con
+        return self._con
+
+    def take(self, amount: float) -> float:
+        """Take `amount` now if the bucket holds it (returns 0), else the seconds to wait first."""
+        amount = min(amount, self.capacity)
+        with self._lock:
+            con = self._connection()
+            with con, con.cursor() as cur:  # one transaction: the row lock is held only for the update
+                cur.execute(_TAKE, {"key": self.key, "capacity": self.capacity, "rate": self.rate, "amount": amount})
+                granted, level = cur.fetchone()
+        return 0.0 if granted else (amount - level) / self.rate
+
+    async def acquire(self, amount: float) -> None:
+        while True:
+            wait = await asyncio.to_thread(self.take, amount)
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
