@@ -73,9 +73,17 @@ def _say(line: str) -> None:
 def _source(args: argparse.Namespace, home: environment.Home, required: bool = True, holds: str = "gate.yaml") -> Path:
     """The source a command reads: --source, else EVALFUNNEL_SOURCE, else the demo's; checked
     here so a missing folder is one line, not a failed step."""
+    from pipeline.logs import remote
     from pipeline.logs.ingest import SourceError, logs_dir
 
     named = args.source or os.environ.get(environment.SOURCE_VAR)
+    if named and remote.is_remote(named):  # object storage: its mirror in the home, brought up to date
+        try:
+            mirrored = remote.mirror(named, home.root, say=_warn)
+        except remote.RemoteSourceError as exc:
+            raise UsageError(str(exc), "check the URL and the AWS_* (or GCS_*) variables") from exc
+        print(mirrored.line(named.rstrip("/")), flush=True)
+        named = str(mirrored.root)
     source = Path(named or home.demo_source)
     if required:
         try:
@@ -87,6 +95,12 @@ def _source(args: argparse.Namespace, home: environment.Home, required: bool = T
         raise UsageError(f"source directory {source} does not exist (set EVALFUNNEL_SOURCE or pass --source)",
                          f"pass --source DIR pointing at the folder that holds {holds}")
     return source
+
+
+def remote_source(source: str | None) -> bool:
+    from pipeline.logs.remote import is_remote
+
+    return bool(source) and is_remote(source)
 
 
 def _warn(line: str) -> None:
@@ -388,7 +402,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_warehouse(home)
     t0 = time.perf_counter()
     judge = _judge_controls(args)
-    _run_graph(home, Path(args.source), args.debug, judge)
+    _run_graph(home, _source(args, home) if remote_source(args.source) else Path(args.source), args.debug, judge)
     if judge.get("dry_run"):
         _dry_run_summary(judge)
         return 0

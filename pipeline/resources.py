@@ -13,6 +13,7 @@ import duckdb
 from pipeline import warehouse
 from pipeline.judge.client import LLMConfigError, LLMSettings
 from pipeline.judge.rubric import Rubric, load_rubric
+from pipeline.logs import remote
 from pipeline.logs.ingest import logs_dir
 from pipeline.privacy.anonymize import Anonymizer, MissingSaltError
 from pipeline.privacy.ner import NameFinder, presidio_finder
@@ -47,8 +48,14 @@ class SourceResource(dg.ConfigurableResource):
     source_dir: str
 
     def root(self) -> Path:
-        logs_dir(self.source_dir)  # fails at once, naming the path, when it is unusable
-        return Path(self.source_dir)
+        """The source folder; for `s3://...` (gs://, r2://) its mirror in the home, brought up to date."""
+        if remote.is_remote(self.source_dir):
+            home = Path(os.environ.get("EVALFUNNEL_HOME") or Path.cwd() / ".evalfunnel")
+            folder = remote.mirror(self.source_dir, home).root
+        else:
+            folder = Path(self.source_dir)
+        logs_dir(folder)  # fails at once, naming the path, when it is unusable
+        return folder
 
 
 class PiiResource(dg.ConfigurableResource):

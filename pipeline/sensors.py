@@ -8,6 +8,7 @@ import dagster as dg
 
 from pipeline.jobs import daily_ingest_job
 from pipeline.logs.ingest import SourceError, changed_days, discover
+from pipeline.logs.remote import RemoteSourceError
 from pipeline.resources import SourceResource
 
 
@@ -15,8 +16,8 @@ from pipeline.resources import SourceResource
            description="Requests a daily_ingest run for every day a new, changed or deleted log file touches.")
 def log_files_sensor(context: dg.SensorEvaluationContext, source: SourceResource) -> dg.SensorResult | dg.SkipReason:
     try:
-        files, _ = discover(source.source_dir)
-    except SourceError as exc:
+        files, _ = discover(source.root())  # an object-store source: its mirror, with new objects fetched
+    except (SourceError, RemoteSourceError) as exc:
         return dg.SkipReason(str(exc))
     seen = json.loads(context.cursor) if context.cursor else {}
     touched, now = changed_days(files, seen)

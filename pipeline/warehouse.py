@@ -245,6 +245,10 @@ def attach(con: duckdb.DuckDBPyConnection, target: Path | Lake, alias: str, *, r
     if target.data_path.startswith(_OBJECT_STORES):
         needed.append("httpfs")
     extensions.load(con, *needed)
+    if target.data_path.startswith(_OBJECT_STORES):  # the store's credentials, from AWS_*/GCS_* variables
+        from pipeline.logs.remote import add_secret
+
+        add_secret(con, target.data_path)
     if target.kind == "sqlite" and not read_only:
         Path(target.catalog.split(":", 2)[2]).parent.mkdir(parents=True, exist_ok=True)
     if not target.data_path.startswith(_OBJECT_STORES) and not read_only:
