@@ -137,7 +137,21 @@ ASSETS = dg.map_asset_specs(_central, [
     calibration.offline_online_correlation, calibration.calibration_history, calibration.calibration_forecast,
     report.report])
 
+def _executor() -> dg.ExecutorDefinition | None:
+    """EVALFUNNEL_EXECUTOR=celery: each step of a run is a task for dagster-celery's workers on any
+    machine (the team profile, deploy/celery.yaml names the broker); unset: Dagster's default."""
+    name = os.environ.get("EVALFUNNEL_EXECUTOR", "").strip().lower()
+    if not name:
+        return None
+    if name != "celery":
+        raise ValueError(f"EVALFUNNEL_EXECUTOR={name!r}: the one choice is celery (unset: Dagster's default)")
+    from dagster_celery import celery_executor
+
+    return celery_executor
+
+
 defs = dg.Definitions(
+    executor=_executor(),
     assets=ASSETS,
     asset_checks=[logs.raw_logs_contract, privacy.no_pii_residue, evalsets.eval_set_no_pii_residue,
                   evalsets.eval_set_drift_check, judge.judge_parse_failures, judge.judge_self_preference,
