@@ -203,11 +203,16 @@ def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: 
     result.kept_purged = len(kept)
 
     def replace(first: date, last: date, cleaned_days: Iterator[tuple[date, int, object, Counter]]) -> None:
-        bounds = {"start": first, "end": last + timedelta(days=1), "kept": sorted(kept)}
+        end_ = last + timedelta(days=1)
+        # read again inside the transaction: a day another run purged since `kept` was read (its
+        # raw text gone, so this run scrubbed nothing for it) keeps its clean rows as well
+        now_kept = kept | {r[0] for r in con.execute(statement("privacy/purged_days"),
+                                                      {"start": first, "end": end_}).fetchall()}
+        bounds = {"start": first, "end": end_, "kept": sorted(now_kept)}
         con.execute(statement("privacy/delete_clean_logs_window"), bounds)
         con.execute(statement("privacy/delete_pii_replacements_window"), bounds)
         for day, rows, cleaned, counts in cleaned_days:
-            if rows:
+            if rows and day not in now_kept:
                 con.register("cleaned_day", cleaned)
                 con.execute(statement("privacy/insert_clean_day"))
                 con.unregister("cleaned_day")

@@ -240,3 +240,61 @@ def test_clean_logs_on_a_lake_commits_days_in_chunks_and_matches_the_embedded_fi
         assert len(windows) == (2 if name == "embedded" else 3 + 4), windows
     assert results["lake"]["clean_logs"]["rows"] == 400
     assert not differences(results["embedded"], results["lake"])
+
+
+def test_a_purge_by_another_run_never_empties_the_clean_rows_this_run_is_replacing(tmp_path, monkeypatch):
+    """The interleaving a break-it review found on a shared lake: run B's clean_logs step purges
+    raw text after run A's clean_window read which days were purged but before A scrubbed them;
+    A then scrubbed nothing and replaced the days' clean rows with nothing. Now A reads the
+    purged days again inside its transaction and keeps them."""
+    from datetime import date
+
+    from pipeline.logs.ingest import ingest_window
+    from pipeline.privacy import cleaning
+    from pipeline.privacy.anonymize import Anonymizer
+    from tests.conftest import record
+
+    logs = tmp_path / "source" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "a.jsonl").write_text("\n".join(json.dumps(record(f"r{i}", ts=f"2026-05-{1 + i % 9:02d}T10:00:00Z"))
+                                            for i in range(90)) + "\n")
+    target = warehouse.parse("ducklake:sqlite:" + str(tmp_path / "c.sqlite"), str(tmp_path / "data"), tmp_path)
+    window = (date(2026, 5, 1), date(2026, 5, 10))
+    with warehouse.connect(target) as con:
+        ingest_window(con, tmp_path / "source", *window)
+        cleaning.clean_window(con, Anonymizer(b"k"), *window)
+    real = cleaning._scrubbed_days
+
+    def purged_meanwhile(con, anonymizer, days):
+        with warehouse.connect(target) as other:  # the other run's purge commits now
+            assert cleaning.purge_raw(other, today=date(2026, 7, 1), keep_days=30).days == 9
+        return real(con, anonymizer, days)
+
+    monkeypatch.setattr(cleaning, "_scrubbed_days", purged_meanwhile)
+    with warehouse.connect(target) as con:
+        cleaning.clean_window(con, Anonymizer(b"k"), *window)
+        assert con.execute("select count(*) from clean_logs").fetchall() == [(90,)]
+        assert con.execute("select count(*) from raw_logs").fetchall() == [(0,)]
+
+
+def test_a_day_ingested_again_since_it_was_cleaned_is_not_purged(tmp_path):
+    """Its clean rows still match the raw count, but they predate the new raw text: purging it
+    would leave the run that re-ingested it (maybe with corrections) nothing to clean."""
+    from datetime import date
+
+    from pipeline.logs.ingest import ingest_window
+    from pipeline.privacy import cleaning
+    from pipeline.privacy.anonymize import Anonymizer
+    from tests.conftest import record
+
+    logs = tmp_path / "source" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "a.jsonl").write_text("\n".join(json.dumps(record(f"r{i}", ts="2026-05-02T10:00:00Z")) for i in range(5)))
+    window = (date(2026, 5, 1), date(2026, 5, 10))
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        ingest_window(con, tmp_path / "source", *window)
+        cleaning.clean_window(con, Anonymizer(b"k"), *window)
+        ingest_window(con, tmp_path / "source", *window)  # again: new ingested_at, same count
+        assert cleaning.purge_raw(con, today=date(2026, 7, 1), keep_days=30).days == 0
+        cleaning.clean_window(con, Anonymizer(b"k"), *window)
+        assert cleaning.purge_raw(con, today=date(2026, 7, 1), keep_days=30).days == 1
