@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -569,19 +570,30 @@ def cmd_migrate(args: argparse.Namespace) -> int:
                        data_setting="--lake-data")
     except WarehouseConfigError as exc:
         raise UsageError(str(exc), "see `evalfunnel migrate --help`") from exc
+    if not args.to.strip():
+        raise UsageError("--to is empty", "give ducklake:postgres:..., ducklake:sqlite:... or the path of a new file")
     if not source.exists():
         raise UsageError(f"no warehouse at {source}", "run `evalfunnel run --source DIR` (or `make demo`) first")
     print(f"copying {source}\n     to {target}")
     try:
         done = migrate(source, target, say=print)
-    except MigrateError as exc:
+    except (MigrateError, WarehouseConfigError) as exc:
         raise UsageError(str(exc)) from exc
+    except (KeyboardInterrupt, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and "interrupted" not in str(exc).lower():
+            raise
+        raise UsageError("migrate was interrupted before the copy was committed: the target is as it was",
+                         "run the same command again", code=130) from exc
     print(f"migrated {len(done.rows)} tables, {sum(done.rows.values()):,} rows in {done.seconds:.1f}s; every table's "
           "row count and checksum match")
     if done.left_behind:
         print(f"left behind (not in this version's schema): {', '.join(done.left_behind)}")
     if isinstance(target, Lake):
-        print(f"to use it: EVALFUNNEL_WAREHOUSE='{target.display}' EVALFUNNEL_LAKE_DATA={target.data_path}")
+        catalog = re.sub(r"(?i)\s*password\s*=\s*('(?:[^'\\]|\\.)*'|(?:[^\s\\]|\\.)+)", "", target.catalog)
+        catalog = re.sub(r"(?i)(\w+://[^:/@\s]*):[^@\s]*@", r"\1@", catalog)
+        print(f"to use it: export EVALFUNNEL_WAREHOUSE={shlex.quote(catalog)} "
+              f"EVALFUNNEL_LAKE_DATA={shlex.quote(target.data_path)}"
+              + ("  (and the password in PGPASSWORD or ~/.pgpass)" if catalog != target.catalog else ""))
     elif target == home.root / "warehouse.duckdb":
         print("to use it: unset EVALFUNNEL_WAREHOUSE")
     else:
@@ -654,6 +666,7 @@ def cmd_regression_add(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     home = environment.prepare(Path(args.home) if args.home else None)
     args.source = None
+    _check_warehouse(home)  # a wrong EVALFUNNEL_WAREHOUSE is said here, not by every run launched from the UI
     if os.environ.get(environment.SOURCE_VAR):
         _source(args, home)  # a source that was named must exist
     os.environ.setdefault(environment.SOURCE_VAR, str(home.demo_source))

@@ -169,14 +169,24 @@ def prepare(home: Path | None = None) -> Home:
     target = dagster_home / "dagster.yaml"
     wanted = instance_config(lake=os.environ.get(WAREHOUSE_VAR, "").strip() != "")
     current = target.read_bytes() if target.exists() else None
-    # a dagster.yaml evalfunnel did not write (a team's instance on PostgreSQL, deploy/) is theirs
-    if current != wanted and (current is None or current.startswith(_OWN_HEADER)):
+    # only a file exactly as some version of evalfunnel wrote it is replaced: a team's instance
+    # (deploy/dagster.yaml) or a user's own edits are theirs
+    if current != wanted and (current is None or _written_by_evalfunnel(current)):
         target.write_bytes(wanted)
     return resolved
 
 
-_OWN_HEADER = b"# The Dagster instance evalfunnel runs on."
 LAKE_POOL_LIMIT = 16
+# sha256 of dagster.yaml as earlier versions wrote it (embedded, then the same with a lake's pool)
+_EARLIER_CONFIGS = {"2258df712a14f82075221bd5f639abed643a57a113b0d5e4b49bb123eef40ca0",
+                    "f61cecd69e5a09287e4d1f0f7b981ff02d6a9449a373ea9ac3ccc96ac66a9d4a"}
+
+
+def _written_by_evalfunnel(content: bytes) -> bool:
+    import hashlib
+
+    return (content in (instance_config(lake=False), instance_config(lake=True))
+            or hashlib.sha256(content).hexdigest() in _EARLIER_CONFIGS)
 
 
 def instance_config(lake: bool) -> bytes:

@@ -25,6 +25,15 @@ class MigrateError(RuntimeError):
     """The copy cannot start (same warehouse, a target with rows) or did not come out equal."""
 
 
+class Unverified(MigrateError):
+    """The copy was committed to the target but not verified (stopped, or a difference)."""
+
+    def __init__(self, target: Path | Lake, why: str) -> None:
+        where = target.display if isinstance(target, Lake) else str(target)
+        super().__init__(f"the copy into {where} was committed but not verified: {why}. Do not use it as it is: "
+                         f"empty it (a new file, or a new catalog database) and migrate again")
+
+
 @dataclass
 class Migrated:
     rows: dict[str, int] = field(default_factory=dict)  # table -> rows copied
@@ -43,9 +52,33 @@ def _tables(con, database: str) -> list[str]:
                                       "schema_name = 'main' and not temporary order by 1", {"d": database}).fetchall()]
 
 
+def _check_new_file(target: Path) -> None:
+    """A file target must be new, or an evalfunnel warehouse without rows: never a file holding
+    anything else (its tables would be written into), a folder, or not a DuckDB file at all."""
+    if target.is_dir():
+        raise MigrateError(f"{target} is a folder: give the path of a new DuckDB file (e.g. {target / 'warehouse.duckdb'})")
+    if not target.exists():
+        return
+    import duckdb
+
+    try:
+        with duckdb.connect(str(target), read_only=True) as con:
+            tables = {t: con.execute(f'select count(*) from "{t}"').fetchall()[0][0]  # noqa: S608  (catalog names)
+                      for (t,) in con.execute("select table_name from duckdb_tables() where not temporary").fetchall()}
+    except duckdb.Error as exc:
+        raise MigrateError(f"{target} exists and is not a DuckDB database evalfunnel can write "
+                           f"({str(exc).strip().splitlines()[0][:200]}): give the path of a new file") from None
+    foreign = sorted(set(tables) - set(SCHEMA))
+    if foreign:
+        raise MigrateError(f"{target} exists and holds other tables ({', '.join(foreign[:5])}"
+                           f"{', ...' if len(foreign) > 5 else ''}): give the path of a new file")
+
+
 def migrate(source: Path | Lake, target: Path | Lake, say: Callable[[str], None] = lambda _: None) -> Migrated:
     if _same(source, target):
         raise MigrateError("the source and the target are the same warehouse")
+    if not isinstance(target, Lake):
+        _check_new_file(Path(target))
     t0 = time.perf_counter()
     out = Migrated()
     with connect(target) as con:  # creates the schema's tables in the target
@@ -70,12 +103,15 @@ def migrate(source: Path | Lake, target: Path | Lake, say: Callable[[str], None]
             con.execute("rollback")
             raise
         say("verifying: row counts and checksums of every copied table on both sides ...")
-        after = {t: c for t, c in table_checksums(con, volatile={}).items() if t in out.rows}
-        con.execute("use migrate_source")
-        before = {t: c for t, c in table_checksums(con, volatile={}).items() if t in out.rows}
-        con.execute(f'use "{into}"')
+        try:
+            after = {t: c for t, c in table_checksums(con, volatile={}).items() if t in out.rows}
+            con.execute("use migrate_source")
+            before = {t: c for t, c in table_checksums(con, volatile={}).items() if t in out.rows}
+            con.execute(f'use "{into}"')
+        except BaseException as exc:
+            raise Unverified(target, f"the check was stopped ({type(exc).__name__}: {str(exc).strip()[:200]})") from exc
     diff = differences(before, after)
     if diff:
-        raise MigrateError(f"{len(diff)} table(s) differ after the copy:\n  " + "\n  ".join(diff))
+        raise Unverified(target, f"{len(diff)} table(s) differ:\n  " + "\n  ".join(diff))
     out.seconds = time.perf_counter() - t0
     return out

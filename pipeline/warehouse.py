@@ -134,7 +134,7 @@ class Lake:
                 return bool(con.execute("select count(*) from information_schema.tables where table_catalog = 'lake' "
                                         "and table_name = 'raw_logs'").fetchall()[0][0])
         except WarehouseConfigError as exc:
-            if "does not exist" in str(exc):  # a catalog database with no DuckLake in it yet
+            if re.search(r"(?i)existing ducklake .* does not exist", str(exc)):  # a catalog with no DuckLake yet
                 return False
             raise
 
@@ -142,7 +142,7 @@ class Lake:
 def hide_passwords(text: str) -> str:
     """`text` with libpq passwords hidden: `password=...` pairs and `scheme://user:...@` URLs
     (DuckDB's errors quote the connection string)."""
-    hidden = re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s\"]+)", r"\1***", text)
+    hidden = re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|(?:[^\s\\]|\\.)+)", r"\1***", text)
     return re.sub(r"(?i)(\w+://[^:/@\s]*:)[^@\s]*@", r"\1***@", hidden)
 
 
@@ -153,10 +153,23 @@ def shared_limits_dsn() -> str | None:
     return raw.split(":", 2)[2] if raw.startswith("ducklake:postgres:") else None
 
 
+LAKE_MARKER = "warehouse.lake"  # in a home whose warehouse is a lake: which one (no password)
+
+
 def location(home: Path) -> Path | Lake:
-    """The warehouse EVALFUNNEL_WAREHOUSE selects: unset, the embedded file in `home`; else a lake."""
+    """The warehouse EVALFUNNEL_WAREHOUSE selects: unset, the embedded file in `home`; else a lake.
+    A home that has written to a lake and holds no embedded file says so when the variable is
+    unset, instead of quietly starting a second, empty warehouse beside the lake."""
     raw = os.environ.get(WAREHOUSE_VAR, "").strip()
-    return parse(raw, os.environ.get(LAKE_DATA_VAR, ""), home) if raw else home / WAREHOUSE_FILE
+    if raw:
+        return parse(raw, os.environ.get(LAKE_DATA_VAR, ""), home)
+    marker = home / LAKE_MARKER
+    if marker.exists() and not (home / WAREHOUSE_FILE).exists():
+        used = marker.read_text(encoding="utf-8", errors="replace").strip()
+        raise WarehouseConfigError(f"the home {home} keeps its warehouse in a DuckLake ({used}) but {WAREHOUSE_VAR} "
+                                   f"is not set: export {WAREHOUSE_VAR} and {LAKE_DATA_VAR} again (to start an "
+                                   f"embedded warehouse in this home instead, delete {marker})")
+    return home / WAREHOUSE_FILE
 
 
 def parse(raw: str, data: str, home: Path, *, setting: str = WAREHOUSE_VAR,
@@ -180,7 +193,7 @@ def parse(raw: str, data: str, home: Path, *, setting: str = WAREHOUSE_VAR,
     if not data.endswith("/"):
         data += "/"
     if parts[1] == "sqlite":
-        raw = f"ducklake:sqlite:{Path(parts[2]).expanduser().resolve()}"
+        raw = f"ducklake:sqlite:{Path(parts[2].strip()).expanduser().resolve()}"
     return Lake(raw, data, home / "lake.tmp")
 
 
@@ -196,6 +209,8 @@ def connect(path: str | Path | Lake, *, read_only: bool = False,
     if isinstance(path, Lake):
         con = _attach_lake(path, read_only)
         spill = path.spill
+        if not read_only:
+            _remember_lake(path)
     else:
         path = Path(path)
         if not read_only:
@@ -218,6 +233,18 @@ def connect(path: str | Path | Lake, *, read_only: bool = False,
         yield con
     finally:
         con.close()
+
+
+def _remember_lake(lake: Lake) -> None:
+    """Mark the home (the spill folder's parent) as one whose warehouse is this lake."""
+    marker = lake.spill.parent / LAKE_MARKER
+    text = f"{lake.display}, data in {lake.data_path}\n"
+    try:
+        if not marker.exists() or marker.read_text(encoding="utf-8", errors="replace") != text:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(text, encoding="utf-8")
+    except OSError:
+        pass  # a read-only home still works; only the reminder is lost
 
 
 def _attach_lake(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -250,9 +277,17 @@ def attach(con: duckdb.DuckDBPyConnection, target: Path | Lake, alias: str, *, r
 
         add_secret(con, target.data_path)
     if target.kind == "sqlite" and not read_only:
-        Path(target.catalog.split(":", 2)[2]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(target.catalog.split(":", 2)[2]).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseConfigError(f"the lake's catalog folder for {target.display} cannot be used: "
+                                       f"{exc.strerror or exc}") from None
     if not target.data_path.startswith(_OBJECT_STORES) and not read_only:
-        Path(target.data_path).mkdir(parents=True, exist_ok=True)
+        try:
+            Path(target.data_path).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseConfigError(f"the lake's data folder {target.data_path} cannot be used: "
+                                       f"{exc.strerror or exc}") from None
     # ATTACH takes no parameters; both strings are quoted as SQL literals
     options = f"data_path {_literal(target.data_path)}" + (", read_only" if read_only else "")
     try:

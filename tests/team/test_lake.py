@@ -298,3 +298,114 @@ def test_a_day_ingested_again_since_it_was_cleaned_is_not_purged(tmp_path):
         assert cleaning.purge_raw(con, today=date(2026, 7, 1), keep_days=30).days == 0
         cleaning.clean_window(con, Anonymizer(b"k"), *window)
         assert cleaning.purge_raw(con, today=date(2026, 7, 1), keep_days=30).days == 1
+
+
+# ---- found by a break-it review of the lake backend -------------------------------------------
+
+@pytest.mark.parametrize("text, secret", [("host=db password=top\\ secret dbname=x", "secret"),
+                                          ('host=db password=top"secret dbname=x', "secret"),
+                                          ("host=db password='top secret' dbname=x", "secret"),
+                                          ("postgresql://me:top%20secret@db/x", "secret")])
+def test_every_form_of_a_libpq_password_is_hidden(text, secret):
+    hidden = warehouse.hide_passwords(text)
+    assert secret not in hidden and "***" in hidden and "dbname=x" in hidden or hidden.endswith("@db/x")
+
+
+def test_a_wrong_role_is_a_connection_error_not_a_missing_warehouse(postgres, tmp_path):
+    lake = warehouse.Lake(f"ducklake:postgres:host=127.0.0.1 port={postgres.port} user=nosuchrole dbname=postgres",
+                          str(tmp_path / "d") + "/", tmp_path / "spill")
+    with pytest.raises(warehouse.WarehouseConfigError, match="nosuchrole"):
+        lake.exists()
+
+
+def test_a_space_after_the_sqlite_prefix_is_not_a_folder_named_space(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lake = warehouse.parse("ducklake:sqlite: " + str(tmp_path / "c.sqlite"), str(tmp_path / "d"), tmp_path)
+    assert lake.catalog == "ducklake:sqlite:" + str(tmp_path / "c.sqlite")
+
+
+def test_a_lake_home_without_the_variable_says_so_instead_of_starting_an_empty_warehouse(tmp_path, monkeypatch):
+    lake = warehouse.parse("ducklake:sqlite:" + str(tmp_path / "c.sqlite"), str(tmp_path / "d"), tmp_path / "home")
+    with warehouse.connect(lake):
+        pass
+    monkeypatch.delenv(warehouse.WAREHOUSE_VAR, raising=False)
+    with pytest.raises(warehouse.WarehouseConfigError, match="keeps its warehouse in a DuckLake"):
+        warehouse.location(tmp_path / "home")
+    (tmp_path / "home" / warehouse.LAKE_MARKER).unlink()  # as the message says: start an embedded one
+    assert warehouse.location(tmp_path / "home") == tmp_path / "home" / "warehouse.duckdb"
+
+
+def test_migrate_refuses_a_file_that_holds_anything_else_a_folder_or_not_duckdb(tmp_path):
+    import duckdb
+
+    from pipeline.migrate import MigrateError, migrate
+
+    source = tmp_path / "w.duckdb"
+    with warehouse.connect(source) as con:
+        con.execute("insert into raw_purges values (date '2026-01-01', 1, 0, now())")
+    foreign = tmp_path / "foreign.duckdb"
+    with duckdb.connect(str(foreign)) as con:
+        con.execute("create table my_important (x int)")
+    (tmp_path / "notes.txt").write_text("hello")
+    for target, says in ((foreign, "holds other tables"), (tmp_path, "is a folder"),
+                         (tmp_path / "notes.txt", "not a DuckDB database")):
+        with pytest.raises(MigrateError, match=says):
+            migrate(source, target)
+    with duckdb.connect(str(foreign), read_only=True) as con:  # untouched
+        assert con.execute("select count(*) from duckdb_tables()").fetchall() == [(1,)]
+    assert migrate(source, tmp_path / "new" / "w.duckdb").rows["raw_purges"] == 1
+
+
+def test_migrate_prints_a_line_that_can_be_pasted(tmp_path):
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    with warehouse.connect(home / "warehouse.duckdb"):
+        pass
+    odd = tmp_path / "o'brien dir"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))}
+    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "migrate", "--home", str(home), "--to",
+                          f"ducklake:sqlite:{odd}/c.sqlite", "--lake-data", str(tmp_path / "my lake")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    line = next(li for li in out.stdout.splitlines() if li.startswith("to use it: export "))
+    pairs = dict(word.split("=", 1) for word in shlex.split(line.removeprefix("to use it: export ")))
+    assert pairs == {"EVALFUNNEL_WAREHOUSE": f"ducklake:sqlite:{odd}/c.sqlite",
+                     "EVALFUNNEL_LAKE_DATA": str(tmp_path / "my lake") + "/"}
+
+
+def test_a_users_edits_to_the_instance_config_are_kept_and_an_earlier_version_is_updated(tmp_path, monkeypatch):
+    import subprocess
+
+    from pipeline import environment
+
+    monkeypatch.delenv(warehouse.WAREHOUSE_VAR, raising=False)
+    home = environment.prepare(tmp_path / "home")
+    config = home.dagster_home / "dagster.yaml"
+    edited = config.read_text() + "run_retries:\n  enabled: true\n"
+    config.write_text(edited)
+    environment.prepare(tmp_path / "home")
+    assert config.read_text() == edited
+    repo = Path(__file__).parents[2]
+    first = subprocess.run(["git", "log", "--format=%H", "--", "dagster.yaml"], cwd=repo, capture_output=True,
+                           text=True).stdout.split()
+    if first:  # the version the first commit shipped, as an older home holds it, is brought up to date
+        config.write_bytes(subprocess.run(["git", "show", f"{first[-1]}:dagster.yaml"], cwd=repo,
+                                          capture_output=True).stdout)
+        environment.prepare(tmp_path / "home")
+        assert config.read_bytes() == environment.instance_config(lake=False)
+
+
+def test_dev_refuses_a_wrong_warehouse_setting_before_starting_the_ui(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))}
+    env[warehouse.WAREHOUSE_VAR] = "ducklake:sqlit:/x"
+    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "dev", "--home", str(tmp_path / "h"), "--port", "1"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "is not a warehouse" in out.stderr
