@@ -87,6 +87,8 @@ def test_run_with_an_unreachable_catalog_exits_2_naming_it_without_its_password(
 def test_the_writer_pool_is_lifted_on_a_lake_and_a_teams_own_instance_config_is_kept(tmp_path, monkeypatch):
     from pipeline import environment
 
+    for var in ("EVALFUNNEL_HOME", "DAGSTER_HOME"):  # prepare() sets them: restored after the test
+        monkeypatch.setenv(var, str(tmp_path / "elsewhere"))
     monkeypatch.delenv(warehouse.WAREHOUSE_VAR, raising=False)
     home = environment.prepare(tmp_path / "home")
     config = home.dagster_home / "dagster.yaml"
@@ -382,6 +384,8 @@ def test_a_users_edits_to_the_instance_config_are_kept_and_an_earlier_version_is
 
     from pipeline import environment
 
+    for var in ("EVALFUNNEL_HOME", "DAGSTER_HOME"):  # prepare() sets them: restored after the test
+        monkeypatch.setenv(var, str(tmp_path / "elsewhere"))
     monkeypatch.delenv(warehouse.WAREHOUSE_VAR, raising=False)
     home = environment.prepare(tmp_path / "home")
     config = home.dagster_home / "dagster.yaml"
