@@ -371,15 +371,3 @@ def retrying(con: duckdb.DuckDBPyConnection, write: Callable[[], T], what: str,
                 print(f"  {message}", file=sys.stderr, flush=True)
             time.sleep(wait)
     raise AssertionError("unreachable")
-
-
-@contextlib.contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Everything inside commits together or not at all."""
-    con.execute("begin transaction")
-    try:
-        yield con
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")

@@ -119,7 +119,7 @@ def test_help_lists_every_command(tmp_path):
     result = evalfunnel("--help", cwd=tmp_path)
     assert result.returncode == 0
     listed = re.search(r"\{([a-z,-]+)\}", result.stdout).group(1).split(",")
-    assert {"demo", "demo-data", "run", "backfill", "report", "gate", "regression", "dev"} == set(listed)
+    assert {"demo", "demo-data", "run", "backfill", "report", "gate", "regression", "dev", "migrate"} == set(listed)
     assert "add" in evalfunnel("regression", "--help", cwd=tmp_path).stdout
 
 
