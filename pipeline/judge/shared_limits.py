@@ -71,6 +71,9 @@ class SharedTokenBucket:
                                        f"{hide_passwords(self.dsn)}: {hide_passwords(str(exc).strip())}") from None
             con.autocommit = False
             with con, con.cursor() as cur:
+                # CREATE TABLE IF NOT EXISTS is not safe when several workers start at once (two can
+                # both create the row type and one fails): they take turns under an advisory lock
+                cur.execute("select pg_advisory_xact_lock(hashtext('evalfunnel_rate_limits'))")
                 cur.execute(_CREATE)
                 cur.execute(_SEED, {"key": self.key, "capacity": self.capacity})
             self._con = con
