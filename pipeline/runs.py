@@ -28,16 +28,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
+if TYPE_CHECKING:  # dagster is imported where a function needs it: this module is loaded before it
+    import dagster as dg
 
 PID_TAG = "evalfunnel/pid"
 HOST_TAG = "evalfunnel/host"
 PROCESS_START_TAG = "evalfunnel/process_start"
 GRACE_SECONDS = 5.0
 
-_IN_PROGRESS = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,
-                dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+_IN_PROGRESS = ("NOT_STARTED", "QUEUED", "STARTING", "STARTED", "CANCELING")  # DagsterRunStatus names
 
 
 # ---- owners --------------------------------------------------------------------------------
@@ -114,6 +115,8 @@ class Reclaimed:
 
 
 def _in_flight_steps(instance: dg.DagsterInstance, run_id: str) -> tuple[str, ...]:
+    import dagster as dg
+
     types = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE,
              dg.DagsterEventType.STEP_SKIPPED}
     started, ended = [], set()
@@ -131,8 +134,11 @@ def _in_flight_steps(instance: dg.DagsterInstance, run_id: str) -> tuple[str, ..
 def reclaim_dead_runs(instance: dg.DagsterInstance) -> list[Reclaimed]:
     """Mark failed every unfinished run whose owning process is gone and free its concurrency
     slots; also free slots still held by runs that have ended. Returns what was reclaimed."""
+    import dagster as dg
+
     reclaimed = []
-    for run in instance.get_runs(filters=dg.RunsFilter(statuses=_IN_PROGRESS)):
+    statuses = [dg.DagsterRunStatus[name] for name in _IN_PROGRESS]
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=statuses)):
         if owner_state(run.tags) != "dead":
             continue
         in_flight = _in_flight_steps(instance, run.run_id)
