@@ -228,11 +228,39 @@ def connect(path: str | Path | Lake, *, read_only: bool = False,
         con.execute("set memory_limit = $v", {"v": memory_limit or os.environ.get("EVALFUNNEL_DUCKDB_MEMORY", "1GB")})
         con.execute("set temp_directory = $v", {"v": str(spill)})
         if not read_only:
-            for table in SCHEMA:
-                con.execute(statement(f"schema/{table}"))
+            _ensure_schema(con)
         yield con
     finally:
         con.close()
+
+
+@cache
+def _schema_columns() -> dict[str, frozenset[str]]:
+    """Every schema table's columns, as the schema files make them (in a scratch database)."""
+    with contextlib.closing(duckdb.connect()) as con:
+        for table in SCHEMA:
+            con.execute(statement(f"schema/{table}"))
+        rows = con.execute("select table_name, column_name from duckdb_columns() "
+                           "where database_name = current_database()").fetchall()
+    columns: dict[str, set[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, set()).add(column)
+    return {table: frozenset(names) for table, names in columns.items()}
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables and add missing columns: a schema file runs only when its table or
+    one of its columns is absent (and always for a seeded table, whose rows it inserts). One
+    catalog query instead of ~80 statements matters on a lake, where each is a round trip to
+    the catalog's server (~0.4 s per writer connection before)."""
+    present: dict[str, set[str]] = {}
+    for table, column in con.execute("select table_name, column_name from duckdb_columns() "
+                                      "where database_name = current_database()").fetchall():
+        present.setdefault(table, set()).add(column)
+    expected = _schema_columns()
+    for table in SCHEMA:
+        if table in SEEDED or not expected[table] <= present.get(table, set()):
+            con.execute(statement(f"schema/{table}"))
 
 
 def _remember_lake(lake: Lake) -> None:

@@ -20,7 +20,7 @@ import polars as pl
 from pipeline.evalsets import regression, sampling
 from pipeline.privacy.anonymize import Anonymizer, scan_for_residue
 from pipeline.privacy.ner import NameFinder, scrub_names
-from pipeline.warehouse import statement
+from pipeline.warehouse import retrying, statement
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,7 @@ def build_eval_set(con: duckdb.DuckDBPyConnection, quarter: date, end: date, con
                          if sampling.normalize(q) in regression_norms} if parent_id else set()
         changes = sampling.changelog(previous, reasons, in_window, in_regression)
 
-    con.execute("begin transaction")
-    try:
+    def write() -> None:
         con.execute(statement("evalsets/delete_quarter"), {"quarter": quarter})
         con.register("drawn_items", items.with_columns(pl.lit(vid).alias("version_id"), pl.lit(quarter).alias("quarter")).to_arrow())
         con.execute(statement("evalsets/insert_items"))
@@ -115,10 +114,8 @@ def build_eval_set(con: duckdb.DuckDBPyConnection, quarter: date, end: date, con
                 "shortfall": json.dumps({_key(*k): n for k, n in drawn.shortfall.items()})})
             if changes:
                 con.executemany("insert into eval_set_changes values (?, ?, ?, ?)", [(vid, *c) for c in changes])
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+
+    retrying(con, write, f"eval_set {quarter}")
     return BuildResult(quarter, vid, parent_id, not exists, items.height, counts, production_mix, eval_mix,
                        {_key(*k): n for k, n in drawn.shortfall.items()}, {_key(*k): n for k, n in drawn.moved.items()},
                        Counter(c[1] for c in changes),
@@ -161,8 +158,6 @@ class RegressionLoad:
 def load_regression_set(con: duckdb.DuckDBPyConnection, path: Path) -> RegressionLoad:
     """Replace the regression_set table from the file; record every added, changed or removed case."""
     loaded = regression.load_cases(path)
-    previous = dict(con.execute("select case_id, case_hash from regression_set").fetchall())
-    changes = regression.case_changes(previous, loaded.cases)
     rows = [{"case_id": c.case_id, "case_hash": c.case_hash, "messages": c.messages, "query": c.query,
              "expected_behavior": c.expected_behavior, "must_contain": c.must_contain,
              "must_not_contain": c.must_not_contain, "regex": c.regex,
@@ -173,16 +168,18 @@ def load_regression_set(con: duckdb.DuckDBPyConnection, path: Path) -> Regressio
         "query": pl.String, "expected_behavior": pl.String, "must_contain": pl.List(pl.String),
         "must_not_contain": pl.List(pl.String), "regex": pl.String, "json_schema": pl.String, "reason": pl.String,
         "added_at": pl.String, "source": pl.String})
-    con.execute("begin transaction")
-    try:
+
+    def write() -> list[tuple]:
+        # the changes are read inside the transaction: a retry after another writer's commit sees its cases
+        previous = dict(con.execute("select case_id, case_hash from regression_set").fetchall())
+        changes = regression.case_changes(previous, loaded.cases)
         con.execute("delete from regression_set")
         con.register("loaded_cases", frame.to_arrow())
         con.execute(statement("evalsets/insert_regression_cases"))
         con.unregister("loaded_cases")
         if changes:
             con.executemany("insert into regression_set_history values (?, ?, ?, ?, now())", changes)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+        return changes
+
+    changes = retrying(con, write, "regression_set")
     return RegressionLoad(len(loaded.cases), loaded.rejects, changes)

@@ -49,7 +49,7 @@ from pipeline.experiments.stats import (
     srm_p_value,
 )
 from pipeline.experiments.windows import MetricPlan, event_metric_rows
-from pipeline.warehouse import insert_rows, statement
+from pipeline.warehouse import insert_rows, retrying, statement
 
 SRM_THRESHOLD = 0.001
 REBUILT = ("experiment_users", "user_metrics", "user_segments", "assignment_issues", "event_rejects")
@@ -190,8 +190,8 @@ def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpe
             "issue": pa.array([i for _, i in left_out], pa.string()),
             "users": pa.array(list(left_out.values()), pa.int64()),
             "detail": pa.array([ISSUES[i] for _, i in left_out], pa.string())}))
-        con.execute("begin")
-        try:
+
+        def swap() -> int:
             for table in BUILT_BESIDE:
                 con.execute(f"drop table {table}")  # noqa: S608  (constant table names)
                 con.execute(f"alter table {table}_next rename to {table}")  # noqa: S608
@@ -205,10 +205,10 @@ def build_user_metrics(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpe
             log(f"user_metrics: {users:,} users assigned, event metrics done; computing log metrics and segments")
             step("log_metrics")
             step("user_segments")
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
+            return users
+
+        # one transaction (retried on a lake's commit conflict: the rollback brings the _next tables back)
+        users = retrying(con, swap, "user_metrics", log)
     finally:
         with contextlib.suppress(duckdb.Error):
             for name in ("issue_counts", "event_kinds"):
@@ -512,9 +512,9 @@ def analyze(con: duckdb.DuckDBPyConnection, specs: list[ExperimentSpec], metrics
 
 
 def write_results(con: duckdb.DuckDBPyConnection, results: list[dict], summaries: list[dict]) -> None:
-    """Replace experiment_results and experiment_summary (one transaction)."""
-    con.execute("begin")
-    try:
+    """Replace experiment_results and experiment_summary (one transaction, retried on a lake's
+    commit conflict)."""
+    def write() -> None:
         for table, rows in (("experiment_results", results), ("experiment_summary", summaries)):
             con.execute(f"delete from {table}")  # noqa: S608  (constant table names)
             if rows:
@@ -522,8 +522,6 @@ def write_results(con: duckdb.DuckDBPyConnection, results: list[dict], summaries
                 con.register("result_batch", pl.DataFrame(rows, infer_schema_length=None).select(columns).to_arrow())
                 con.execute(f"insert into {table} select * from result_batch")  # noqa: S608
                 con.unregister("result_batch")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+
+    retrying(con, write, "experiment_results")
 

@@ -233,6 +233,7 @@ def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: 
                  f"clean_logs {start}..{end - timedelta(days=1)}")
     else:
         pending: list[tuple] = []
+        pending_rows = 0
         first = start
 
         def commit(last: date) -> None:
@@ -242,8 +243,10 @@ def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: 
 
         for item in counted(_scrubbed_days(con, anonymizer, days)):
             pending.append(item)
-            if sum(p[1] for p in pending) >= LAKE_COMMIT_ROWS:
+            pending_rows += item[1]
+            if pending_rows >= LAKE_COMMIT_ROWS:
                 commit(item[0])
+                pending_rows = 0
                 first = item[0] + timedelta(days=1)
         if pending or first < end:
             commit(end - timedelta(days=1))

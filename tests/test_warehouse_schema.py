@@ -1,0 +1,52 @@
+"""Writers create what is missing in the warehouse and nothing else: a connection checks the
+catalog once instead of running every schema file (on a lake each statement is a round trip to
+the catalog's server)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipeline import warehouse
+
+
+def test_a_writer_restores_missing_tables_columns_and_seed_rows(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    with warehouse.connect(path):
+        pass
+    con = duckdb.connect(str(path))
+    con.execute("alter table judge_drift drop column reason")  # a warehouse from before the column
+    con.execute("drop table offline_online")
+    con.execute("delete from write_locks")
+    con.close()
+    with warehouse.connect(path) as con:
+        columns = {c for (c,) in con.execute("select column_name from duckdb_columns() where table_name = 'judge_drift'").fetchall()}
+        assert "reason" in columns
+        assert con.execute("select count(*) from offline_online").fetchone()[0] == 0
+        assert con.execute("select name from write_locks").fetchall() == [("log_files",)]
+        tables = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert set(warehouse.SCHEMA) <= tables
+
+
+def test_a_complete_warehouse_runs_only_the_seeded_tables_schema(tmp_path, monkeypatch):
+    path = tmp_path / "warehouse.duckdb"
+    with warehouse.connect(path):
+        pass
+    ran: list[str] = []
+    original = warehouse.statement
+
+    def recording(name: str) -> str:
+        ran.append(name)
+        return original(name)
+
+    monkeypatch.setattr(warehouse, "statement", recording)
+    with warehouse.connect(path):
+        pass
+    assert ran == [f"schema/{t}" for t in warehouse.SEEDED]
+    # a user's own extra column is no reason to rerun a schema file either
+    con = duckdb.connect(str(path))
+    con.execute("alter table clean_logs add column team_note varchar")
+    con.close()
+    ran.clear()
+    with warehouse.connect(path):
+        pass
+    assert ran == [f"schema/{t}" for t in warehouse.SEEDED]
