@@ -1,8 +1,9 @@
-"""Calibration: human_labels; judge_human_agreement and judge_drift per month; offline_online and its
-correlation per quarter."""
+"""Calibration: human_labels; judge_human_agreement, judge_drift, label_queue and ppi_estimates per
+month; offline_online and its correlation per quarter."""
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 
@@ -23,6 +24,7 @@ from pipeline.calibration.drift import (
 )
 from pipeline.calibration.forecast import forecast_rows, forecast_table, store_forecast
 from pipeline.calibration.human_labels import load_labels, store_labels
+from pipeline.calibration.prediction_powered import QueueSettings, build_queue, ppi_rows, ppi_table, store_estimates
 from pipeline.calibration.offline_online import (
     build_offline_online,
     correlation_rows,
@@ -141,6 +143,71 @@ def judge_drift_check(context: dg.AssetCheckExecutionContext,
         key: dg.AssetCheckResult(passed=not rows, severity=dg.AssetCheckSeverity.WARN,
                                  metadata={"drifted_rows": len(rows), "drifted": rows or "none"})
         for key, rows in moved.items()})
+
+
+class LabelQueueConfig(dg.Config):
+    """How many items a month's queue asks people to label, and how it spends them."""
+
+    budget: float = 100.0  # expected items to label a month (the inclusion probabilities' sum)
+    floor: float = 0.2  # the share of the budget spread uniformly: every item keeps a chance
+    threshold: float = 3.0  # the decision threshold on the rubric's scale; scores near it are uncertain
+    near: float = 0.5  # how close to the threshold counts as near
+    redraw: bool = False  # draw a month again (labels already collected from the old draw lose their weights)
+
+
+@dg.asset(partitions_def=monthly, deps=[human_labels, "judge_scores", "pairwise_judgments", judge_human_agreement],
+          kinds={"duckdb", "numpy"}, group_name="calibration", pool=DUCKDB_POOL,
+          backfill_policy=dg.BackfillPolicy.single_run(), metadata=table_metadata("label_queue"))
+def label_queue(context: dg.AssetExecutionContext, config: LabelQueueConfig,
+                warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Per month: the judged, unlabelled logged responses people should label next, each with the probability it
+    was drawn with (a uniform floor plus a share proportional to the judge's expected error: low agreement on a
+    dimension or topic, scores near the decision threshold, pairwise verdicts that flipped with the order), and a
+    file a labelling tool imports (EVALFUNNEL_HOME/label_queue/label-queue-YYYY-MM.csv and .jsonl). A drawn month
+    is kept (redraw=True draws it again)."""
+    settings = QueueSettings(config.budget, config.floor, config.threshold, config.near)
+    out_dir = Path(warehouse.home) / "label_queue"
+    queues, keys, t0 = {}, context.partition_keys, time.perf_counter()
+    with warehouse.connect() as con:
+        for n, key in enumerate(keys, 1):
+            start, end = window_dates(monthly.time_window_for_partition_key(key))
+            queue = build_queue(con, start, end, settings, out_dir, redraw=config.redraw)
+            queues[key] = queue
+            eta = (time.perf_counter() - t0) / n * (len(keys) - n)
+            context.log.info(f"label_queue {key[:7]}: {queue.selected} of {queue.pool:,} item(s) selected"
+                             + (" (the queue drawn before is kept)" if queue.kept else "")
+                             + f" ({n}/{len(keys)} months, ETA {eta:.0f}s)")
+    per_partition(context, {key: {
+        "dagster/row_count": q.pool, "selected": q.selected, "budget": q.budget, "kept_earlier_draw": q.kept,
+        "judge_version": q.judge_version or "none", "reasons": q.reasons,
+        "files": md_list([str(p) for p in q.files])} for key, q in queues.items()})
+    return dg.MaterializeResult(metadata={"run_months": len(keys)})
+
+
+@dg.asset(partitions_def=monthly, deps=[human_labels, "judge_scores", label_queue], kinds={"duckdb", "scipy"},
+          group_name="calibration", pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run(),
+          metadata=table_metadata("ppi_estimates"))
+def ppi_estimates(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Per month, judge version, variant (and all variants), dimension and topic with enough labels: the mean human
+    score estimated from the judge's scores on every item corrected by the labelled items (PPI++, power-tuned; labels
+    from the label queue weighted by their inclusion probabilities), beside the humans-only and judge-only means,
+    and the human labels the judge is worth; paired differences between variants on the same items."""
+    months, keys, t0 = {}, context.partition_keys, time.perf_counter()
+    with warehouse.connect() as con:
+        for n, key in enumerate(keys, 1):
+            start, end = window_dates(monthly.time_window_for_partition_key(key))
+            rows = ppi_rows(con, start, end, log=context.log.debug)
+            store_estimates(con, start, rows)
+            months[key] = rows
+            eta = (time.perf_counter() - t0) / n * (len(keys) - n)
+            context.log.info(f"ppi_estimates {key[:7]}: {len(rows)} estimate(s) ({n}/{len(keys)} months, ETA {eta:.0f}s)")
+    per_partition(context, {key: {
+        "dagster/row_count": len(rows),
+        "labels_saved": round(sum(r["labels_saved"] or 0 for r in rows if r["variant"] == "*" and r["slice_value"] is None
+                                  and r["compared_to"] is None), 1),
+        "preview": records_table(ppi_table(rows), empty="no month with enough labelled items")}
+        for key, rows in months.items()})
+    return dg.MaterializeResult(metadata={"run_months": len(keys)})
 
 
 @dg.asset(partitions_def=quarterly, deps=["experiment_results", "experiment_summary", "judge_scores"],

@@ -12,7 +12,7 @@ class ReportConfig(dg.Config):
 
 
 @dg.asset(deps=["calibration_history", "calibration_forecast", "experiment_summary", "variant_ratings",
-                "pareto_frontier", "regression_results", "candidate_scores", "eval_set"],
+                "pareto_frontier", "regression_results", "candidate_scores", "eval_set", "ppi_estimates"],
           kinds={"html"}, group_name="report", pool=DUCKDB_POOL)
 def report(context: dg.AssetExecutionContext, config: ReportConfig, warehouse: WarehouseResource,
            judge: JudgeResource) -> dg.MaterializeResult:

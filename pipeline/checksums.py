@@ -84,6 +84,7 @@ VOLATILE: dict[str, dict[str, Volatile]] = {
     "judge_cache": {"created_at": Volatile(_NOW), "latency_ms": Volatile(_LATENCY)},
     "judge_drift": {"computed_at": Volatile(_NOW)},
     "judge_human_agreement": {"computed_at": Volatile(_NOW)},
+    "label_queue": {"created_at": Volatile(_NOW)},
     # a budget scope is a new id per command (or the Dagster run's id), as is the run id
     "judge_spend": {"budget_scope": Volatile("a new id per command or Dagster run"),
                     "run_id": Volatile("the Dagster run's id"), "recorded_at": Volatile(_NOW)},
@@ -100,6 +101,7 @@ VOLATILE: dict[str, dict[str, Volatile]] = {
     "offline_online_correlation": {"computed_at": Volatile(_NOW)},
     "pairwise_judgments": {"created_at": Volatile(_NOW, "origin = 'pipeline'")},  # imported rows: their judged_at
     "pareto_frontier": {"computed_at": Volatile(_NOW)},
+    "ppi_estimates": {"computed_at": Volatile(_NOW)},
     "raw_logs": {"ingested_at": Volatile(_NOW)},
     "regression_results": {"evaluated_at": Volatile(_NOW)},
     "regression_set": {"loaded_at": Volatile(_NOW)},

@@ -25,7 +25,7 @@ SUMMARY_TABLES = ("raw_logs", "log_rejects", "clean_logs", "regression_set", "ev
                   "experiment_samples", "judge_scores", "candidate_responses", "pairwise_judgments", "variant_ratings",
                   "pareto_frontier", "regression_results", "user_metrics", "experiment_results", "experiment_summary",
                   "human_labels", "judge_human_agreement", "judge_drift", "offline_online", "offline_online_correlation",
-                  "calibration_history", "calibration_forecast")
+                  "calibration_history", "calibration_forecast", "label_queue", "ppi_estimates")
 
 
 class UsageError(Exception):

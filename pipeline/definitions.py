@@ -135,7 +135,7 @@ ASSETS = dg.map_asset_specs(_central, [
     judge.regression_results, experiments.user_metrics, experiments.experiment_analysis, calibration.human_labels,
     calibration.judge_human_agreement, calibration.judge_drift, calibration.offline_online,
     calibration.offline_online_correlation, calibration.calibration_history, calibration.calibration_forecast,
-    report.report])
+    calibration.label_queue, calibration.ppi_estimates, report.report])
 
 def _executor() -> dg.ExecutorDefinition | None:
     """EVALFUNNEL_EXECUTOR=celery: each step of a run is a task for dagster-celery's workers on any

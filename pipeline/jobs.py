@@ -72,9 +72,11 @@ load_human_labels_job = _job(
 
 monthly_judge_validation_job = _job(
     "monthly_judge_validation",
-    ("experiment_samples", "human_labels", "judge_scores", "judge_human_agreement", "judge_drift", "calibration_history"),
+    ("experiment_samples", "human_labels", "judge_scores", "judge_human_agreement", "judge_drift", "label_queue",
+     "ppi_estimates", "calibration_history"),
     "Monthly. For a month: sample experiment traffic, load human labels, judge (cached), then the judge against humans "
-    "(agreement) and against its anchor (drift); update the history.", monthly)
+    "(agreement) and against its anchor (drift), the items to label next and the human-scale estimates; update the "
+    "history.", monthly)
 
 calibration_history_job = _job(
     "rebuild_calibration_history", ("calibration_history",), "Rebuild calibration_history from the calibration tables.")
@@ -103,7 +105,7 @@ class Stage:
 STAGES = [Stage(load_regression_set_job), Stage(daily_ingest_job), Stage(quarterly_eval_rebuild_job, ("eval_set",)),
           Stage(monthly_experiment_samples_job), Stage(load_human_labels_job), Stage(judge_eval_set_job),
           Stage(rate_candidates_job), Stage(analyze_experiments_job),
-          Stage(monthly_judge_validation_job, ("judge_human_agreement", "judge_drift")),
+          Stage(monthly_judge_validation_job, ("judge_human_agreement", "judge_drift", "label_queue", "ppi_estimates")),
           Stage(quarterly_eval_rebuild_job, ("offline_online", "offline_online_correlation", "calibration_forecast")),
           Stage(calibration_history_job), Stage(build_report_job)]
 

@@ -59,7 +59,7 @@ SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files", "raw_purges"
           "generation_cache", "experiment_users", "user_metrics", "user_segments", "assignment_issues", "event_rejects",
           "experiment_results", "experiment_summary", "human_labels", "label_rejects", "judge_human_agreement",
           "judge_drift", "judge_anchors", "judge_anchor_scores", "offline_online", "offline_online_correlation",
-          "calibration_history", "calibration_forecast", "candidate_scores", "write_locks")
+          "calibration_history", "calibration_forecast", "candidate_scores", "write_locks", "label_queue", "ppi_estimates")
 SEEDED = ("write_locks",)  # tables whose schema file inserts their rows: every warehouse has them
 
 

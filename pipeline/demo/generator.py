@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import io
 import json
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from pipeline.demo.world import (
 )
 
 # bump when the generator's output changes, so `evalfunnel demo` regenerates an old source
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 SYSTEM_PROMPT = "You are Acme Assistant. Answer accurately and concisely. Prompt {version}."
 ANNOTATORS = {  # bias per annotator; noise is per dimension below
     "ann_01": 0.15, "ann_02": -0.15, "ann_03": 0.0,
@@ -49,6 +50,9 @@ ANNOTATORS = {  # bias per annotator; noise is per dimension below
 ANNOTATOR_NOISE = {"correctness": 0.35, "relevance": 0.4, "clarity": 0.4, "calibration": 1.1, "length": 0.4}
 PII_KINDS = tuple(pii.GENERATORS)
 IMPORTED_JUDGE = "openai/gpt-4o-2024-08-06"
+# the imported judge also scored this many unlabelled logged responses a month (a uniform sample of
+# the month's label pool): the scale at which prediction-powered estimates (ppi_estimates) use it
+IMPORTED_UNLABELLED = 800
 CANDIDATES = {
     "baseline": BASE,
     "concise-v2": Variant("concise-v2", "acme-chat-small", "v5-concise",
@@ -458,15 +462,15 @@ class Generator:
                         labels.append({"kind": "pointwise", "item_id": item.item_id, "variant": item.variant,
                                        "annotator_id": ann, "dimension": d, "score": score,
                                        "labeled_at": at.isoformat().replace("+00:00", "Z")})
-                shifted = month == shift_month
-                for d in DIMENSIONS:
-                    # a verbosity-biased judge; in the shift month the provider's model changed
-                    # silently and became harsher on three dimensions (a shift clipping cannot hide)
-                    bias = (0.4 if item.long else 0.0) + (-1.2 if shifted and d in ("correctness", "clarity", "calibration") else 0.0)
-                    score = max(1, min(5, round(item.realized[d] + bias + rng.gauss(0, 0.8 if shifted else 0.5))))
-                    judgments.append({"kind": "pointwise", "item_id": item.item_id, "variant": item.variant,
-                                      "judge_model": IMPORTED_JUDGE, "rubric_version": "rubric-v1", "dimension": d,
-                                      "score": score, "judged_at": at.isoformat().replace("+00:00", "Z")})
+                judgments += self._imported_judgments(rng, item, at, month == shift_month)
+            # the judge's scale: a uniform sample of the rest of the month's pool, judged only
+            # (its own random stream, so the labelled sample above is what it always was)
+            scale_rng = random.Random(f"{self.cfg.seed}:judged:{month}")
+            labelled = {id(item) for item in items}
+            rest = [item for item in pool if id(item) not in labelled]
+            for item in scale_rng.sample(rest, min(IMPORTED_UNLABELLED, len(rest))):
+                at = datetime(y, m, scale_rng.randint(1, 28), scale_rng.randint(0, 23), tzinfo=UTC)
+                judgments += self._imported_judgments(scale_rng, item, at, month == shift_month)
             # a planted bad label: out of range, rejected with its reason
             if labels:
                 labels.append(dict(labels[0], score=7, annotator_id="ann_02", dimension="clarity"))
@@ -477,6 +481,41 @@ class Generator:
             with (jd / f"pointwise-{month}.jsonl").open("w") as fh:
                 fh.writelines(json.dumps(j) + "\n" for j in judgments)
             self._write_pairwise(rng, month, hl, jd, shifted=month == shift_month)
+
+    @staticmethod
+    def _imported_judgments(rng: random.Random, item: LabelCandidate, at: datetime, shifted: bool) -> list[dict]:
+        out = []
+        for d in DIMENSIONS:
+            # a verbosity-biased judge; in the shift month the provider's model changed
+            # silently and became harsher on three dimensions (a shift clipping cannot hide)
+            bias = (0.4 if item.long else 0.0) + (-1.2 if shifted and d in ("correctness", "clarity", "calibration") else 0.0)
+            score = max(1, min(5, round(item.realized[d] + bias + rng.gauss(0, 0.8 if shifted else 0.5))))
+            out.append({"kind": "pointwise", "item_id": item.item_id, "variant": item.variant,
+                        "judge_model": IMPORTED_JUDGE, "rubric_version": "rubric-v1", "dimension": d,
+                        "score": score, "judged_at": at.isoformat().replace("+00:00", "Z")})
+        return out
+
+    def _human_means(self) -> dict[str, dict[str, dict[str, float]]]:
+        """The human-scale truth prediction-powered estimates target: per month, variant ('*': all)
+        and dimension, the expected human score (the mean over annotators of the expected clipped,
+        rounded label) averaged over the month's whole label pool."""
+        def expected(realized: float, d: str) -> float:
+            total = 0.0
+            for bias in ANNOTATORS.values():
+                mu, sd = realized + bias, ANNOTATOR_NOISE[d]
+                cdf = [0.0] + [0.5 * (1 + math.erf((k + 0.5 - mu) / (sd * math.sqrt(2)))) for k in range(1, 5)] + [1.0]
+                total += sum(k * (cdf[k] - cdf[k - 1]) for k in range(1, 6))
+            return total / len(ANNOTATORS)
+
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for month, pool in sorted(self.label_pool.items()):
+            sums: dict[str, dict[str, list[float]]] = {}
+            for item in pool:
+                for variant in (item.variant, "*"):
+                    for d in DIMENSIONS:
+                        sums.setdefault(variant, {}).setdefault(d, []).append(expected(item.realized[d], d))
+            out[month] = {v: {d: round(sum(xs) / len(xs), 4) for d, xs in dims.items()} for v, dims in sums.items()}
+        return out
 
     def _write_pairwise(self, rng: random.Random, month: str, hl: Path, jd: Path, shifted: bool) -> None:
         y, m = map(int, month.split("-"))
@@ -544,6 +583,8 @@ class Generator:
                              "variants": {n: v.quality for n, v in p.variants.items()},
                              "lost_assignments": p.lost_assignments} for p in self.plans],
             "candidates": {n: v.quality for n, v in CANDIDATES.items()},
+            # what humans would say on average about the whole month (ppi_estimates should cover it)
+            "human_means": self._human_means(), "imported_judge": IMPORTED_JUDGE,
         }
         (self.out / "gold" / "truth.json").write_text(json.dumps(truth, indent=2))
 

@@ -196,6 +196,44 @@ def calibration_section(con: duckdb.DuckDBPyConnection, label: JudgeLabels | Non
                ylabel="Spearman's rho", ylim=(-1.05, 1.05))
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
         parts.append(_heading("Offline-online correlation") + _svg(fig))
+    parts.append(ppi_section(con, label))
+    return "".join(parts)
+
+
+def _interval(estimate: float | None, low: float | None, high: float | None) -> str:
+    return "" if estimate is None else f"{estimate:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def ppi_section(con: duckdb.DuckDBPyConnection, label: JudgeLabels) -> str:
+    """Per judge version's latest month: per variant and dimension, the judge-only, humans-only and
+    prediction-powered intervals for the mean human score, and the labels the judge saved."""
+    rows = con.execute(statement("report/ppi_intervals")).fetchall()
+    heading = _heading("Human-scale estimates (prediction-powered)",
+                       "the judge's mean on every item, corrected by the judge-minus-human error on the labelled items")
+    if not rows:
+        return heading + _none("No ppi_estimates yet: a month needs 10 or more labelled items that the judge also scored.")
+    plt = _pyplot()
+    parts = [heading]
+    for version in dict.fromkeys(r[1] for r in rows):
+        mine = [r for r in rows if r[1] == version]
+        shown = [r for r in mine if r[3] == "*"] or mine
+        fig, ax = plt.subplots(figsize=(10, 0.5 + 0.45 * len(shown)))
+        for i, r in enumerate(shown):
+            for offset, (est, lo, hi), colour, name in (
+                    (-0.22, r[7:10], "tab:gray", "judge only"), (0.0, r[10:13], "tab:blue", "humans only"),
+                    (0.22, r[13:16], "tab:green", "prediction-powered")):
+                if est is not None:
+                    ax.errorbar([est], [i + offset], xerr=[[est - lo], [hi - est]], fmt="o", color=colour,
+                                capsize=3, label=name if i == 0 else None)
+        ax.set_yticks(range(len(shown)), [f"{r[3]} {r[4]} ({r[2]})" for r in shown])
+        ax.set(title=f"{mine[0][0]:%Y-%m}: mean human score, 95% intervals", xlabel="rubric points")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+        parts.append(_heading(f"Judge {label(version)}, {mine[0][0]:%Y-%m}", f"judge version {version}") + _svg(fig))
+        parts.append(_table(
+            ["variant", "dimension", "method", "labelled", "judged only", "judge only", "humans only",
+             "prediction-powered", "lambda", "labels saved"],
+            [[r[3], r[4], r[2], r[5], r[6], _interval(*r[7:10]), _interval(*r[10:13]), _interval(*r[13:16]),
+              "" if r[16] is None else f"{r[16]:.2f}", "" if r[17] is None else f"{r[17]:+.0f}"] for r in mine]))
     return "".join(parts)
 
 

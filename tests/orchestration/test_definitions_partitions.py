@@ -77,7 +77,8 @@ def test_partitions_start_with_the_first_day_of_in_range_data(tmp_path):
     keys = first_keys(home.root)
     by_partitioning = {"raw_logs": "2026-05-14", "log_rejects": "2026-05-14", "clean_logs": "2026-05-14",
                        "experiment_samples": "2026-05-01", "judge_human_agreement": "2026-05-01",
-                       "judge_drift": "2026-05-01", "eval_set": "2026-04-01", "offline_online": "2026-04-01",
+                       "judge_drift": "2026-05-01", "label_queue": "2026-05-01", "ppi_estimates": "2026-05-01",
+                       "eval_set": "2026-04-01", "offline_online": "2026-04-01",
                        "offline_online_correlation": "2026-04-01"}
     assert keys == by_partitioning
 

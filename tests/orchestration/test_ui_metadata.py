@@ -107,7 +107,7 @@ def test_materializations_show_tables_not_markdown_pipes(tmp_path):
              (("experiment_samples",), {"partition_key": "2026-06-01"}),
              (("judge_scores", "candidate_responses", "candidate_scores", "pairwise_judgments", "variant_ratings",
                "pareto_frontier", "regression_results", "user_metrics", "experiment_results", "experiment_summary"), {}),
-             (("judge_human_agreement", "judge_drift"), {"partition_key": "2026-06-01"}),
+             (("judge_human_agreement", "judge_drift", "label_queue", "ppi_estimates"), {"partition_key": "2026-06-01"}),
              (("offline_online", "offline_online_correlation"), {"partition_key": "2026-04-01"}),
              (("calibration_history", "calibration_forecast", "report"), {})]
     seen, bad, last = set(), [], {}

@@ -1,0 +1,9 @@
+-- the judge version that scored the most logged requests of the month: the one a label queue
+-- serves (ties: the first by name)
+select j.judge_version
+from judge_scores j
+join clean_logs c on c.request_id = j.item_id and c.log_date >= $start::date and c.log_date < $end::date
+where j.score is not null
+group by 1
+order by count(distinct (j.item_id, coalesce(j.variant, ''))) desc, 1
+limit 1
