@@ -2,6 +2,7 @@
 month; offline_online and its correlation per quarter."""
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -204,7 +205,9 @@ def ppi_estimates(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     per_partition(context, {key: {
         "dagster/row_count": len(rows),
         "labels_saved": round(sum(r["labels_saved"] or 0 for r in rows if r["variant"] == "*" and r["slice_value"] is None
-                                  and r["compared_to"] is None), 1),
+                                  and r["compared_to"] is None and r["scope"] == "month"), 1),
+        "methods": dict(Counter(r["method"] for r in rows)),
+        "eval_set_version_rows": sum(r["scope"] == "eval_set_version" for r in rows),
         "preview": records_table(ppi_table(rows), empty="no month with enough labelled items")}
         for key, rows in months.items()})
     return dg.MaterializeResult(metadata={"run_months": len(keys)})

@@ -37,7 +37,7 @@ from pipeline.warehouse import retrying, statement
 
 MIN_LABELS = 10  # labelled items an estimate needs (fewer: no row; the normal interval needs some)
 ALL_VARIANTS = "*"
-COLUMNS = ("month", "judge_version", "method", "variant", "compared_to", "dimension", "slice_dimension", "slice_value",
+COLUMNS = ("month", "scope", "eval_set_version", "judge_version", "method", "variant", "compared_to", "dimension", "slice_dimension", "slice_value",
            "n_labeled", "n_unlabeled", "estimate", "ci_low", "ci_high", "power_lambda", "classical_estimate",
            "classical_ci_low", "classical_ci_high", "judge_estimate", "judge_ci_low", "judge_ci_high",
            "effective_labels", "labels_saved", "queue_unlabelled")
@@ -81,28 +81,42 @@ def _estimates(frame: pl.DataFrame, key: dict, min_labels: int) -> list[dict]:
     return out
 
 
-def _slices(frame: pl.DataFrame, key: dict, min_labels: int) -> list[dict]:
+def _slices(frame: pl.DataFrame, key: dict, min_labels: int, slice_name: str = "topic") -> list[dict]:
+    """The whole group's rows, then each slice's (the `topic` column holds the slice's value)."""
     rows = _estimates(frame, {**key, "slice_dimension": None, "slice_value": None}, min_labels)
-    for (topic,), part in sorted(frame.filter(pl.col("topic").is_not_null()).partition_by("topic", as_dict=True).items()):
-        rows += _estimates(part, {**key, "slice_dimension": "topic", "slice_value": topic}, min_labels)
+    for (value,), part in sorted(frame.filter(pl.col("topic").is_not_null()).partition_by("topic", as_dict=True).items()):
+        rows += _estimates(part, {**key, "slice_dimension": slice_name, "slice_value": value}, min_labels)
     return rows
 
 
 def ppi_rows(con: duckdb.DuckDBPyConnection, start: date, end: date, *, min_labels: int = MIN_LABELS,
              log: Callable[[str], None] = lambda _: None) -> list[dict]:
-    """Every estimate of the month [start, end), ordered by judge version, variant and dimension."""
+    """Every estimate of the month [start, end), ordered by judge version, variant and dimension;
+    in a quarter's first month also those of the quarter's eval-set version (its items, judged
+    without a variant, labelled where people scored them; sliced by stratum kind)."""
     items = con.execute(statement("ppi/items"), {"start": start, "end": end}).pl()
+    rows = _month_rows(items, {"month": start, "scope": "month", "eval_set_version": None}, min_labels, log)
+    if start.month in (1, 4, 7, 10):
+        evals = con.execute(statement("ppi/eval_items"), {"quarter": start}).pl()
+        for (version_id,), part in sorted(evals.partition_by("version_id", as_dict=True).items()) if evals.height else []:
+            rows += _month_rows(part.drop("version_id"), {"month": start, "scope": "eval_set_version",
+                                                          "eval_set_version": version_id}, min_labels, log, "kind")
+    return rows
+
+
+def _month_rows(items: pl.DataFrame, scope: dict, min_labels: int, log: Callable[[str], None],
+                slice_name: str = "topic") -> list[dict]:
     rows: list[dict] = []
     if items.is_empty():
         return rows
     for (version, dimension), part in sorted(items.partition_by(["judge_version", "dimension"], as_dict=True).items()):
-        base = {"month": start, "judge_version": version, "dimension": dimension, "compared_to": None}
+        base = {**scope, "judge_version": version, "dimension": dimension, "compared_to": None}
         variants = sorted(part.get_column("variant").unique().to_list())
         if len(variants) > 1:
-            rows += _slices(part, {**base, "variant": ALL_VARIANTS}, min_labels)
+            rows += _slices(part, {**base, "variant": ALL_VARIANTS}, min_labels, slice_name)
         by_variant = part.partition_by("variant", as_dict=True)
         for variant in variants:
-            rows += _slices(by_variant[(variant,)], {**base, "variant": variant}, min_labels)
+            rows += _slices(by_variant[(variant,)], {**base, "variant": variant}, min_labels, slice_name)
         # paired differences: the same items answered by two variants, both judged; labelled when
         # people scored both answers (labels through the queue are not paired: queue rows are per answer)
         for a, b in combinations(variants, 2):
@@ -115,8 +129,9 @@ def ppi_rows(con: duckdb.DuckDBPyConnection, start: date, end: date, *, min_labe
                 (pl.col("human") - pl.col("human_b")).alias("human"),
                 (pl.col("queued") | pl.col("queued_b")).alias("queued"),
                 pl.lit(None, pl.Float64).alias("inclusion_probability"))
-            rows += _slices(paired, {**base, "variant": a, "compared_to": b}, min_labels)
-        log(f"ppi_estimates {start:%Y-%m} {version} {dimension}: {part.height:,} judged item(s)")
+            rows += _slices(paired, {**base, "variant": a, "compared_to": b}, min_labels, slice_name)
+        log(f"ppi_estimates {scope['month']:%Y-%m} {scope['eval_set_version'] or 'month'} {version} {dimension}: "
+            f"{part.height:,} judged item(s)")
     return rows
 
 
@@ -135,7 +150,7 @@ def store_estimates(con: duckdb.DuckDBPyConnection, start: date, rows: list[dict
     retrying(con, write, f"ppi_estimates {start:%Y-%m}")
 
 
-_SCHEMA = {"month": pl.Date, "judge_version": pl.String, "method": pl.String, "variant": pl.String,
+_SCHEMA = {"month": pl.Date, "scope": pl.String, "eval_set_version": pl.String, "judge_version": pl.String, "method": pl.String, "variant": pl.String,
            "compared_to": pl.String, "dimension": pl.String, "slice_dimension": pl.String, "slice_value": pl.String,
            "n_labeled": pl.Int32, "n_unlabeled": pl.Int32, "estimate": pl.Float64, "ci_low": pl.Float64,
            "ci_high": pl.Float64, "power_lambda": pl.Float64, "classical_estimate": pl.Float64,
@@ -281,7 +296,8 @@ def ppi_table(rows: list[dict], limit: int = 40) -> list[dict]:
     """A preview for the asset's metadata: the whole-month, single-variant rows."""
     def fmt(est, lo, hi):
         return None if est is None else f"{est:.2f} [{lo:.2f}, {hi:.2f}]"
-    return [{"judge version": r["judge_version"], "method": r["method"], "variant": r["variant"],
+    return [{"scope": r["eval_set_version"] or "month", "judge version": r["judge_version"], "method": r["method"],
+             "variant": r["variant"],
              "dimension": r["dimension"], "labelled": r["n_labeled"], "judge only": fmt(r["judge_estimate"], r["judge_ci_low"], r["judge_ci_high"]),
              "humans only": fmt(r["classical_estimate"], r["classical_ci_low"], r["classical_ci_high"]),
              "prediction-powered": fmt(r["estimate"], r["ci_low"], r["ci_high"]),

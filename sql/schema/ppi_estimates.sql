@@ -1,12 +1,14 @@
 create table if not exists ppi_estimates (
-    month date not null,  -- the month of the logged responses estimated (their log date)
+    month date not null,  -- the month of the logged responses estimated (their log date); for an eval-set version, its quarter's first day
+    scope varchar not null,  -- month (the month's judged logged responses) or eval_set_version (the items of one eval-set version)
+    eval_set_version varchar,  -- the eval-set version estimated (scope eval_set_version); null for a month
     judge_version varchar not null,  -- the judge version whose scores on every item carry the estimate
     method varchar not null,  -- ppi++ (labels sampled uniformly, power-tuned prediction-powered inference) or active (labels drawn through label_queue, weighted by inverse inclusion probability)
     variant varchar not null,  -- the variant estimated; '*' for all the month's variants together; '' where the log names none
     compared_to varchar,  -- a paired difference: the variant subtracted (same items, both variants judged and labelled); null for a single variant
     dimension varchar not null,  -- the rubric dimension
-    slice_dimension varchar,  -- null for the whole month; 'topic' for a topic with enough labelled items
-    slice_value varchar,  -- the slice's value (the topic); null for the whole month
+    slice_dimension varchar,  -- null for the whole month or version; 'topic' for a topic with enough labelled items; 'kind' for an eval-set stratum kind (head, known_failure, edge_case)
+    slice_value varchar,  -- the slice's value (the topic or kind); null for the whole month or version
     n_labeled integer not null,  -- items with human labels (their mean is the item's human score) used
     n_unlabeled integer not null,  -- items with only the judge's score (active: the queue's items not labelled)
     estimate double,  -- the prediction-powered estimate of the mean human score (or of the difference)

@@ -197,3 +197,38 @@ def test_a_month_without_judged_logged_requests_has_an_empty_queue(con, tmp_path
     queue = build_queue(con, MONTH, NEXT, QueueSettings(), tmp_path / "q")
     assert (queue.pool, queue.selected, queue.judge_version) == (0, 0, None)
     assert (tmp_path / "q" / "label-queue-2026-03.csv").read_text().startswith("kind,item_id")
+
+
+def test_an_eval_set_version_gets_its_own_estimates_in_its_quarters_first_month(con):
+    rng = np.random.default_rng(11)
+    quarter = date(2026, 4, 1)
+    y_all, f_all, labelled = [], [], set(rng.choice(300, 40, replace=False).tolist())
+    for i in range(300):
+        item = f"eval_{i:04d}"
+        kind = "head" if i % 3 else "known_failure"
+        con.execute("insert into eval_set (quarter, version_id, item_id, kind, stratum, reason, messages, query, response, "
+                    "built_at) values ($q, 'v-2026q2', $i, $k, 'coding', 'production mix', "
+                    "[{'role': 'user', 'content': 'q'}], 'q', 'a', now())", {"q": quarter, "i": item, "k": kind})
+        human = int(rng.integers(1, 6))
+        judge = int(np.clip(human + 1, 1, 5))  # a lenient judge
+        con.execute("insert into judge_scores (item_id, variant, source, judge_model, rubric_version, judge_version, "
+                    "dimension, score, status, created_at) values ($i, null, 'eval_set', 'm', 'r', $v, 'correctness', "
+                    "$s, 'ok', now())", {"i": item, "v": VERSION, "s": judge})
+        if i in labelled:
+            con.execute("insert into human_labels (kind, item_id, variant, annotator_id, dimension, score, labeled_at, "
+                        "source_file, source_line, loaded_at) values ('pointwise', $i, null, 'ann', 'correctness', $s, "
+                        "'2026-05-02T00:00:00Z', 'f', 2, now())", {"i": item, "s": human})
+            y_all.append(human)
+            f_all.append(judge)
+    rows = ppi_rows(con, quarter, date(2026, 5, 1))
+    version_rows = [r for r in rows if r["scope"] == "eval_set_version"]
+    whole = [r for r in version_rows if r["slice_value"] is None]
+    assert len(whole) == 1 and whole[0]["eval_set_version"] == "v-2026q2" and whole[0]["variant"] == ""
+    unlabelled = [f for f in con.execute("select j.score from judge_scores j anti join human_labels l using (item_id) "
+                                         "where j.source = 'eval_set' order by j.item_id").fetchall()]
+    ref = ppi.ppi_mean(np.array(y_all, float), np.array(f_all, float), np.array([u for (u,) in unlabelled], float))
+    assert whole[0]["estimate"] == pytest.approx(ref.estimate, abs=1e-12)
+    assert {r["slice_value"] for r in version_rows if r["slice_dimension"] == "kind"} <= {"head", "known_failure"}
+    # no logged request that month: no month-scope rows; the next month is no quarter's first
+    assert all(r["scope"] == "eval_set_version" for r in rows)
+    assert ppi_rows(con, date(2026, 5, 1), date(2026, 6, 1)) == []
