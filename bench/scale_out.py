@@ -12,7 +12,14 @@ Prints wall times, the speed-up of 2 workers over 1 on the lake (target >= 1.7x 
 the lake's 1-worker time as a ratio of the embedded file's (target <= 1.3x), and checks that all
 three leave the same raw_logs and clean_logs (row counts and checksums).
 
-    python bench/scale_out.py [--interactions 240000]
+Two ways to give the workers the machine's 2 cores, both run:
+- shared: every process sees both cores (DuckDB's and Polars' threads, clean_logs' two scrub
+  threads): one worker already uses ~1.4 cores, so a second has little left to take;
+- one core per worker: each backfill is pinned to its own core (taskset; DuckDB and Polars told
+  one thread), as two one-core machines sharing the lake would be; the 1-worker and embedded
+  runs are pinned to one core too, so each ratio compares like with like.
+
+    python bench/scale_out.py [--interactions 240000] [--modes shared,pinned]
 """
 
 from __future__ import annotations
@@ -57,11 +64,17 @@ def _prepare(target_env: dict[str, str], home: Path) -> None:
     subprocess.run([sys.executable, "-c", code, str(home)], env=target_env, check=True, cwd=HERE.parent)
 
 
-def _backfills(ranges: list[tuple[Path, date, date]], source: Path, env: dict[str, str]) -> float:
+PINNED_ENV = {"EVALFUNNEL_DUCKDB_THREADS": "1", "POLARS_MAX_THREADS": "1", "EVALFUNNEL_CLEAN_WORKERS": "1"}
+
+
+def _backfills(ranges: list[tuple[Path, date, date]], source: Path, env: dict[str, str], pinned: bool = False) -> float:
     t0 = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-m", "pipeline.cli", "backfill", "daily_ingest", "--from", str(a),
-                               "--to", str(b), "--source", str(source), "--home", str(home)], env=env, cwd=HERE.parent,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for home, a, b in ranges]
+    procs = [subprocess.Popen((["taskset", "-c", str(core)] if pinned else [])
+                              + [sys.executable, "-m", "pipeline.cli", "backfill", "daily_ingest", "--from", str(a),
+                                 "--to", str(b), "--source", str(source), "--home", str(home)],
+                              env={**env, **(PINNED_ENV if pinned else {})}, cwd=HERE.parent,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for core, (home, a, b) in enumerate(ranges)]
     for p in procs:
         out, _ = p.communicate()
         if p.returncode != 0:
@@ -80,9 +93,38 @@ def _checksums(env: dict[str, str], home: Path) -> dict:
     return json.loads(out.stdout)
 
 
+def _mode(pinned: bool, source: Path, first: date, last: date, middle: date, pg, tmp: Path) -> bool:
+    results, sums = {}, {}
+    embedded = _env({}, first)
+    _prepare(embedded, tmp / "embedded")
+    results["embedded, 1 worker"] = _backfills([(tmp / "embedded", first, last)], source, embedded, pinned)
+    sums["embedded"] = _checksums(embedded, tmp / "embedded")
+    for workers in (1, 2):
+        lake = _env({"EVALFUNNEL_WAREHOUSE": "ducklake:postgres:" + pg.libpq(pg.create_database()),
+                     "EVALFUNNEL_LAKE_DATA": str(tmp / f"lake-{workers}")}, first)
+        _prepare(lake, tmp / f"lake{workers}-a")
+        ranges = ([(tmp / f"lake{workers}-a", first, last)] if workers == 1 else
+                  [(tmp / f"lake{workers}-a", first, middle - timedelta(days=1)),
+                   (tmp / f"lake{workers}-b", middle, last)])
+        results[f"lake, {workers} worker{'s' * (workers > 1)}"] = _backfills(ranges, source, lake, pinned)
+        sums[f"lake{workers}"] = _checksums(lake, tmp / f"lake{workers}-a")
+    print("one core per worker (taskset, 1 DuckDB/Polars thread):" if pinned else "shared (every process sees both cores):")
+    for name, seconds in results.items():
+        print(f"  {name:22s} {seconds:7.1f} s")
+    speedup = results["lake, 1 worker"] / results["lake, 2 workers"]
+    ratio = results["lake, 1 worker"] / results["embedded, 1 worker"]
+    print(f"  speed-up of 2 workers on the lake: {speedup:.2f}x (target >= 1.7x)")
+    print(f"  lake, 1 worker / embedded file:    {ratio:.2f}x (target <= 1.3x)")
+    same = sums["embedded"] == sums["lake1"] == sums["lake2"]
+    print(f"  raw_logs, clean_logs, log_partitions, pii_replacements the same in all three: {same} "
+          f"({sums['embedded']['raw_logs']['rows']:,} raw_logs rows)")
+    return same
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interactions", type=int, default=240_000)
+    parser.add_argument("--modes", default="shared,pinned", help="shared, pinned or both (comma-separated)")
     args = parser.parse_args()
     from tests.servers import postgres_cluster
 
@@ -91,33 +133,14 @@ def main() -> None:
     for _ in range(3):
         middle = (middle + timedelta(days=32)).replace(day=1)
     print(f"input: {args.interactions:,} interactions, {first}..{last} (six months); 2 workers split at {middle}")
-    with tempfile.TemporaryDirectory(prefix="scale-out-") as tmp, postgres_cluster() as pg:
-        tmp = Path(tmp)
-        results, sums = {}, {}
-        embedded = _env({}, first)
-        _prepare(embedded, tmp / "embedded")
-        results["embedded, 1 worker"] = _backfills([(tmp / "embedded", first, last)], source, embedded)
-        sums["embedded"] = _checksums(embedded, tmp / "embedded")
-        for workers in (1, 2):
-            lake = _env({"EVALFUNNEL_WAREHOUSE": "ducklake:postgres:" + pg.libpq(pg.create_database()),
-                         "EVALFUNNEL_LAKE_DATA": str(tmp / f"lake-{workers}")}, first)
-            _prepare(lake, tmp / f"lake{workers}-a")
-            ranges = ([(tmp / f"lake{workers}-a", first, last)] if workers == 1 else
-                      [(tmp / f"lake{workers}-a", first, middle - timedelta(days=1)),
-                       (tmp / f"lake{workers}-b", middle, last)])
-            results[f"lake, {workers} worker{'s' * (workers > 1)}"] = _backfills(ranges, source, lake)
-            sums[f"lake{workers}"] = _checksums(lake, tmp / f"lake{workers}-a")
-    for name, seconds in results.items():
-        print(f"{name:22s} {seconds:7.1f} s")
-    speedup = results["lake, 1 worker"] / results["lake, 2 workers"]
-    ratio = results["lake, 1 worker"] / results["embedded, 1 worker"]
-    print(f"speed-up of 2 workers on the lake: {speedup:.2f}x (target >= 1.7x)")
-    print(f"lake, 1 worker / embedded file:    {ratio:.2f}x (target <= 1.3x)")
-    same = sums["embedded"] == sums["lake1"] == sums["lake2"]
-    print(f"raw_logs, clean_logs, log_partitions, pii_replacements the same in all three: {same} "
-          f"({sums['embedded']['raw_logs']['rows']:,} raw_logs rows)")
+    same = True
+    for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
+        if mode not in ("shared", "pinned"):
+            raise SystemExit(f"unknown mode {mode!r}: shared or pinned")
+        with tempfile.TemporaryDirectory(prefix="scale-out-") as tmp, postgres_cluster() as pg:
+            same &= _mode(mode == "pinned", source, first, last, middle, pg, Path(tmp))
     if not same:
-        raise SystemExit("the three warehouses differ")
+        raise SystemExit("the warehouses differ")
 
 
 if __name__ == "__main__":

@@ -63,9 +63,17 @@ SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files", "raw_purges"
 SEEDED = ("write_locks",)  # tables whose schema file inserts their rows: every warehouse has them
 
 
+THREADS_VAR = "EVALFUNNEL_DUCKDB_THREADS"
+
+
 def _configure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")
+    threads = os.environ.get(THREADS_VAR, "").strip()
+    if threads:  # a worker given a share of a machine (DuckDB's default: every core it sees)
+        if not threads.isdigit() or int(threads) < 1:
+            raise WarehouseConfigError(f"{THREADS_VAR}={threads!r}: give a whole number of threads, 1 or more")
+        con.execute("set threads = $n", {"n": int(threads)})
 
 
 @contextlib.contextmanager

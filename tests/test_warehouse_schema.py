@@ -5,6 +5,7 @@ the catalog's server)."""
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from pipeline import warehouse
 
@@ -50,3 +51,14 @@ def test_a_complete_warehouse_runs_only_the_seeded_tables_schema(tmp_path, monke
     with warehouse.connect(path):
         pass
     assert ran == [f"schema/{t}" for t in warehouse.SEEDED]
+
+
+def test_duckdb_threads_follow_the_setting_and_a_bad_one_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv(warehouse.THREADS_VAR, "1")
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as con:
+        assert con.execute("select current_setting('threads')").fetchone()[0] == 1
+    for bad in ("0", "two", "-3"):
+        monkeypatch.setenv(warehouse.THREADS_VAR, bad)
+        with pytest.raises(warehouse.WarehouseConfigError, match="EVALFUNNEL_DUCKDB_THREADS"):
+            with warehouse.connect(tmp_path / "warehouse.duckdb"):
+                pass

@@ -141,6 +141,19 @@ AHEAD = 2  # days read and scrubbed ahead of the one being written
 WORKERS = 2  # days scrubbed at once: Polars runs one day's regex passes on about one core
 
 
+WORKERS_VAR = "EVALFUNNEL_CLEAN_WORKERS"
+
+
+def clean_workers() -> int:
+    """Days scrubbed at once: EVALFUNNEL_CLEAN_WORKERS (a worker given one core: 1), else WORKERS."""
+    raw = os.environ.get(WORKERS_VAR, "").strip()
+    if not raw:
+        return WORKERS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{WORKERS_VAR}={raw!r}: give a whole number of days scrubbed at once, 1 or more")
+    return int(raw)
+
+
 def _scrubbed_days(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer,
                    days: list[date]) -> Iterator[tuple[date, int, object, Counter]]:
     """(day, raw rows, cleaned rows as Arrow, replacements) in day order.
@@ -149,7 +162,7 @@ def _scrubbed_days(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer,
     committed by the ingestion) while the caller writes the earliest finished day: DuckDB's
     writes, its reads and Polars' regex release the GIL, so on two cores two days are scrubbed
     at once and the writing overlaps them. At most AHEAD + 1 days are in memory at once."""
-    workers = max(1, WORKERS)
+    workers = clean_workers()
     readers = [cursor(con) for _ in range(workers)]  # opened here, on the caller's thread
     free: SimpleQueue = SimpleQueue()
     for reader in readers:
