@@ -125,16 +125,18 @@ class TokenBucket:
         self.lock = asyncio.Lock()
 
     async def acquire(self, amount: float) -> None:
-        amount = min(amount, self.capacity)
+        # an amount above the capacity waits for a full bucket and leaves it in debt: the rate
+        # holds over time (clamping it to the capacity let a 700-token call through a 100/min limit)
+        needed = min(amount, self.capacity)
         async with self.lock:
             while True:
                 now = time.monotonic()
                 self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
                 self.updated = now
-                if self.level >= amount:
+                if self.level >= needed:
                     self.level -= amount
                     return
-                await asyncio.sleep((amount - self.level) / self.rate)
+                await asyncio.sleep((needed - self.level) / self.rate)
 
 
 def retry_after_seconds(exc: Exception) -> float | None:

@@ -33,8 +33,10 @@ CONTROLS = (
             "the name of the environment variable that holds the provider's key; default: the provider's usual one "
             "(OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)"),
     Control("concurrency", "EVALFUNNEL_JUDGE_CONCURRENCY", "--concurrency", int, "judge calls in flight at once (16)"),
-    Control("requests_per_minute", "EVALFUNNEL_JUDGE_RPM", "--rpm", float, "at most this many judge calls a minute"),
-    Control("tokens_per_minute", "EVALFUNNEL_JUDGE_TPM", "--tpm", float, "at most this many tokens a minute"),
+    Control("requests_per_minute", "EVALFUNNEL_JUDGE_RPM", "--rpm", float,
+            "at most this many judge calls a minute (0 or unset: no limit; on a PostgreSQL lake shared by every worker)"),
+    Control("tokens_per_minute", "EVALFUNNEL_JUDGE_TPM", "--tpm", float,
+            "at most this many tokens a minute (0 or unset: no limit; a call above it waits for a full minute's worth)"),
     Control("max_cost_usd", "EVALFUNNEL_JUDGE_BUDGET_USD", "--budget-usd", float,
             "stop judging before the whole command's judge calls cost more than this many US dollars (items left "
             "unjudged are not cached: a rerun with a higher budget continues with them)"),

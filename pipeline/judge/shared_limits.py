@@ -28,7 +28,8 @@ create table if not exists evalfunnel_rate_limits (
 _SEED = """
 insert into evalfunnel_rate_limits values (%(key)s, %(capacity)s, extract(epoch from clock_timestamp()))
 on conflict (key) do nothing"""
-# one statement: refill to now, take `amount` when there is enough, and say what was there
+# one statement: refill to now, take `amount` when there is `needed` (the amount, or a full bucket
+# for an amount above the capacity, which then leaves the bucket in debt), and say what was there
 _TAKE = """
 with current as (
     select key, least(%(capacity)s, level + (extract(epoch from clock_timestamp()) - updated_at) * %(rate)s) as level,
@@ -36,9 +37,9 @@ with current as (
     from evalfunnel_rate_limits where key = %(key)s for update
 )
 update evalfunnel_rate_limits t
-set level = case when c.level >= %(amount)s then c.level - %(amount)s else c.level end, updated_at = c.now
+set level = case when c.level >= %(needed)s then c.level - %(amount)s else c.level end, updated_at = c.now
 from current c where t.key = c.key
-returning c.level >= %(amount)s, c.level"""
+returning c.level >= %(needed)s, c.level"""
 
 
 class SharedLimitError(RuntimeError):
@@ -80,14 +81,39 @@ class SharedTokenBucket:
         return self._con
 
     def take(self, amount: float) -> float:
-        """Take `amount` now if the bucket holds it (returns 0), else the seconds to wait first."""
-        amount = min(amount, self.capacity)
+        """Take `amount` now if the bucket holds it (returns 0), else the seconds to wait first.
+        An amount above the capacity (a 700-token call under 100 a minute, a request under 0.5 a
+        minute) waits for a full bucket and leaves it in debt, so the rate still holds over time.
+        A connection the server dropped (a restart, a failover, an idle timeout) is opened again
+        once; a second failure names the limiter's server."""
+        needed = min(amount, self.capacity)
+        params = {"key": self.key, "capacity": self.capacity, "rate": self.rate, "amount": amount, "needed": needed}
+        import psycopg2
+
+        from pipeline.warehouse import hide_passwords
+
         with self._lock:
-            con = self._connection()
-            with con, con.cursor() as cur:  # one transaction: the row lock is held only for the update
-                cur.execute(_TAKE, {"key": self.key, "capacity": self.capacity, "rate": self.rate, "amount": amount})
-                granted, level = cur.fetchone()
-        return 0.0 if granted else (amount - level) / self.rate
+            for attempt in (1, 2):
+                con = self._connection()
+                try:
+                    with con, con.cursor() as cur:  # one transaction: the row lock is held only for the update
+                        cur.execute(_TAKE, params)
+                        granted, level = cur.fetchone()
+                    break
+                except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                    self._drop()
+                    if attempt == 2:
+                        raise SharedLimitError(f"lost the shared judge rate limits in {hide_passwords(self.dsn)}: "
+                                               f"{hide_passwords(str(exc).strip())}") from None
+        return 0.0 if granted else (needed - level) / self.rate
+
+    def _drop(self) -> None:
+        if self._con is not None:
+            try:
+                self._con.close()
+            except Exception:  # noqa: BLE001  (a dead connection may fail to close; it is gone either way)
+                pass
+            self._con = None
 
     async def acquire(self, amount: float) -> None:
         while True:
@@ -98,6 +124,4 @@ class SharedTokenBucket:
 
     def close(self) -> None:
         with self._lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+            self._drop()

@@ -71,3 +71,55 @@ def test_the_judge_resource_shares_limits_only_on_a_postgres_lake(monkeypatch):
     assert warehouse.shared_limits_dsn() is None
     monkeypatch.setenv(warehouse.WAREHOUSE_VAR, "ducklake:postgres:host=db dbname=evals")
     assert warehouse.shared_limits_dsn() == "host=db dbname=evals"
+
+
+def test_a_dropped_connection_is_opened_again_and_a_dead_server_is_named(postgres):
+    import psycopg2
+
+    dsn = postgres.libpq(postgres.create_database())
+    bucket = SharedTokenBucket(dsn, "m|requests", 600)
+    assert bucket.take(1) == 0
+    pid = bucket._con.get_backend_pid()
+    with psycopg2.connect(dsn) as admin, admin.cursor() as cur:  # a server restart or an idle timeout
+        cur.execute("select pg_terminate_backend(%s)", (pid,))
+    assert bucket.take(1) == 0  # a new connection, same bucket
+    assert bucket._con.get_backend_pid() != pid
+    bucket.dsn = "host=127.0.0.1 port=1 password=hunter2 connect_timeout=2"  # then the server is gone
+    bucket._con.close()
+    with pytest.raises(SharedLimitError) as err:
+        bucket.take(1)
+    assert "hunter2" not in str(err.value)
+
+
+def test_a_call_above_the_limit_waits_for_a_full_bucket_and_leaves_a_debt(postgres):
+    """100 tokens a minute and a 700-token call: granted on a full bucket, then the next call
+    waits until the 600 owed and its own amount have refilled (the rate holds over time)."""
+    dsn = postgres.libpq(postgres.create_database())
+    bucket = SharedTokenBucket(dsn, "m|tokens", 100)
+    assert bucket.take(700) == 0
+    wait = bucket.take(10)
+    assert wait == pytest.approx((600 + 10) / (100 / 60), rel=0.01)
+
+
+def test_the_local_bucket_keeps_a_limit_below_one_call(monkeypatch):
+    import asyncio
+
+    from pipeline.judge import client
+
+    now = [1000.0]
+    slept = []
+    monkeypatch.setattr(client.time, "monotonic", lambda: now[0])
+
+    async def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(client.asyncio, "sleep", sleep)
+    bucket = client.TokenBucket(per_minute=0.5)  # one call every two minutes
+
+    async def calls():
+        for _ in range(3):
+            await bucket.acquire(1)
+
+    asyncio.run(calls())
+    assert now[0] - 1000.0 == pytest.approx(240.0)  # the first at once, then one per 120 s
