@@ -369,6 +369,14 @@ def _judge_controls(args: argparse.Namespace) -> dict[str, object]:
     return config
 
 
+def _executor_note() -> None:
+    """`run` and `backfill` execute their runs in this process: say so when a distributed executor is set."""
+    if os.environ.get("EVALFUNNEL_EXECUTOR", "").strip():
+        print("evalfunnel: note: run and backfill execute in this process; EVALFUNNEL_EXECUTOR="
+              f"{os.environ['EVALFUNNEL_EXECUTOR'].strip()} applies to runs the Dagster daemon, the UI or "
+              "`dagster job execute` launch (README, Running for a team)", file=sys.stderr)
+
+
 def _check_warehouse(home: environment.Home) -> None:
     """An existing warehouse must be readable by the installed DuckDB: said up front, with how
     to move on, instead of as every step's failure."""
@@ -401,6 +409,7 @@ def _check_warehouse(home: environment.Home) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     home = environment.prepare(Path(args.home) if args.home else None)
     _check_warehouse(home)
+    _executor_note()
     t0 = time.perf_counter()
     judge = _judge_controls(args)
     _run_graph(home, _source(args, home) if remote_source(args.source) else Path(args.source), args.debug, judge)
@@ -478,6 +487,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if not home.warehouse.exists():
         raise UsageError(f"no warehouse at {home.warehouse}", "run `evalfunnel run --source DIR` (or `make demo`) first")
     _check_warehouse(home)
+    _executor_note()
     source = _source(args, home)
     if (home.root / "pii_salt").exists():
         environment.demo_salt(home)  # the demo home's key, unless EVALFUNNEL_PII_SALT is set

@@ -137,9 +137,38 @@ ASSETS = dg.map_asset_specs(_central, [
     calibration.offline_online_correlation, calibration.calibration_history, calibration.calibration_forecast,
     calibration.label_queue, calibration.ppi_estimates, report.report])
 
+CELERY_BROKER_VAR, CELERY_BACKEND_VAR = "EVALFUNNEL_CELERY_BROKER", "EVALFUNNEL_CELERY_BACKEND"
+_CELERY_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sqs")
+
+
+def _celery_url(value: str | None, var: str, *, required: bool) -> str | None:
+    """A broker or backend URL, checked before celery sees it (it reports 'No module named ...'
+    for a typo and connects to AMQP on localhost for an empty one)."""
+    from urllib.parse import urlparse
+
+    from pipeline.warehouse import hide_passwords
+
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise ValueError(f"EVALFUNNEL_EXECUTOR=celery needs {var}: the broker's URL, e.g. redis://redis.internal:6379/0")
+        return None
+    parsed = urlparse(value)
+    try:
+        parsed.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise ValueError(f"{var}: the port in {hide_passwords(value)} is not a number") from None
+    if parsed.scheme.lower() not in _CELERY_SCHEMES:
+        raise ValueError(f"{var}={hide_passwords(value)!r}: expected a broker URL starting with "
+                         f"{', '.join(s + '://' for s in _CELERY_SCHEMES)}")
+    return value
+
+
 def _executor() -> dg.ExecutorDefinition | None:
     """EVALFUNNEL_EXECUTOR=celery: each step of a run is a task for dagster-celery's workers on any
-    machine (the team profile, deploy/celery.yaml names the broker); unset: Dagster's default."""
+    machine (the team profile); the broker and backend come from EVALFUNNEL_CELERY_BROKER and
+    _BACKEND unless a run's config names them (deploy/celery.yaml does, from the same variables),
+    so runs the sensor, the schedules and the UI launch use them too. Unset: Dagster's default."""
     name = os.environ.get("EVALFUNNEL_EXECUTOR", "").strip().lower()
     if not name:
         return None
@@ -147,7 +176,24 @@ def _executor() -> dg.ExecutorDefinition | None:
         raise ValueError(f"EVALFUNNEL_EXECUTOR={name!r}: the one choice is celery (unset: Dagster's default)")
     from dagster_celery import celery_executor
 
-    return celery_executor
+    _celery_url(os.environ.get(CELERY_BROKER_VAR), CELERY_BROKER_VAR, required=True)  # fail at load, with the name
+    _celery_url(os.environ.get(CELERY_BACKEND_VAR), CELERY_BACKEND_VAR, required=False)
+
+    @dg.configured(celery_executor, config_schema={
+        "broker": dg.Field(dg.StringSource, is_required=False), "backend": dg.Field(dg.StringSource, is_required=False),
+        "include": dg.Field([str], is_required=False), "config_source": dg.Field(dg.Permissive(), is_required=False),
+        "retries": dg.Field(dg.Permissive(), is_required=False)})
+    def celery_from_environment(config: dict) -> dict:
+        out = {k: v for k, v in config.items() if k not in ("broker", "backend")}
+        out["broker"] = _celery_url(config.get("broker") or os.environ.get(CELERY_BROKER_VAR), CELERY_BROKER_VAR,
+                                    required=True)
+        backend = _celery_url(config.get("backend") or os.environ.get(CELERY_BACKEND_VAR), CELERY_BACKEND_VAR,
+                              required=False)
+        if backend:
+            out["backend"] = backend
+        return out
+
+    return celery_from_environment
 
 
 defs = dg.Definitions(

@@ -3,6 +3,7 @@ as broker and backend, on a DuckLake: deploy/celery.yaml as a team uses it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -57,8 +58,10 @@ def test_daily_ingest_runs_its_steps_on_a_celery_worker(redis, tmp_path):
                 break
             time.sleep(0.1)
         tags = '{"dagster/asset_partition_range_start": "2026-10-01", "dagster/asset_partition_range_end": "2026-10-10"}'
+        # no run config: the broker and backend come from the variables, as for runs the log sensor,
+        # the schedules and the UI launch (deploy/celery.yaml's execution block is checked below)
         run = subprocess.run([os.path.join(bin_dir, "dagster"), "job", "execute", "-m", "pipeline.definitions", "-j",
-                              "daily_ingest", "-c", str(ROOT / "deploy" / "celery.yaml"), "--tags", tags], env=env,
+                              "daily_ingest", "--tags", tags], env=env,
                              cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert run.returncode == 0 and "RUN_SUCCESS" in run.stdout + run.stderr, (run.stdout + run.stderr)[-4000:]
         assert "Submitting celery task" in run.stdout + run.stderr
@@ -84,3 +87,36 @@ def test_daily_ingest_runs_its_steps_on_a_celery_worker(redis, tmp_path):
         for k in (warehouse.WAREHOUSE_VAR, warehouse.LAKE_DATA_VAR):
             os.environ.pop(k)
     assert days[0] == 10 and days[1] > 300 and cleaned == days[1]
+
+
+LOAD = """
+import json, sys, yaml, dagster as dg
+from pipeline.definitions import defs
+job = defs.get_job_def("daily_ingest")
+execution = dg.validate_run_config(job, yaml.safe_load(open(sys.argv[1])))["execution"]
+print(json.dumps({name: sorted(config) for name, config in execution.items()}))
+"""
+
+
+def _load(env_update: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))}
+    # the resources' variables, so the run config validates (nothing runs)
+    env.update({"EVALFUNNEL_EXECUTOR": "celery", "EVALFUNNEL_PII_SALT": "s" * 32, "EVALFUNNEL_HOME": "/nonexistent",
+                "EVALFUNNEL_SOURCE": "/nonexistent", "LITELLM_LOCAL_MODEL_COST_MAP": "True", **env_update})
+    return subprocess.run([sys.executable, "-c", LOAD, str(ROOT / "deploy" / "celery.yaml")], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_broker_settings_are_checked_when_the_definitions_load():
+    ok = _load({"EVALFUNNEL_CELERY_BROKER": "redis://:sekrit@redis.internal:6379/0",
+                "EVALFUNNEL_CELERY_BACKEND": "redis://redis.internal:6379/1"})
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    # deploy/celery.yaml's execution block is valid for the executor the variables configure
+    shown = json.loads(ok.stdout.strip().splitlines()[-1])
+    assert list(shown) == ["celery_from_environment"] and {"backend", "broker"} <= set(shown["celery_from_environment"])
+    for value, expected in (("", "needs EVALFUNNEL_CELERY_BROKER"), ("notaurl", "expected a broker URL"),
+                            ("redis://127.0.0.1:notaport/0", "port")):
+        bad = _load({"EVALFUNNEL_CELERY_BROKER": value})
+        assert bad.returncode != 0 and expected in bad.stderr, bad.stderr[-2000:]
+    leaky = _load({"EVALFUNNEL_CELERY_BROKER": "redis://:sekrit@h:x/0"})
+    assert leaky.returncode != 0 and "sekrit" not in leaky.stderr
