@@ -149,11 +149,12 @@ def judge_drift_check(context: dg.AssetCheckExecutionContext,
 class LabelQueueConfig(dg.Config):
     """How many items a month's queue asks people to label, and how it spends them."""
 
-    budget: float = 100.0  # expected items to label a month (the inclusion probabilities' sum)
+    budget: float = 100.0  # expected items to label a month (the inclusion probabilities' sum); 0: no queue
     floor: float = 0.2  # the share of the budget spread uniformly: every item keeps a chance
     threshold: float = 3.0  # the decision threshold on the rubric's scale; scores near it are uncertain
     near: float = 0.5  # how close to the threshold counts as near
-    redraw: bool = False  # draw a month again (labels already collected from the old draw lose their weights)
+    judge_version: str = ""  # the judge version to serve; '' picks the one that scored the most (not the heuristic)
+    redraw: bool = False  # draw a month again; refused once labels of the drawn queue have come back
 
 
 @dg.asset(partitions_def=monthly, deps=[human_labels, "judge_scores", "pairwise_judgments", judge_human_agreement],
@@ -166,7 +167,11 @@ def label_queue(context: dg.AssetExecutionContext, config: LabelQueueConfig,
     dimension or topic, scores near the decision threshold, pairwise verdicts that flipped with the order), and a
     file a labelling tool imports (EVALFUNNEL_HOME/label_queue/label-queue-YYYY-MM.csv and .jsonl). A drawn month
     is kept (redraw=True draws it again)."""
-    settings = QueueSettings(config.budget, config.floor, config.threshold, config.near)
+    settings = QueueSettings(config.budget, config.floor, config.threshold, config.near, config.judge_version)
+    try:
+        settings.check()
+    except ValueError as exc:  # before any work, with the setting's name
+        raise dg.Failure(str(exc)) from None
     out_dir = Path(warehouse.home) / "label_queue"
     queues, keys, t0 = {}, context.partition_keys, time.perf_counter()
     with warehouse.connect() as con:

@@ -14,7 +14,7 @@ humans as (
     group by all
 )
 select e.version_id, j.judge_version, e.item_id, '' as variant, j.dimension, j.judge, h.human, e.kind as topic,
-       cast(null as double) as inclusion_probability, false as queued
+       cast(null as double) as inclusion_probability, false as queued, cast(null as varchar) as queue_judge
 from eval_set e
 join judged j using (item_id)
 left join humans h using (item_id, dimension)

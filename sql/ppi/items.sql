@@ -22,7 +22,7 @@ topics as (
     group by 1
 )
 select j.judge_version, j.item_id, j.variant, j.dimension, j.judge, h.human, t.topic,
-       q.inclusion_probability, coalesce(q.selected, false) as queued
+       q.inclusion_probability, coalesce(q.selected, false) as queued, q.judge_version as queue_judge
 from judged j
 join topics t using (item_id)
 left join humans h using (item_id, variant, dimension)

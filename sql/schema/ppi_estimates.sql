@@ -12,11 +12,11 @@ create table if not exists ppi_estimates (
     n_labeled integer not null,  -- items with human labels (their mean is the item's human score) used
     n_unlabeled integer not null,  -- items with only the judge's score (active: the queue's items not labelled)
     estimate double,  -- the prediction-powered estimate of the mean human score (or of the difference)
-    ci_low double,  -- lower end of its 95% interval
+    ci_low double,  -- lower end of its 95% interval (Student's t with n_labeled - 1 degrees of freedom); null when the labels show no spread at all
     ci_high double,  -- upper end of its 95% interval
     power_lambda double,  -- PPI++'s power-tuning parameter lambda: 0 ignores the judge (the classical estimate), 1 is plain PPI
     classical_estimate double,  -- the humans-only mean of the labelled items (active: inverse-probability weighted)
-    classical_ci_low double,  -- lower end of the humans-only 95% interval
+    classical_ci_low double,  -- lower end of the humans-only 95% interval (t, as above); null when every label is the same
     classical_ci_high double,  -- upper end of the humans-only 95% interval
     judge_estimate double,  -- the judge-only mean over all items (labelled and not)
     judge_ci_low double,  -- lower end of the judge-only 95% interval (it ignores the judge's bias: narrow, not honest)

@@ -156,6 +156,9 @@ def test_the_queue_draws_by_expected_error_keeps_its_draw_and_its_labels_are_wei
     with (out / "label-queue-2026-03.csv").open() as fh:
         records = list(csv.DictReader(fh))
     assert len(records) == len(selected) * len(DIMS)
+    # before any label is back, a redraw is allowed (and then drawn again the same way: the seed)
+    redrawn = build_queue(con, MONTH, NEXT, QueueSettings(budget=120), out, redraw=True)
+    assert not redrawn.kept and redrawn.selected == len(selected)
     assert {r["score"] for r in records} == {""} and {r["item_id"] for r in records} == set(selected)
     folder = tmp_path / "src" / "human_labels"
     folder.mkdir(parents=True)
@@ -168,9 +171,13 @@ def test_the_queue_draws_by_expected_error_keeps_its_draw_and_its_labels_are_wei
         w.writerows(records)
     load = load_labels(tmp_path / "src", load_rubric(None))
     assert load.rejects == [] and len(load.rows) == len(records)
-    # a second build keeps the draw (the probabilities the labels come back with)
+    # a second build keeps the draw (the probabilities the labels come back with) and leaves the
+    # file someone may be filling in as it is
+    with (out / "label-queue-2026-03.csv").open("a") as fh:
+        fh.write("# half done\n")
     again = build_queue(con, MONTH, NEXT, QueueSettings(budget=50), out)
     assert again.kept and again.selected == len(selected)
+    assert (out / "label-queue-2026-03.csv").read_text().endswith("# half done\n")
     # the labels come back: the active estimator over the queue's pool, the earlier ones with PPI++
     for item in selected:
         _label(con, item, "a", truth)
@@ -186,17 +193,44 @@ def test_the_queue_draws_by_expected_error_keeps_its_draw_and_its_labels_are_wei
                           np.array([j for _, _, j, _ in pool], float), mask, np.array([p for p, *_ in pool]))
     assert active["estimate"] == pytest.approx(ref.estimate, abs=1e-12)
     assert active["n_labeled"] == len(selected) and active["queue_unlabelled"] == 0
+    # PPI++: the 30 uniform labels; every other item, queued or not, counts as unlabelled (the
+    # queue's labels are no uniform sample, and leaving its items out would skew the rest)
     uniform = whole[("ppi++", "clarity")]
-    assert uniform["n_labeled"] == 30 and uniform["n_unlabeled"] == 570 - len(selected)
-    # redraw=True draws again
-    redrawn = build_queue(con, MONTH, NEXT, QueueSettings(budget=50), out, redraw=True)
-    assert not redrawn.kept and redrawn.budget == 50
+    assert uniform["n_labeled"] == 30 and uniform["n_unlabeled"] == 570
+    y, f, _ = _arrays(con, "a", "clarity")
+    labelled_before = {f"req_{i:05d}" for i in range(0, 600, 20)}
+    rows = con.execute("select j.item_id, j.score, l.score from judge_scores j left join human_labels l "
+                       "on l.item_id = j.item_id and l.dimension = j.dimension where j.dimension = 'clarity' "
+                       "order by j.item_id").fetchall()
+    ref = ppi.ppi_mean(np.array([h for i, _, h in rows if i in labelled_before], float),
+                       np.array([s for i, s, _ in rows if i in labelled_before], float),
+                       np.array([s for i, s, _ in rows if i not in labelled_before], float))
+    assert uniform["estimate"] == pytest.approx(ref.estimate, abs=1e-12)
+    # another judge version that scored only the labelled items has no pool to weight over: no active rows
+    for item in selected:
+        con.execute("insert into judge_scores (item_id, variant, source, judge_model, rubric_version, judge_version, "
+                    "dimension, score, status, created_at) values ($i, 'a', 'human_labelled', 'm2', 'r', 'other', "
+                    "'clarity', 3, 'ok', now())", {"i": item})
+    assert not [r for r in ppi_rows(con, MONTH, NEXT) if r["judge_version"] == "other" and r["method"] == "active"]
+    # drawing again would orphan the labels that came back: refused
+    with pytest.raises(ValueError, match="have labels already"):
+        build_queue(con, MONTH, NEXT, QueueSettings(budget=50), out, redraw=True)
 
 
 def test_a_month_without_judged_logged_requests_has_an_empty_queue(con, tmp_path):
     queue = build_queue(con, MONTH, NEXT, QueueSettings(), tmp_path / "q")
-    assert (queue.pool, queue.selected, queue.judge_version) == (0, 0, None)
-    assert (tmp_path / "q" / "label-queue-2026-03.csv").read_text().startswith("kind,item_id")
+    assert (queue.pool, queue.selected, queue.judge_version, queue.files) == (0, 0, None, [])
+
+
+def test_queue_settings_that_cannot_work_are_named_and_budget_zero_is_no_queue(con, tmp_path):
+    _fill(con, 100, [])
+    for settings, name in ((QueueSettings(budget=-5), "budget"), (QueueSettings(budget=float("nan")), "budget"),
+                           (QueueSettings(floor=1.5), "floor"), (QueueSettings(near=-1), "near")):
+        with pytest.raises(ValueError, match=name):
+            build_queue(con, MONTH, NEXT, settings, tmp_path / "q")
+    off = build_queue(con, MONTH, NEXT, QueueSettings(budget=0), tmp_path / "q")
+    assert (off.pool, off.selected, off.files) == (0, 0, [])
+    assert con.execute("select count(*) from label_queue").fetchone()[0] == 0
 
 
 def test_an_eval_set_version_gets_its_own_estimates_in_its_quarters_first_month(con):
