@@ -139,3 +139,53 @@ def test_a_lake_keeps_its_parquet_files_in_s3(s3, tmp_path, monkeypatch):
         assert con.execute("select count(*), sum(raw_rows) from raw_purges").fetchall() == [(500, 124750)]
     keys = [o["Key"] for o in client.list_objects_v2(Bucket="lake-data").get("Contents", [])]
     assert any(k.startswith("evals/") and k.endswith(".parquet") for k in keys), keys
+
+
+def test_odd_keys_big_objects_and_an_emptied_prefix(s3, tmp_path, monkeypatch):
+    """Keys with glob characters are fetched literally; a key that is also a folder, and an object
+    over the size limit, are named and left out; when every object is gone the mirror empties."""
+    from pipeline.logs import remote
+
+    client, endpoint = s3
+    client.create_bucket(Bucket="odd-keys")
+    for key in ("logs/br[1].jsonl", "logs/star*x.jsonl", "logs/starAAx.jsonl", "logs/day", "logs/day/y.jsonl"):
+        client.put_object(Bucket="odd-keys", Key=key, Body=_lines([key.replace("/", "_")], "02"))
+    client.put_object(Bucket="odd-keys", Key="logs/big.jsonl", Body=b"x" * 3_000_000)
+    for k, v in _env(endpoint).items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv(remote.MAX_OBJECT_VAR, "2")
+    said: list[str] = []
+    out = remote.mirror("S3://odd-keys/", tmp_path / "home", say=said.append)  # the scheme's case does not matter
+    names = sorted(p.relative_to(out.root).as_posix() for p in out.root.rglob("*") if p.is_file())
+    assert names == ["logs/br[1].jsonl", "logs/day/y.jsonl", "logs/star*x.jsonl", "logs/starAAx.jsonl"]
+    assert (out.root / "logs" / "star*x.jsonl").read_bytes() == _lines(["logs_star*x.jsonl"], "02")
+    assert len(out.skipped) == 2 and any("logs/day:" in s and "folder" in s for s in out.skipped)
+    assert any("big.jsonl" in s and remote.MAX_OBJECT_VAR in s for s in out.skipped)
+    assert len(said) == 2 and KEY not in " ".join(said) and SECRET not in " ".join(said)
+    # every object deleted: the mirror follows (the sensor then sees the deletions), no error
+    for obj in client.list_objects_v2(Bucket="odd-keys")["Contents"]:
+        client.delete_object(Bucket="odd-keys", Key=obj["Key"])
+    again = remote.mirror("s3://odd-keys", tmp_path / "home")
+    assert again.removed == 4 and not [p for p in again.root.rglob("*") if p.is_file()]
+    # a never-mirrored empty prefix is still an error (a typo, most likely)
+    with pytest.raises(remote.RemoteSourceError, match="holds no objects"):
+        remote.mirror("s3://odd-keys/nothing-here", tmp_path / "home")
+    with pytest.raises(remote.RemoteSourceError, match="name a bucket"):
+        remote.mirror("s3://", tmp_path / "home")
+
+
+def test_r2_needs_its_endpoint_and_a_public_bucket_on_an_endpoint_needs_no_keys(s3, tmp_path, monkeypatch):
+    from pipeline.logs import remote
+
+    client, endpoint = s3
+    client.create_bucket(Bucket="public-logs", ACL="public-read")
+    client.put_object(Bucket="public-logs", Key="logs/a.jsonl", Body=_lines(["p1"], "02"), ACL="public-read")
+    for k, v in _env(endpoint).items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    out = remote.mirror("s3://public-logs", tmp_path / "home")  # moto serves it without keys, as a public bucket
+    assert out.fetched == 1
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    with pytest.raises(remote.RemoteSourceError, match="AWS_ENDPOINT_URL"):
+        remote.mirror("r2://public-logs", tmp_path / "home")
