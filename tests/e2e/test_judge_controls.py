@@ -78,7 +78,7 @@ def test_a_budget_stops_before_the_cap_and_a_rerun_continues_where_it_stopped(sm
     (scope1, asset1, calls1, cost1, budget1, skipped1), (scope2, asset2, calls2, cost2, budget2, skipped2) = rows
     assert asset1 == asset2 == "judge_scores" and scope1 != scope2  # one budget per command
     assert 0 < cost1 <= budget1 == 20 and skipped1 > 50 and calls1 == first_calls
-    assert "estimate" not in first.stdout and "budget left $20.0000" in first.stderr
+    assert "dry run" not in first.stdout and "budget left $20.0000" in first.stderr
     assert f"{skipped1:,} item(s) were left unjudged by the budget" in first.stdout
     assert second_calls == calls2 == skipped1 and skipped2 == 0 and budget2 == 200 and cost2 <= 200
     assert f"({148 - skipped1} cached: free)" in second.stderr

@@ -299,7 +299,7 @@ def test_a_failed_eval_set_pii_check_keeps_its_text_from_the_judge(tmp_path, dem
         assert stage in done.stdout
     assert done.stderr.strip().splitlines()[-2] == (
         "evalfunnel: error: blocking check no_pii_residue on eval_set failed; not run: judge_eval_set, rate_candidates, "
-        "monthly_judge_validation (judge_human_agreement, judge_drift), quarterly_eval_rebuild (offline_online, "
+        "monthly_judge_validation (judge_human_agreement, judge_drift, label_queue, ppi_estimates), quarterly_eval_rebuild (offline_online, "
         "offline_online_correlation, calibration_forecast), rebuild_calibration_history, build_report")
     with connect(home / "warehouse.duckdb", read_only=True) as con:
         assert con.execute("select count(*) from judge_scores").fetchone()[0] == 0
@@ -436,7 +436,7 @@ def test_blocking_follows_the_asset_graph_across_stages():
     roots = {dg.AssetKey("eval_set"): "check no_pii_residue on eval_set failed"}
     blocked_stages = {stage.label for stage in STAGES if blocked_assets(graph, roots, stage_assets(stage, graph))}
     assert blocked_stages == {
-        "judge_eval_set", "rate_candidates", "monthly_judge_validation (judge_human_agreement, judge_drift)",
+        "judge_eval_set", "rate_candidates", "monthly_judge_validation (judge_human_agreement, judge_drift, label_queue, ppi_estimates)",
         "quarterly_eval_rebuild (offline_online, offline_online_correlation, calibration_forecast)",
         "rebuild_calibration_history", "build_report"}
     # the scheduled job bundles eval_set with what depends on it: only the dependants are held back
