@@ -27,8 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
-from scipy.stats import t as student_t
 
 __all__ = ["Estimate", "ppi_mean", "active_mean", "inclusion_probabilities", "draw"]
 
@@ -69,6 +67,11 @@ def _z(alpha: float, df: int | None = None) -> float:
         a = float("nan")
     if not 0.0 < a < 1.0:  # NaN fails too
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    # imported here: scipy.stats takes ~1 s to import, and this module is loaded with the
+    # definitions by every command
+    from scipy.stats import norm
+    from scipy.stats import t as student_t
+
     return float(norm.ppf(1.0 - a / 2.0) if df is None else student_t.ppf(1.0 - a / 2.0, df))
 
 

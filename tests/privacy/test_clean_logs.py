@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import pytest
 
 from assets import privacy as anonymize, logs
 from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
-from pipeline.privacy.cleaning import residue_in_window
+from pipeline.privacy.cleaning import residue_by_day, residue_in_window
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
 from pipeline.warehouse import connect
 
@@ -68,7 +68,12 @@ def test_residue_check_fails_on_planted_pii(resources, tmp_path):
         con.execute("update clean_logs set response = response || ' write to maria.garcia@gmail.com' "
                     "where request_id = (select min(request_id) from clean_logs where log_date = '2026-09-02')")
         report = residue_in_window(con, date(2026, 9, 1), date(2026, 9, 8))
+        # the check reads a week per query: each day's report is the one the day alone gives
+        days = residue_by_day(con, date(2026, 8, 31), date(2026, 9, 8))
+        alone = {d: residue_in_window(con, d, d + timedelta(days=1)) for d in days}
     assert report.residue == {"EMAIL": 1} and report.replaced and report.texts > 0
+    assert days == alone and days[date(2026, 9, 2)].residue == {"EMAIL": 1}
+    assert days[date(2026, 8, 31)].texts == 0  # a day without logs: a report of nothing
 
 
 def _clean_tables(path) -> tuple:
