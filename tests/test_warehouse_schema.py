@@ -62,3 +62,23 @@ def test_duckdb_threads_follow_the_setting_and_a_bad_one_is_named(tmp_path, monk
         with pytest.raises(warehouse.WarehouseConfigError, match="EVALFUNNEL_DUCKDB_THREADS"):
             with warehouse.connect(tmp_path / "warehouse.duckdb"):
                 pass
+
+
+def test_a_new_lake_partitions_its_day_tables_by_day(tmp_path):
+    """On a DuckLake the tables read a day at a time keep each day in files of their own."""
+    lake = warehouse.parse(f"ducklake:sqlite:{tmp_path / 'catalog.sqlite'}", str(tmp_path / "data"), tmp_path / "home")
+    with warehouse.connect(lake) as con:
+        con.execute("insert into raw_logs (log_date, request_id, timestamp, user_id, messages, response, source_file, "
+                    "source_line, ingested_at) select date '2026-05-01' + (i % 3)::int, 'r' || i, now(), 'u', "
+                    "[{'role': 'user', 'content': 'q'}], 'a', 'f', i, now() from range(300) t(i)")
+    with warehouse.connect(lake) as con:  # a second writer's connect leaves the partitioning as it is
+        meta = "__ducklake_metadata_lake"
+        partitioned = con.execute(
+            f"select t.table_name, c.column_name from {meta}.ducklake_partition_info p "
+            f"join {meta}.ducklake_table t using (table_id) join {meta}.ducklake_partition_column pc using (partition_id) "
+            f"join {meta}.ducklake_column c on c.column_id = pc.column_id and c.table_id = t.table_id "
+            "where p.end_snapshot is null and t.end_snapshot is null and c.end_snapshot is null order by 1").fetchall()
+        assert partitioned == sorted(warehouse.LAKE_PARTITIONED.items())
+        assert con.execute(f"select count(*) from {meta}.ducklake_partition_info").fetchone()[0] == 3
+        files = con.execute("select count(*) from ducklake_list_files('lake', 'raw_logs')").fetchone()[0]
+        assert files == 3  # one per day
