@@ -6,8 +6,9 @@ clean_logs, the PII residue check, through Dagster) in fresh processes, on gener
 - embedded: one backfill over the six months on the embedded DuckDB file (the reference);
 - lake, 1 worker: the same backfill on a DuckLake (catalog in a PostgreSQL cluster this script
   starts from Debian's packages, Parquet data in a local folder);
-- lake, 2 workers: two backfills at once, three months each, from two homes (two people, or two
-  machines, sharing one lake), on the same kind of fresh lake.
+- lake, 2 workers: two backfills at once, each half of the interactions (traffic grows over the
+  months, so the first covers more days), from two homes (two people, or two machines, sharing
+  one lake), on the same kind of fresh lake.
 Prints wall times, the speed-up of 2 workers over 1 on the lake (target >= 1.7x on 2 cores) and
 the lake's 1-worker time as a ratio of the embedded file's (target <= 1.3x), and checks that all
 three leave the same raw_logs and clean_logs (row counts and checksums).
@@ -129,10 +130,19 @@ def main() -> None:
     from tests.servers import postgres_cluster
 
     source, first, last = _source(args.interactions)
-    middle = first.replace(day=1)
-    for _ in range(3):
-        middle = (middle + timedelta(days=32)).replace(day=1)
-    print(f"input: {args.interactions:,} interactions, {first}..{last} (six months); 2 workers split at {middle}")
+    # the two workers get equal work, as a team splitting a backfill would: traffic grows over the
+    # six months (the generator's day counts), so the split is the day that halves the interactions
+    from pipeline.demo.generator import DemoConfig, _day_counts
+
+    counts = _day_counts(DemoConfig(out=source, months=6, interactions=args.interactions, end=last))
+    total, running, middle = sum(n for _, n in counts), 0, last
+    for day, n in counts:
+        running += n
+        if running >= total / 2:
+            middle = day + timedelta(days=1)
+            break
+    print(f"input: {args.interactions:,} interactions, {first}..{last} (six months); 2 workers split at {middle} "
+          f"(half the interactions on each side)")
     same = True
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
         if mode not in ("shared", "pinned"):
