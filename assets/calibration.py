@@ -2,7 +2,6 @@
 month; offline_online and its correlation per quarter."""
 
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,14 @@ from pipeline.calibration.drift import (
 )
 from pipeline.calibration.forecast import forecast_rows, forecast_table, store_forecast
 from pipeline.calibration.human_labels import load_labels, store_labels
-from pipeline.calibration.prediction_powered import QueueSettings, build_queue, ppi_rows, ppi_table, store_estimates
+from pipeline.calibration.prediction_powered import (
+    QueueSettings,
+    build_queue,
+    ppi_rows,
+    ppi_summary,
+    ppi_table,
+    store_estimates,
+)
 from pipeline.calibration.offline_online import (
     build_offline_online,
     correlation_rows,
@@ -208,12 +214,7 @@ def ppi_estimates(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             eta = (time.perf_counter() - t0) / n * (len(keys) - n)
             context.log.info(f"ppi_estimates {key[:7]}: {len(rows)} estimate(s) ({n}/{len(keys)} months, ETA {eta:.0f}s)")
     per_partition(context, {key: {
-        "dagster/row_count": len(rows),
-        "labels_saved": round(sum(r["labels_saved"] or 0 for r in rows if r["variant"] == "*" and r["slice_value"] is None
-                                  and r["compared_to"] is None and r["scope"] == "month"), 1),
-        "methods": dict(Counter(r["method"] for r in rows)),
-        "eval_set_version_rows": sum(r["scope"] == "eval_set_version" for r in rows),
-        "preview": records_table(ppi_table(rows), empty="no month with enough labelled items")}
+        **ppi_summary(rows), "preview": records_table(ppi_table(rows), empty="no month with enough labelled items")}
         for key, rows in months.items()})
     return dg.MaterializeResult(metadata={"run_months": len(keys)})
 

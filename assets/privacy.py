@@ -2,7 +2,7 @@
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
@@ -11,7 +11,7 @@ from assets.logs import DUCKDB_POOL
 from pipeline.metadata import table_metadata
 from pipeline.partitions import daily, window_dates
 from pipeline.privacy import metadata as cleaning_report
-from pipeline.privacy.cleaning import clean_window, purge_raw, residue_by_day, retention_days
+from pipeline.privacy.cleaning import clean_window, purge_raw, residue_for_days, retention_days
 from pipeline.progress import ProgressLog
 from pipeline.resources import PiiResource, WarehouseResource
 
@@ -48,28 +48,15 @@ def clean_logs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
                                           **cleaning_report.purge_metadata(purge)})
 
 
-RESIDUE_DAYS_PER_QUERY = 7  # days of texts the residue check reads at once (a week of logs in memory)
-
-
 @dg.asset_check(asset=clean_logs, blocking=True, partitions_def=daily, pool=DUCKDB_POOL,
                 description="Re-scans every text of the window with an independent detector; any PII left fails.")
 def no_pii_residue(context: dg.AssetCheckExecutionContext,
                    warehouse: WarehouseResource) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     """One result per day of the run (a range run included): that day's texts, scanned on their own,
     read a week of days per query (on a DuckLake each query pays catalog round trips)."""
-    reports = {}
     days = {window_dates(daily.time_window_for_partition_key(key))[0]: key for key in context.partition_keys}
-    ordered = sorted(days)
     with warehouse.connect(read_only=True) as con:
-        i = 0
-        while i < len(ordered):
-            j = i
-            while j + 1 < len(ordered) and j + 1 - i < RESIDUE_DAYS_PER_QUERY and \
-                    (ordered[j + 1] - ordered[j]).days == 1:
-                j += 1
-            for day, report in residue_by_day(con, ordered[i], ordered[j] + timedelta(days=1)).items():
-                reports[days[day]] = report
-            i = j + 1
+        reports = {days[day]: report for day, report in residue_for_days(con, list(days)).items()}
     yield from check_per_partition(context, {
         key: dg.AssetCheckResult(passed=not report.residue, metadata=cleaning_report.residue_metadata(report))
         for key, report in reports.items()})

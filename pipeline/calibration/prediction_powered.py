@@ -344,3 +344,16 @@ def ppi_table(rows: list[dict], limit: int = 40) -> list[dict]:
              "prediction-powered": fmt(r["estimate"], r["ci_low"], r["ci_high"]),
              "labels saved": None if r["labels_saved"] is None else round(r["labels_saved"], 1)}
             for r in rows if r["slice_value"] is None and r["compared_to"] is None][:limit]
+
+
+def ppi_summary(rows: list[dict]) -> dict:
+    """A month's figures for the asset's metadata: rows, labels the judge saved (all variants
+    together, whole month), rows per method and eval-set-version rows."""
+    methods: dict[str, int] = {}
+    for r in rows:
+        methods[r["method"]] = methods.get(r["method"], 0) + 1
+    return {"dagster/row_count": len(rows),
+            "labels_saved": round(sum(r["labels_saved"] or 0 for r in rows if r["variant"] == ALL_VARIANTS
+                                      and r["slice_value"] is None and r["compared_to"] is None
+                                      and r["scope"] == "month"), 1),
+            "methods": methods, "eval_set_version_rows": sum(r["scope"] == "eval_set_version" for r in rows)}

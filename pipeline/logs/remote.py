@@ -159,8 +159,7 @@ def mirror(url: str, home: Path, say: Callable[[str], None] = lambda _: None) ->
                                         f"prefix to leave it out). DuckDB said: {message[:300]}") from None
             else:
                 raise RemoteSourceError(f"cannot list {base}: {message[:300]}") from None
-        mirrored_before = out.root.exists() and any(p.is_file() for p in out.root.rglob("*"))
-        if not listed and not mirrored_before:
+        if not listed and not (out.root.exists() and any(p.is_file() for p in out.root.rglob("*"))):
             raise RemoteSourceError(f"{base} holds no objects (a typo in the bucket or prefix?)")
         wanted = set()
         folders = {str(parent) for name, _, _ in listed for parent in Path(name[len(base):].lstrip("/")).parents}

@@ -338,6 +338,23 @@ def residue_by_day(con: duckdb.DuckDBPyConnection, start: date, end: date) -> di
                                replaced.get(day, {})) for day in days}
 
 
+RESIDUE_DAYS_PER_QUERY = 7  # days of texts the residue check reads at once (a week of logs in memory)
+
+
+def residue_for_days(con: duckdb.DuckDBPyConnection, days: list[date],
+                     per_query: int = RESIDUE_DAYS_PER_QUERY) -> dict[date, ResidueReport]:
+    """`residue_by_day` for any set of days, read in runs of up to `per_query` consecutive days."""
+    ordered, reports = sorted(set(days)), {}
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and j + 1 - i < per_query and (ordered[j + 1] - ordered[j]).days == 1:
+            j += 1
+        reports.update(residue_by_day(con, ordered[i], ordered[j] + timedelta(days=1)))
+        i = j + 1
+    return reports
+
+
 def residue_in_window(con: duckdb.DuckDBPyConnection, start: date, end: date) -> ResidueReport:
     """Re-scan every text clean_logs holds for [start, end) with the independent detector."""
     window = {"start": start, "end": end}

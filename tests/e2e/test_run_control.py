@@ -254,7 +254,7 @@ def residue_hook(tmp_path: Path, module: str, function: str, report: str) -> Pat
 
 
 def test_pii_residue_in_clean_logs_stops_every_stage_that_depends_on_it(tmp_path):
-    hook = residue_hook(tmp_path, "pipeline.privacy.cleaning", "residue_by_day",
+    hook = residue_hook(tmp_path, "pipeline.privacy.cleaning", "residue_for_days",
                         "{d: type(r)(r.texts, r.residue + Counter(EMAIL=1), r.replaced) for d, r in found.items()}")
     source = tmp_path / "src"
     write_jsonl(source / "logs" / "day.jsonl", [record(f"r{i}", ts=f"2026-05-0{1 + i % 3}T10:00:00Z") for i in range(21)])

@@ -11,7 +11,7 @@ import pytest
 
 from assets import privacy as anonymize, logs
 from pipeline.jobs import RANGE_END_TAG, RANGE_START_TAG
-from pipeline.privacy.cleaning import residue_by_day, residue_in_window
+from pipeline.privacy.cleaning import residue_by_day, residue_for_days, residue_in_window
 from pipeline.resources import PiiResource, SourceResource, WarehouseResource
 from pipeline.warehouse import connect
 
@@ -71,8 +71,12 @@ def test_residue_check_fails_on_planted_pii(resources, tmp_path):
         # the check reads a week per query: each day's report is the one the day alone gives
         days = residue_by_day(con, date(2026, 8, 31), date(2026, 9, 8))
         alone = {d: residue_in_window(con, d, d + timedelta(days=1)) for d in days}
+        # any set of days (gaps, more than one query's worth): the same reports
+        scattered = [date(2026, 9, 7), date(2026, 9, 1), date(2026, 9, 2), date(2026, 9, 3), date(2026, 9, 5)]
+        chunked = residue_for_days(con, scattered, per_query=2)
     assert report.residue == {"EMAIL": 1} and report.replaced and report.texts > 0
     assert days == alone and days[date(2026, 9, 2)].residue == {"EMAIL": 1}
+    assert chunked == {d: alone[d] for d in scattered}
     assert days[date(2026, 8, 31)].texts == 0  # a day without logs: a report of nothing
 
 
