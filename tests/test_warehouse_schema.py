@@ -82,3 +82,69 @@ def test_a_new_lake_partitions_its_day_tables_by_day(tmp_path):
         assert con.execute(f"select count(*) from {meta}.ducklake_partition_info").fetchone()[0] == 3
         files = con.execute("select count(*) from ducklake_list_files('lake', 'raw_logs')").fetchone()[0]
         assert files == 3  # one per day
+
+
+# ---- a process's lake instance: one attach, then cursors ----------------------------------
+
+def _sqlite_lake(tmp_path):
+    return warehouse.parse("ducklake:sqlite:" + str(tmp_path / "c.sqlite"), str(tmp_path / "data"), tmp_path / "home")
+
+
+def test_a_process_attaches_a_lake_once_and_connections_stay_separate(tmp_path, monkeypatch):
+    import threading
+
+    lake = _sqlite_lake(tmp_path)
+    attaches = []
+    real = warehouse._attach_lake
+    monkeypatch.setattr(warehouse, "_attach_lake", lambda *a: attaches.append(a[1]) or real(*a))
+    with warehouse.connect(lake) as con:
+        con.execute("create temp table mine as select 1 as x")
+        con.execute("insert into write_locks values ('probe', now())")
+    with warehouse.connect(lake) as con, warehouse.connect(lake, read_only=True) as reader:
+        # a connection's temp tables are its own; committed rows are everyone's
+        assert con.execute("select count(*) from duckdb_tables() where table_name = 'mine'").fetchall() == [(0,)]
+        assert reader.execute("select count(*) from write_locks where name = 'probe'").fetchall() == [(1,)]
+        assert con.execute("select current_setting('TimeZone')").fetchall() == [("UTC",)]
+    errors, seen = [], []
+
+    def work(i: int) -> None:  # connections handed out to threads at once, each with its own temp table
+        try:
+            with warehouse.connect(lake, read_only=i % 2 == 0) as con:
+                con.execute(f"create temp table t{i} as select {i} as x")
+                seen.append(con.execute(f"select x, (select count(*) from write_locks where name = 'probe') from t{i}").fetchall())
+        except Exception as exc:  # noqa: BLE001  (surfaced by the assertion)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and sorted(seen) == [[(i, 1)] for i in range(8)]
+    assert attaches == [False]  # one attach (writable); readers use it too
+    warehouse.close_lakes()
+
+
+def test_a_database_error_in_a_connection_makes_the_next_one_attach_afresh(tmp_path, monkeypatch):
+    lake = _sqlite_lake(tmp_path)
+    attaches = []
+    real = warehouse._attach_lake
+    monkeypatch.setattr(warehouse, "_attach_lake", lambda *a: attaches.append(a[1]) or real(*a))
+    with warehouse.connect(lake):
+        pass
+    with pytest.raises(duckdb.CatalogException), warehouse.connect(lake) as con:
+        con.execute("select * from no_such_table")
+    with warehouse.connect(lake) as con:
+        assert con.execute("select count(*) from write_locks").fetchall()[0][0] >= 1
+    assert attaches == [False, False]
+    warehouse.close_lakes()
+
+
+def test_a_read_only_process_cannot_write_a_lake(tmp_path):
+    lake = _sqlite_lake(tmp_path)
+    with warehouse.connect(lake):
+        pass
+    warehouse.close_lakes()  # as a fresh process that only reads
+    with pytest.raises(duckdb.Error), warehouse.connect(lake, read_only=True) as reader:
+        reader.execute("insert into write_locks values ('x', now())")
+    warehouse.close_lakes()
