@@ -94,6 +94,8 @@ VOLATILE: dict[str, dict[str, Volatile]] = {
     "label_rejects": {"rejected_at": Volatile(_NOW)},
     "log_files": {"indexed_at": Volatile(_NOW),
                   "mtime_ns": Volatile("the source file's modification time (every demo home writes its source anew)")},
+    "log_file_scans": {"scanned_at": Volatile(_NOW),
+                       "mtime_ns": Volatile("the source file's modification time (every demo home writes its source anew)")},
     "log_partitions": {"ingested_at": Volatile(_NOW)},
     "write_locks": {"taken_at": Volatile(_NOW)},
     "log_rejects": {"rejected_at": Volatile(_NOW)},

@@ -156,6 +156,8 @@ COMPANIONS: dict[str, dict[str, str]] = {
                           "(read = loaded + rejected + duplicates); days without records have a row of zeros.",
         "log_files": "The ingestion's file index: size, mtime, records and days per source file, and why a file "
                      "gave no valid record.",
+        "log_file_scans": "Days a timestamp-only scan found in source files no run has read yet (a run for "
+                          "another window skipped them): later runs skip them too without scanning again.",
         "write_locks": "One row per lock a writer takes by updating it (the file index's, 'log_files'): on a "
                        "DuckLake, two runs that index the same new files at once cannot both commit.",
     },

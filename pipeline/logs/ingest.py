@@ -13,6 +13,7 @@ import codecs
 import csv
 import os
 import queue
+import re
 import threading
 import time
 import zlib
@@ -462,6 +463,7 @@ class WindowResult:
     partitions: list[PartitionCounts] = field(default_factory=list)
     files_read: int = 0
     files_skipped_by_index: int = 0
+    files_skipped_by_scan: int = 0  # not in the index, and a timestamp scan put them outside the window
     unsupported_files: list[str] = field(default_factory=list)
     lines_read: int = 0
     seconds: float = 0.0
@@ -480,16 +482,90 @@ Progress = Callable[[int, int, int], None]  # files done, files total, lines so 
 Scrub = Callable[["pl.DataFrame", list[str]], "pl.DataFrame"]  # scrubs the named text columns
 
 
-def _files_to_read(index: dict[str, tuple], files: list[SourceFile], start: date, end: date) -> list[SourceFile]:
-    """Skip files whose indexed dates lie outside the window and that have not changed since."""
-    chosen = []
+SCANNED_FORMATS = ("jsonl", "parquet")  # DuckDB reads their records exactly as the ingest does
+SCAN_FILES_PER_QUERY = 16
+
+
+def _strict_ranges(con: duckdb.DuckDBPyConnection, fmt: str, group: list[SourceFile]) -> dict[str, tuple[date, date]]:
+    """_scan_ranges of the files a strict scan can read, SCAN_FILES_PER_QUERY files a query (a
+    query costs ~3 ms); when one fails, the file the error names is set aside (else the files are
+    halved) and the rest scanned again, so a bad file costs a rescan of a few files."""
+    pending = [group[i:i + SCAN_FILES_PER_QUERY] for i in range(0, len(group), SCAN_FILES_PER_QUERY)][::-1]
+    ranges: dict[str, tuple[date, date]] = {}
+    while pending:
+        files = pending.pop()
+        try:
+            ranges.update(_scan_ranges(con, fmt, files, lenient=False))
+        except duckdb.Error as exc:
+            named = re.search(r'in file "(.+?)"', str(exc))
+            rest = [f for f in files if not named or str(f.path) != named.group(1)]
+            if len(rest) < len(files):
+                pending.extend([rest] if rest else [])
+            elif len(files) > 1:
+                pending.extend([files[:len(files) // 2], files[len(files) // 2:]])
+    return ranges
+
+
+def _scan_days(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> dict[str, tuple[date, date]]:
+    """Each file's first and last day by a timestamp-only scan (~5x cheaper than the parse), for
+    the files the scan can vouch for; the ingest reads the others whatever the window.
+
+    A file's records cannot reach a day outside its scanned range: a record's day is its
+    timestamp's, and a reject without a usable one takes the day of a neighbouring valid record
+    in the same file. Only JSONL and Parquet are scanned, strictly (a line that is not a JSON
+    object, a BOM, bad UTF-8 or a truncated gzip fails the scan and the file is read); CSV is
+    always read, since DuckDB's reader may split a malformed file otherwise than the ingest's.
+    A file without a timestamp in the accepted range gives none (its rejects take the file's
+    day)."""
+    by_format: dict[str, list[SourceFile]] = {}
     for f in files:
-        seen = index.get(f.relpath)
-        if seen and seen[0] == f.size and seen[1] == f.mtime_ns and seen[2] is not None:
-            if seen[3] < start or seen[2] >= end:
-                continue
-        chosen.append(f)
-    return chosen
+        if f.fmt.split(".")[0] in SCANNED_FORMATS:
+            by_format.setdefault(f.fmt.split(".")[0], []).append(f)
+    ranges: dict[str, tuple[date, date]] = {}
+    with cursor(con) as scan_con:
+        for fmt, group in by_format.items():
+            ranges.update(_strict_ranges(scan_con, fmt, group))
+    return {f.relpath: ranges[str(f.path)] for f in files if str(f.path) in ranges}
+
+
+def _current(known: dict[str, tuple], f: SourceFile) -> tuple[date, date] | None:
+    """The days `known` (the file index, or the scans) holds for the file as it is now."""
+    seen = known.get(f.relpath)
+    return (seen[2], seen[3]) if seen and seen[0] == f.size and seen[1] == f.mtime_ns and seen[2] is not None else None
+
+
+def _files_to_read(con: duckdb.DuckDBPyConnection, files: list[SourceFile], index: dict[str, tuple],
+                   start: date, end: date, result: WindowResult) -> tuple[list[SourceFile], dict[str, tuple[date, date]],
+                                                                           pa.Table | None]:
+    """The files that may hold records of [start, end): all but those whose days, as the file
+    index (files read before) or a timestamp scan knows them, lie outside the window. Files
+    neither knows are scanned now (the first run for one day of a source no run has read used
+    to parse the whole source, and two workers splitting a backfill each parsed all of it).
+    Returns them, the days of every known file not read (for the source's span), and the new
+    scans of the files skipped (for log_file_scans), if any."""
+    scans = {r[0]: r[1:] for r in con.execute(statement("logs/file_scans")).fetchall()}
+    known = {f.relpath: days for f in files if (days := _current(index, f) or _current(scans, f))}
+    unknown = [f for f in files if f.relpath not in known]
+    scanned = _scan_days(con, unknown) if unknown else {}
+    to_read, skipped, new_scans = [], {}, []
+    for f in files:
+        days = known.get(f.relpath) or scanned.get(f.relpath)
+        if days is None or (days[1] >= start and days[0] < end):
+            to_read.append(f)
+            continue
+        skipped[f.relpath] = days
+        if _current(index, f):
+            result.files_skipped_by_index += 1
+        else:
+            result.files_skipped_by_scan += 1
+            if f.relpath in scanned:
+                new_scans.append((f, *days))
+    table = pa.table({"source_file": [f.relpath for f, *_ in new_scans], "size_bytes": [f.size for f, *_ in new_scans],
+                      "mtime_ns": [f.mtime_ns for f, *_ in new_scans], "first_date": [d[0] for _, *d in new_scans],
+                      "last_date": [d[1] for _, *d in new_scans]},
+                     schema=pa.schema([("source_file", pa.string()), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64()),
+                                       ("first_date", pa.date32()), ("last_date", pa.date32())])) if new_scans else None
+    return to_read, skipped, table
 
 
 def ingest_window(con: duckdb.DuckDBPyConnection, source_dir: str | Path, start: date, end: date,
@@ -505,8 +581,7 @@ def ingest_window(con: duckdb.DuckDBPyConnection, source_dir: str | Path, start:
     result = WindowResult(start, end)
     files, result.unsupported_files = discover(source_dir)
     index = {r[0]: r[1:] for r in con.execute(statement("logs/file_index")).fetchall()}
-    to_read = _files_to_read(index, files, start, end)
-    result.files_skipped_by_index = len(files) - len(to_read)
+    to_read, skipped, new_scans = _files_to_read(con, files, index, start, end, result)
     parse = statement("logs/parse_lines")
     params = parse_params()
     con.register("lines", LINE_SCHEMA.empty_table())
@@ -520,23 +595,18 @@ def ingest_window(con: duckdb.DuckDBPyConnection, source_dir: str | Path, start:
         if progress:
             progress(lines.column("file_index")[-1].as_py() + 1, len(to_read), result.lines_read)
     result.files_read = len(to_read)
-    _attribute_and_write(con, files, to_read, index, start, end, result, scrub)
+    _attribute_and_write(con, to_read, index, start, end, result, scrub, skipped, new_scans)
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def _source_bounds(con: duckdb.DuckDBPyConnection, files: list[SourceFile], read: list[SourceFile],
-                   index: dict[str, tuple]) -> tuple[date | None, date | None]:
-    """First and last day with a valid record in the whole source (this run's records plus what
-    the index knows of the files it did not read), capped at yesterday: days end complete, so
-    the last daily partition is yesterday's, and a reject filed later would wait unseen."""
+def _source_bounds(con: duckdb.DuckDBPyConnection, skipped: dict[str, tuple[date, date]]) -> tuple[date | None, date | None]:
+    """First and last day with a valid record in the whole source (this run's records plus the
+    days the file index or a timestamp scan knows of the files it did not read), capped at
+    yesterday: days end complete, so the last daily partition is yesterday's, and a reject filed
+    later would wait unseen."""
     staged = con.execute("select min(ts_date), max(ts_date) from staged where reject_reason is null").fetchone()
-    read_names = {f.relpath for f in read}
-    days = [d for d in staged if d is not None]
-    for f in files:
-        seen = index.get(f.relpath)
-        if f.relpath not in read_names and seen and seen[2] is not None:
-            days += [seen[2], seen[3]]
+    days = [d for d in staged if d is not None] + [d for first_last in skipped.values() for d in first_last]
     if not days:
         return None, None
     last_complete = last_complete_day()
@@ -560,9 +630,9 @@ def _scrub_rejects(con: duckdb.DuckDBPyConnection, scrub: Scrub) -> None:
     con.unregister("scrubbed_rejects")
 
 
-def _attribute_and_write(con: duckdb.DuckDBPyConnection, files: list[SourceFile], read: list[SourceFile],
-                         index: dict[str, tuple], start: date, end: date, result: WindowResult,
-                         scrub: Scrub | None) -> None:
+def _attribute_and_write(con: duckdb.DuckDBPyConnection, read: list[SourceFile], index: dict[str, tuple],
+                         start: date, end: date, result: WindowResult, scrub: Scrub | None,
+                         skipped: dict[str, tuple[date, date]], new_scans: pa.Table | None) -> None:
     def indexed_day(f: SourceFile) -> date | None:
         seen = index.get(f.relpath)
         return seen[2] if seen and seen[0] == f.size and seen[1] == f.mtime_ns else None
@@ -574,7 +644,9 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, files: list[SourceFile]
         "mtime_date": pa.array([f.mtime_date for f in read], pa.date32()),
         "indexed_day": pa.array([indexed_day(f) for f in read], pa.date32())})
     con.register("read_files", file_table)
-    src_first, src_last = _source_bounds(con, files, read, index)
+    if new_scans is not None:
+        con.register("scanned_files", new_scans)
+    src_first, src_last = _source_bounds(con, skipped)
     con.execute(statement("logs/attribute_staged"),
                 {"src_first": src_first, "src_last": src_last, "last_complete": last_complete_day()})
     if scrub is not None:
@@ -585,6 +657,8 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, files: list[SourceFile]
     def write() -> None:
         con.execute(statement("logs/lock_file_index"))
         con.execute(statement("logs/upsert_file_index"))
+        if new_scans is not None:
+            con.execute(statement("logs/upsert_file_scans"))
         for table in ("raw_logs", "log_rejects", "log_partitions"):
             con.execute(statement(f"logs/delete_{table}_window"), window)
         con.execute(statement("logs/insert_raw_logs"), window)
@@ -595,6 +669,8 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, files: list[SourceFile]
     result.partitions = [PartitionCounts(*r) for r in con.execute(statement("logs/window_partitions"), window).fetchall()]
     result.file_errors = con.execute(statement("logs/unreadable_files")).fetchall()
     con.unregister("read_files")
+    if new_scans is not None:
+        con.unregister("scanned_files")
     result.reject_examples = con.execute(statement("logs/reject_examples"), window).fetchall()
     result.reject_reasons = dict(con.execute(statement("logs/reject_counts"), window).fetchall())
 
@@ -614,22 +690,31 @@ def file_days(f: SourceFile) -> set[date]:
     return found
 
 
+def _scan_ranges(con: duckdb.DuckDBPyConnection, fmt: str, group: list[SourceFile], *,
+                 lenient: bool) -> dict[str, tuple[date, date]]:
+    """Each file's first and last day in the accepted time range by a timestamp-only DuckDB scan
+    (sql/logs/day_range_<format>.sql), keyed by path; a file with no such timestamp is absent.
+    Not lenient: a line that is not JSON fails the whole scan."""
+    since, until = accepted_time_range()
+    params = {"path": [str(f.path) for f in group], "ts_min": since, "ts_max": until}
+    if fmt != "parquet":
+        params["lenient"] = lenient
+    return {row[0]: (row[1], row[2]) for row in con.execute(statement(f"logs/day_range_{fmt}"), params).fetchall()}
+
+
 def source_days(source_dir: str | Path) -> tuple[date, date] | None:
     """First and last day with a record in the source's logs (a fast timestamp-only scan).
 
     Files DuckDB cannot scan directly (truncated, mis-encoded) fall back to the full parser.
     """
     files, _ = discover(source_dir)
-    since, until = accepted_time_range()
     bounds: list[date] = []
     by_format: dict[str, list[SourceFile]] = {}
     for f in files:
         by_format.setdefault(f.fmt.split(".")[0], []).append(f)
 
     def scan(con: duckdb.DuckDBPyConnection, fmt: str, group: list[SourceFile]) -> list[date]:
-        row = con.execute(statement(f"logs/day_range_{fmt}"),
-                          {"path": [str(f.path) for f in group], "ts_min": since, "ts_max": until}).fetchone()
-        return [d for d in row if d is not None]
+        return [d for first_last in _scan_ranges(con, fmt, group, lenient=True).values() for d in first_last]
 
     with scratch() as con:
         for fmt, group in by_format.items():

@@ -34,6 +34,7 @@ def window_metadata(result: WindowResult) -> dict[str, object]:
         "run_window": _window(result),
         "run_files_read": result.files_read,
         "run_files_skipped_by_index": result.files_skipped_by_index,
+        "run_files_skipped_by_scan": result.files_skipped_by_scan,
         # the run's files, not a day's: a file may hold many days, and an unreadable one none
         "run_unsupported_files": md_list(f"`{f}`" for f in result.unsupported_files),
         "run_unreadable_files": records_table([{"file": f, "error": e} for f, e in result.file_errors]),

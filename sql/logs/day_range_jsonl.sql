@@ -1,9 +1,12 @@
--- First and last day in a JSONL file, reading only the timestamp, with the parser's rules
--- (sql/logs/parse_lines.sql): RFC 3339 text, 10-13 digits as text, or a JSON number read as
--- epoch seconds below 10^11, else milliseconds (1778801400000.0 is a number, as in the parser).
+-- First and last day of each JSONL file (plain or gzip), reading only the timestamp, with the
+-- parser's rules (sql/logs/parse_lines.sql): RFC 3339 text, 10-13 digits as text, or a JSON number
+-- read as epoch seconds below 10^11, else milliseconds (1778801400000.0 is a number, as in the parser).
+-- $lenient = false: a line that is not JSON fails the scan (the ingest then reads the file).
+-- A file with no timestamp in the accepted range gives no row.
 with ts as (
-    select "timestamp" as j
-    from read_ndjson($path, columns = {'timestamp': 'JSON'}, ignore_errors = true)
+    select filename, "timestamp" as j
+    from read_ndjson($path, columns = {'timestamp': 'JSON'}, format = 'newline_delimited', records = true,
+                     ignore_errors = $lenient, filename = true)
 ), parsed as (
     select case
         when json_type(j) in ('BIGINT', 'UBIGINT', 'DOUBLE') then try_cast(make_timestamp(try_cast(
@@ -12,9 +15,10 @@ with ts as (
             make_timestamp(case when length(j ->> '$') = 13 then (j ->> '$')::bigint * 1000
                                 else (j ->> '$')::bigint * 1000000 end)::timestamptz
         when json_type(j) = 'VARCHAR' then try_cast(j ->> '$' as timestamptz)
-    end as t
+    end as t, filename
     from ts
 )
-select cast(timezone('UTC', min(t)) as date), cast(timezone('UTC', max(t)) as date) from parsed
+select filename, cast(timezone('UTC', min(t)) as date), cast(timezone('UTC', max(t)) as date) from parsed
 -- timestamps outside the accepted range are rejects: they must not stretch the partitions
 where t between $ts_min and $ts_max
+group by filename

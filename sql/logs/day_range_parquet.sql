@@ -1,8 +1,8 @@
--- First and last day in a Parquet file, reading only the timestamp column, with the parser's
+-- First and last day of each Parquet file, reading only the timestamp column, with the parser's
 -- rules (sql/logs/parse_lines.sql sees Parquet rows as JSON): a timestamp column, RFC 3339
 -- text, 10-13 digits as text, or an epoch number (below 10^11 seconds, else milliseconds).
 with ts as (
-    select to_json("timestamp") as j from read_parquet($path)
+    select filename, to_json("timestamp") as j from read_parquet($path, filename = true)
 ), parsed as (
     select case
         when json_type(j) in ('BIGINT', 'UBIGINT', 'DOUBLE') then try_cast(make_timestamp(try_cast(
@@ -11,9 +11,10 @@ with ts as (
             make_timestamp(case when length(j ->> '$') = 13 then (j ->> '$')::bigint * 1000
                                 else (j ->> '$')::bigint * 1000000 end)::timestamptz
         when json_type(j) = 'VARCHAR' then try_cast(j ->> '$' as timestamptz)
-    end as t
+    end as t, filename
     from ts
 )
-select cast(timezone('UTC', min(t)) as date), cast(timezone('UTC', max(t)) as date) from parsed
+select filename, cast(timezone('UTC', min(t)) as date), cast(timezone('UTC', max(t)) as date) from parsed
 -- timestamps outside the accepted range are rejects: they must not stretch the partitions
 where t between $ts_min and $ts_max
+group by filename

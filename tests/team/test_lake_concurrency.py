@@ -5,6 +5,7 @@ rerun completes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -81,16 +82,25 @@ def test_two_backfills_on_disjoint_months_at_once_then_a_kill_9_leaves_no_partia
     assert on_lake["raw_logs"]["rows"] > 5000 and on_lake["clean_logs"]["rows"] == on_lake["raw_logs"]["rows"]
     assert not differences(embedded, on_lake), "\n".join(differences(embedded, on_lake)) + "\n" + outputs[1][-2000:]
 
-    # kill -9 the September worker at several points of its rerun: nothing partial is ever left
-    for delay in (3.0, 5.0, 7.0, 9.0):
+    # kill -9 the September worker at several points of its rerun (spread over a rerun's length,
+    # measured first): nothing partial is ever left
+    started = time.perf_counter()
+    _finish(_backfill(tmp_path / "a", source, "2026-09-01", "2026-09-30", env))
+    length = time.perf_counter() - started
+    assert not differences(on_lake, _log_checksums(target))
+    killed_running = 0
+    for share in (0.3, 0.5, 0.7, 0.85, 0.95):
         proc = _backfill(tmp_path / "a", source, "2026-09-01", "2026-09-30", env)
-        time.sleep(delay)
+        time.sleep(share * length)
         finished = proc.poll() is not None
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
+        killed_running += not finished
         after = _log_checksums(target)
-        assert not differences(on_lake, after), (f"killed after {delay}s" + (" (it had finished)" if finished else "")
+        assert not differences(on_lake, after), (f"killed after {share * length:.1f}s" + (" (it had finished)" if finished else "")
                                                  + ":\n" + "\n".join(differences(on_lake, after)))
+    assert killed_running >= 3, f"only {killed_running} of 5 kills hit a running backfill (a rerun takes {length:.1f}s)"
     _finish(_backfill(tmp_path / "a", source, "2026-09-01", "2026-09-30", env))  # the rerun runs to the end
     assert not differences(on_lake, _log_checksums(target))
 

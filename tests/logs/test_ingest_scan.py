@@ -1,0 +1,153 @@
+"""A window's ingest skips files a timestamp-only scan puts outside it, and loads exactly what a
+whole-range ingest loads for its days; files the scan cannot vouch for are read."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.logs.ingest import ingest_window
+from pipeline.warehouse import connect
+from tests.conftest import record, write_jsonl
+
+MAY = (date(2026, 5, 1), date(2026, 6, 1))
+MTIME = 1_779_000_000  # 2026-05-17: inside the source's days, so undated files land on one
+
+
+def _day(n: int) -> date:
+    return date(2026, 5, n)
+
+
+def _ts(n: int, hour: int = 10) -> str:
+    return f"2026-05-{n:02d}T{hour:02d}:00:00Z"
+
+
+def _pin_mtimes(logs: Path) -> None:
+    for f in logs.iterdir():
+        os.utime(f, (MTIME, MTIME))
+
+
+def _tables(warehouse: Path) -> tuple[list, list, list]:
+    with connect(warehouse, read_only=True) as con:
+        raw = con.execute("select request_id, log_date, source_file, source_line from raw_logs order by all").fetchall()
+        rejects = con.execute("select source_file, line, log_date, reason from log_rejects order by all").fetchall()
+        parts = con.execute("select * exclude (ingested_at) from log_partitions order by all").fetchall()
+    return raw, rejects, parts
+
+
+def _day_files(logs: Path) -> None:
+    """Days 1-5, one file each, in the three formats the scan reads, plus a CSV spanning days 2 and 4."""
+    write_jsonl(logs / "d1.jsonl", [record(f"a{i}", ts=_ts(1, 8 + i)) for i in range(3)])
+    write_jsonl(logs / "d2.jsonl.gz", [record(f"b{i}", ts=_ts(2, 8 + i)) for i in range(3)], gz=True)
+    pq.write_table(pa.table({"request_id": ["c0", "c1"], "timestamp": [_ts(3), _ts(3, 11)], "user_id": ["u", "u"],
+                             "query": ["q", "q"], "response": ["r", "r"]}), logs / "d3.parquet")
+    write_jsonl(logs / "d4.jsonl", [record(f"d{i}", ts=_ts(4, 8 + i)) for i in range(3)])
+    write_jsonl(logs / "d5.jsonl", [record("e0", ts=int((_epoch(5)) * 1000))])  # epoch milliseconds
+    (logs / "span.csv").write_text("request_id,timestamp,user_id,query,response\n"
+                                   f"f0,{_ts(2)},u,q,r\nf1,{_ts(4)},u,q,r\n", encoding="utf-8")
+    _pin_mtimes(logs)
+
+
+def _epoch(n: int) -> int:
+    return int((date(2026, 5, n) - date(1970, 1, 1)).total_seconds()) + 36_000
+
+
+def test_one_day_of_an_unread_source_reads_only_the_files_that_can_hold_it(source, tmp_path):
+    logs = source / "logs"
+    _day_files(logs)
+    with connect(tmp_path / "one.duckdb") as con:
+        result = ingest_window(con, source, _day(3), _day(4))
+    # d3.parquet holds the day; span.csv is CSV (always read); the four others are skipped unread
+    assert (result.files_read, result.files_skipped_by_scan, result.files_skipped_by_index) == (2, 4, 0)
+    with connect(tmp_path / "all.duckdb") as con:
+        ingest_window(con, source, *MAY)
+    raw, rejects, parts = _tables(tmp_path / "one.duckdb")
+    full_raw, _, full_parts = _tables(tmp_path / "all.duckdb")
+    assert raw == [r for r in full_raw if r[1] == _day(3)] and [r[0] for r in raw] == ["c0", "c1"]
+    assert parts == [p for p in full_parts if p[0] == _day(3)] and rejects == []
+    # the epoch-millisecond file is scanned as the parser reads it: day 5 finds it
+    with connect(tmp_path / "one.duckdb") as con:
+        result = ingest_window(con, source, _day(5), _day(6))
+        assert con.execute("select request_id from raw_logs where log_date = $d", {"d": _day(5)}).fetchall() == [("e0",)]
+    # d5.jsonl is read; d3.parquet and span.csv are known to the index now; d1, d2, d4 scanned again
+    assert (result.files_read, result.files_skipped_by_index, result.files_skipped_by_scan) == (1, 2, 3)
+
+
+def test_files_the_scan_cannot_vouch_for_are_read(source, tmp_path):
+    logs = source / "logs"
+    write_jsonl(logs / "broken.jsonl", [record("a", ts=_ts(1)), "{not json"])
+    (logs / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + json.dumps(record("b", ts=_ts(1))).encode() + b"\n")
+    write_jsonl(logs / "undated.jsonl", [record("c", ts=None), record("d", ts="yesterday-ish")])
+    (logs / "cut.jsonl.gz").write_bytes(gzip.compress(b"\n".join(json.dumps(record(f"e{i}", ts=_ts(1))).encode()
+                                                                 for i in range(50)) + b"\n")[:-30])
+    (logs / "latin1.jsonl").write_bytes(json.dumps(record("f", ts=_ts(1), response="caf\u00e9"), ensure_ascii=False).encode("latin-1") + b"\n")
+    (logs / "utf16.jsonl").write_bytes(json.dumps(record("h", ts=_ts(1))).encode("utf-16"))  # BOM, as Windows writes it
+    write_jsonl(logs / "clean.jsonl", [record("g", ts=_ts(1))])
+    _pin_mtimes(logs)
+    with connect(tmp_path / "w.duckdb") as con:
+        result = ingest_window(con, source, _day(9), _day(10))
+        scans = con.execute("select source_file, first_date, last_date from log_file_scans order by 1").fetchall()
+    # clean.jsonl and bom.jsonl (the ingest drops a UTF-8 BOM too) are day-1 files, skipped; each
+    # other file fails the strict scan or has no date, and is read
+    assert (result.files_read, result.files_skipped_by_scan) == (5, 2)
+    assert scans == [("logs/bom.jsonl", _day(1), _day(1)), ("logs/clean.jsonl", _day(1), _day(1))]
+
+
+def _hostile_source(logs: Path) -> None:
+    """Files spanning days, undated rejects between days, duplicates across files, out-of-range
+    and epoch timestamps, a file of rejects only, a BOM, CSV with a quoted newline."""
+    write_jsonl(logs / "span.jsonl", [record("s1", ts=_ts(2, 23)), "{broken", record("s2", ts=_ts(4, 1)),
+                                      record("s3", ts="1999-01-01T00:00:00Z"), record("s4", ts=_ts(4, 2))])
+    write_jsonl(logs / "dup_a.jsonl", [record("x", ts=_ts(3, 9)), record("y", ts=_ts(3, 9), user_id=None)])
+    write_jsonl(logs / "dup_b.jsonl.gz", [record("x", ts=_ts(3, 8)), record("z", ts=_epoch(6))], gz=True)
+    write_jsonl(logs / "only_rejects.jsonl", [record("r1", ts=None), "[1, 2]"])
+    (logs / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + json.dumps(record("b1", ts=_ts(5))).encode() + b"\n")
+    pq.write_table(pa.table({"request_id": ["p1", "p2"], "timestamp": [_ts(1), _ts(6)], "user_id": ["u", "u"],
+                             "query": ["q", "q"], "response": ["r", "r"]}), logs / "p.parquet")
+    (logs / "q.csv").write_text('request_id,timestamp,user_id,query,response\nq1,' + _ts(4) + ',u,"two\nlines",r\n'
+                                'q2,not a time,u,q,r\n', encoding="utf-8")
+    _pin_mtimes(logs)
+
+
+def test_day_by_day_windows_load_what_one_window_loads_on_a_hostile_source(source, tmp_path):
+    logs = source / "logs"
+    _hostile_source(logs)
+    with connect(tmp_path / "whole.duckdb") as con:
+        ingest_window(con, source, *MAY)
+    skipped = 0
+    with connect(tmp_path / "daily.duckdb") as con:
+        day = MAY[0]
+        while day < MAY[1]:
+            skipped += ingest_window(con, source, day, day + timedelta(days=1)).files_skipped_by_scan
+            day += timedelta(days=1)
+    whole, daily = _tables(tmp_path / "whole.duckdb"), _tables(tmp_path / "daily.duckdb")
+    assert daily[0] == whole[0] and daily[1] == whole[1] and daily[2] == whole[2]
+    assert len(whole[0]) == 9 and len(whole[1]) == 6  # the source was read, not skipped wholesale
+    assert skipped > 0  # the scan did skip files on some days
+
+
+def test_scans_are_remembered_until_a_file_changes(source, tmp_path, monkeypatch):
+    from pipeline.logs import ingest
+
+    logs = source / "logs"
+    _day_files(logs)
+    scanned: list[list[str]] = []
+    real = ingest._scan_days
+    monkeypatch.setattr(ingest, "_scan_days", lambda con, files: scanned.append(sorted(f.relpath for f in files)) or real(con, files))
+    with connect(tmp_path / "w.duckdb") as con:
+        ingest_window(con, source, _day(3), _day(4))
+        ingest_window(con, source, _day(4), _day(5))
+        write_jsonl(logs / "d1.jsonl", [record("a9", ts=_ts(4))])  # now a day-4 file
+        os.utime(logs / "d1.jsonl", (MTIME + 5, MTIME + 5))
+        result = ingest_window(con, source, _day(4), _day(5))
+        rows = [r[0] for r in con.execute("select request_id from raw_logs where log_date = $d order by 1", {"d": _day(4)}).fetchall()]
+    # the first run scans every JSONL/Parquet file; the second knows them all; the third rescans the changed one
+    assert scanned == [["logs/d1.jsonl", "logs/d2.jsonl.gz", "logs/d3.parquet", "logs/d4.jsonl", "logs/d5.jsonl", "logs/span.csv"],
+                       ["logs/d1.jsonl"]]
+    assert rows == ["a9", "d0", "d1", "d2", "f1"] and result.files_read == 3  # d1.jsonl, d4.jsonl, span.csv
