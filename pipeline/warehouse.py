@@ -256,48 +256,87 @@ class _LakeInstance:
 
 
 # A lake connection costs ~0.37 s to open (the extensions' LOAD ~0.16 s, the catalog's ATTACH
-# ~0.19 s) and a run opens ~14: each process keeps one instance per lake (and mode) and hands out
-# cursors of it, which cost ~1 ms. Keyed by process (a forked child attaches its own), the lake,
-# read-only or not, and the variables the attach reads (credentials, libpq's PG*).
+# ~0.19 s) and a run opens ~14: each process keeps one instance per lake and mode (read-only
+# connections get a read-only instance of their own: they must not write) and hands out cursors
+# of it, which cost ~1 ms. Keyed by the lake, the mode, and the variables the attach reads
+# (credentials, libpq's PG*). The schema is checked once per instance: a table another process
+# drops meanwhile is made again by the next process, not this one.
 _LAKE_INSTANCES: OrderedDict[tuple, _LakeInstance] = OrderedDict()
-_LAKE_LOCK = threading.Lock()
+_LAKE_LOCK = threading.Lock()  # guards the dict only: an attach (a slow catalog) holds its key's lock
+_ATTACH_LOCKS: dict[tuple, threading.Lock] = {}
+_INHERITED: list[_LakeInstance] = []  # a forked child's copies: never used, never closed (closing one crashed)
 LAKE_INSTANCES_KEPT = 2  # idle instances beyond this many are closed (a test process meets many lakes)
 _ATTACH_VARIABLES = ("AWS_", "GCS_", "GOOGLE_", "AZURE_", "PG")
 
 
+def _forget_lakes_in_child() -> None:
+    global _LAKE_LOCK
+    _INHERITED.extend(_LAKE_INSTANCES.values())
+    _LAKE_INSTANCES.clear()
+    _ATTACH_LOCKS.clear()
+    _LAKE_LOCK = threading.Lock()  # another thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_forget_lakes_in_child)
+
+
 def _lake_key(lake: Lake, read_only: bool) -> tuple:
     variables = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_ATTACH_VARIABLES)))
-    return os.getpid(), lake, read_only, os.environ.get(THREADS_VAR, ""), variables
+    return lake, read_only, os.environ.get(THREADS_VAR, ""), variables
+
+
+def _new_instance(lake: Lake, read_only: bool, memory: str) -> _LakeInstance:
+    instance = _LakeInstance(_attach_lake(lake, read_only), memory)
+    try:
+        _configure(instance.con)
+        instance.con.execute("set memory_limit = $v", {"v": memory})
+        instance.con.execute("set temp_directory = $v", {"v": str(lake.spill)})
+    except BaseException:
+        instance.con.close()
+        raise
+    return instance
+
+
+def _checkout(key: tuple, lake: Lake, read_only: bool, memory: str) -> tuple[_LakeInstance, duckdb.DuckDBPyConnection, bool]:
+    """The key's instance (attached now if there is none; `fresh` says so) and a cursor of it."""
+    with _LAKE_LOCK:
+        attach_lock = _ATTACH_LOCKS.setdefault(key, threading.Lock())
+    with attach_lock:
+        with _LAKE_LOCK:
+            instance = _LAKE_INSTANCES.get(key)
+        fresh = instance is None
+        if fresh:
+            instance = _new_instance(lake, read_only, memory)
+        with _LAKE_LOCK:
+            _LAKE_INSTANCES[key] = instance
+            _LAKE_INSTANCES.move_to_end(key)
+            instance.users += 1
+            try:
+                return instance, instance.con.cursor(), fresh
+            except BaseException:
+                instance.users -= 1
+                raise
 
 
 @contextlib.contextmanager
 def _lake_connection(lake: Lake, read_only: bool, memory: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    with _LAKE_LOCK:
-        # a reader may use the process's writing instance; a writer never a read-only one
-        key = next((k for k in ([_lake_key(lake, False)] if read_only else []) if k in _LAKE_INSTANCES),
-                   _lake_key(lake, read_only))
-        instance = _LAKE_INSTANCES.get(key)
-        if instance is None:
-            instance = _LakeInstance(_attach_lake(lake, read_only), memory)
-            try:
-                _configure(instance.con)
-                instance.con.execute("set memory_limit = $v", {"v": memory})
-                instance.con.execute("set temp_directory = $v", {"v": str(lake.spill)})
-            except BaseException:
-                instance.con.close()
-                raise
-            _LAKE_INSTANCES[key] = instance
-        _LAKE_INSTANCES.move_to_end(key)
-        instance.users += 1
-        try:
-            con = instance.con.cursor()
-        except BaseException:
-            instance.users -= 1
-            raise
-    try:
+    key = _lake_key(lake, read_only)
+    for attempt in (1, 2):
+        instance, con, fresh = _checkout(key, lake, read_only, memory)
         try:
             con.execute(f"use {LAKE_ALIAS}")
             _configure(con)
+            break
+        except duckdb.Error:
+            # a kept instance may have gone stale (its catalog's server restarted, the catalog
+            # file replaced): drop it and attach once more
+            con.close()
+            instance.failed = True
+            _release(key, instance)
+            if fresh or attempt == 2:
+                raise
+    try:
+        try:
             if memory != instance.memory:  # an instance-wide setting: the latest caller's bound
                 con.execute("set memory_limit = $v", {"v": memory})
                 instance.memory = memory
@@ -443,8 +482,10 @@ def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A cursor (another connection to the same database, for another thread) that reads and
     writes where `con` does: a cursor starts in the default database, and on a lake that is
-    the in-memory one, not the attached lake."""
+    the in-memory one, not the attached lake. Settings are per connection, so the cursor gets
+    the warehouse's (UTC: a local time zone once dated naive timestamps otherwise in a scan)."""
     cur = con.cursor()
+    _configure(cur)
     database = con.execute("select current_database()").fetchall()[0][0]
     if database != cur.execute("select current_database()").fetchall()[0][0]:
         cur.execute(f'use "{database}"')  # noqa: S608  (a catalog's own name)

@@ -121,7 +121,7 @@ def test_a_process_attaches_a_lake_once_and_connections_stay_separate(tmp_path, 
     for t in threads:
         t.join()
     assert not errors and sorted(seen) == [[(i, 1)] for i in range(8)]
-    assert attaches == [False]  # one attach (writable); readers use it too
+    assert attaches == [False, True]  # one writable attach and one read-only (a reader must not write)
     warehouse.close_lakes()
 
 
@@ -140,11 +140,56 @@ def test_a_database_error_in_a_connection_makes_the_next_one_attach_afresh(tmp_p
     warehouse.close_lakes()
 
 
-def test_a_read_only_process_cannot_write_a_lake(tmp_path):
+def test_a_read_only_connection_cannot_write_a_lake_even_beside_a_writer(tmp_path):
     lake = _sqlite_lake(tmp_path)
-    with warehouse.connect(lake):
+    with warehouse.connect(lake) as writer:
+        writer.execute("insert into write_locks values ('w', now())")
+        with pytest.raises(duckdb.Error), warehouse.connect(lake, read_only=True) as reader:
+            reader.execute("insert into write_locks values ('x', now())")
+    with warehouse.connect(lake, read_only=True) as reader:
+        assert reader.execute("select name from write_locks where name in ('w', 'x')").fetchall() == [("w",)]
+    warehouse.close_lakes()
+
+
+def test_a_forked_child_attaches_its_own_lakes_and_leaves_the_parents_alone(tmp_path):
+    import os
+
+    lakes = [warehouse.parse(f"ducklake:sqlite:{tmp_path / f'c{i}.sqlite'}", str(tmp_path / f"d{i}"), tmp_path / "home")
+             for i in range(3)]
+    with warehouse.connect(lakes[0]):
         pass
-    warehouse.close_lakes()  # as a fresh process that only reads
-    with pytest.raises(duckdb.Error), warehouse.connect(lake, read_only=True) as reader:
-        reader.execute("insert into write_locks values ('x', now())")
+    pid = os.fork()
+    if pid == 0:  # the child: more lakes than the process keeps, so idle instances get closed
+        code = 1
+        try:
+            for lake in lakes[1:] + lakes[:1]:
+                with warehouse.connect(lake) as con:
+                    con.execute("select count(*) from write_locks").fetchall()
+            code = 0
+        finally:
+            os._exit(code)
+    import signal
+    import time
+
+    deadline = time.monotonic() + 120
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung connecting to a lake")
+    # it once died of SIGSEGV closing the parent's instance (or hung on a lock held at the fork)
+    assert os.waitstatus_to_exitcode(done[1]) == 0
+    with warehouse.connect(lakes[0]) as con:  # the parent's instance still works
+        assert con.execute("select count(*) from write_locks").fetchall()[0][0] >= 1
+    warehouse.close_lakes()
+
+
+def test_a_kept_instance_whose_catalog_was_replaced_is_attached_afresh(tmp_path):
+    lake = _sqlite_lake(tmp_path)
+    with warehouse.connect(lake) as con:
+        con.execute("insert into write_locks values ('old', now())")
+    (tmp_path / "c.sqlite").unlink()
+    with warehouse.connect(lake) as con:  # a new, empty lake: made anew, not an error
+        assert con.execute("select count(*) from write_locks where name = 'old'").fetchall() == [(0,)]
     warehouse.close_lakes()

@@ -376,7 +376,7 @@ def _csv_tables(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Iterator[pa.Ta
 def _parquet_tables(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Iterator[pa.Table]:
     """Parquet rows as JSON text, so one parser validates every format."""
     # a cursor is its own connection: the scan streams while the caller keeps inserting
-    with con.cursor() as cur:
+    with cursor(con) as cur:
         try:
             reader = cur.sql(
                 "select $rel as source_file, cast(row_number() over () as bigint) as line_no, "
@@ -490,7 +490,10 @@ def _strict_ranges(con: duckdb.DuckDBPyConnection, fmt: str, group: list[SourceF
     """_scan_ranges of the files a strict scan can read, SCAN_FILES_PER_QUERY files a query (a
     query costs ~3 ms); when one fails, the file the error names is set aside (else the files are
     halved) and the rest scanned again, so a bad file costs a rescan of a few files."""
-    pending = [group[i:i + SCAN_FILES_PER_QUERY] for i in range(0, len(group), SCAN_FILES_PER_QUERY)][::-1]
+    # Parquet one file a query: DuckDB casts a multi-file scan to the first file's column type
+    # (a double epoch rounded up past midnight, a text offset dropped by a TIMESTAMP column)
+    size = SCAN_FILES_PER_QUERY if fmt == "jsonl" else 1
+    pending = [group[i:i + size] for i in range(0, len(group), size)][::-1]
     ranges: dict[str, tuple[date, date]] = {}
     while pending:
         files = pending.pop()
@@ -506,6 +509,18 @@ def _strict_ranges(con: duckdb.DuckDBPyConnection, fmt: str, group: list[SourceF
     return ranges
 
 
+def _plain_timestamp_column(f: SourceFile) -> bool:
+    """Whether a Parquet file has one column named `timestamp` in any case, spelt so: DuckDB
+    finds `Timestamp` as `timestamp`, the parser (which sees the row as JSON) does not."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = [n for n in pq.read_schema(f.path).names if n.lower() == "timestamp"]
+    except (OSError, pa.ArrowException):
+        return False
+    return names == ["timestamp"]
+
+
 def _scan_days(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> dict[str, tuple[date, date]]:
     """Each file's first and last day by a timestamp-only scan (~5x cheaper than the parse), for
     the files the scan can vouch for; the ingest reads the others whatever the window.
@@ -519,7 +534,7 @@ def _scan_days(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> dict[
     day)."""
     by_format: dict[str, list[SourceFile]] = {}
     for f in files:
-        if f.fmt.split(".")[0] in SCANNED_FORMATS:
+        if f.fmt.split(".")[0] in SCANNED_FORMATS and (f.fmt != "parquet" or _plain_timestamp_column(f)):
             by_format.setdefault(f.fmt.split(".")[0], []).append(f)
     ranges: dict[str, tuple[date, date]] = {}
     with cursor(con) as scan_con:
@@ -601,11 +616,11 @@ def ingest_window(con: duckdb.DuckDBPyConnection, source_dir: str | Path, start:
 
 
 def _source_bounds(con: duckdb.DuckDBPyConnection, skipped: dict[str, tuple[date, date]]) -> tuple[date | None, date | None]:
-    """First and last day with a valid record in the whole source (this run's records plus the
-    days the file index or a timestamp scan knows of the files it did not read), capped at
-    yesterday: days end complete, so the last daily partition is yesterday's, and a reject filed
-    later would wait unseen."""
-    staged = con.execute("select min(ts_date), max(ts_date) from staged where reject_reason is null").fetchone()
+    """First and last day of a usable timestamp in the whole source (this run's records, valid
+    or rejected, plus the days the file index or a timestamp scan knows of the files it did not
+    read: the same span whichever window a run covers), capped at yesterday: days end complete,
+    so the last daily partition is yesterday's, and a reject filed later would wait unseen."""
+    staged = con.execute("select min(ts_date), max(ts_date) from staged").fetchone()
     days = [d for d in staged if d is not None] + [d for first_last in skipped.values() for d in first_last]
     if not days:
         return None, None

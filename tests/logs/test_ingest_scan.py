@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from pipeline.logs.ingest import ingest_window
 from pipeline.warehouse import connect
@@ -151,3 +152,66 @@ def test_scans_are_remembered_until_a_file_changes(source, tmp_path, monkeypatch
     assert scanned == [["logs/d1.jsonl", "logs/d2.jsonl.gz", "logs/d3.parquet", "logs/d4.jsonl", "logs/d5.jsonl", "logs/span.csv"],
                        ["logs/d1.jsonl"]]
     assert rows == ["a9", "d0", "d1", "d2", "f1"] and result.files_read == 3  # d1.jsonl, d4.jsonl, span.csv
+
+
+# ---- sources that once broke the invariant (a break-it review of the scan) -----------------
+
+def _parquet(path: Path, columns: dict) -> None:
+    n = len(next(iter(columns.values())))
+    base = {"request_id": [f"{path.stem}{i}" for i in range(n)], "user_id": ["u"] * n, "query": ["q"] * n,
+            "response": ["r"] * n}
+    pq.write_table(pa.table({**base, **columns}), path)
+
+
+def _mixed_parquet_types(logs: Path) -> None:
+    # scanned together, DuckDB cast b's double to a's int64 (rounding past midnight) and c's text
+    # to d's TIMESTAMP (dropping the +14:00)
+    _parquet(logs / "a.parquet", {"timestamp": pa.array([1_777_766_400_000], pa.int64())})
+    _parquet(logs / "b.parquet", {"timestamp": pa.array([1_777_852_799_999.6], pa.float64())})
+    from datetime import datetime
+
+    _parquet(logs / "c.parquet", {"timestamp": pa.array([datetime(2026, 5, 6, 5)], pa.timestamp("us"))})
+    _parquet(logs / "d.parquet", {"timestamp": ["2026-05-03T05:00:00+14:00"]})
+
+
+def _capital_timestamp(logs: Path) -> None:
+    _parquet(logs / "cap.parquet", {"Timestamp": [_ts(3)]})  # the parser sees no `timestamp`: undated
+    write_jsonl(logs / "late.jsonl", [record("l", ts=_ts(10))])
+
+
+def _rejects_with_and_without_dates(logs: Path) -> None:
+    write_jsonl(logs / "bad.jsonl", [record("x", ts=_ts(3), user_id=None), record("y", ts=None)])
+    write_jsonl(logs / "b.jsonl", [record("v", ts=_ts(1)), record("w", ts=_ts(15), user_id=None)])
+    write_jsonl(logs / "undated.jsonl", [record("z", ts=None)])
+    write_jsonl(logs / "late.jsonl", [record("l", ts=_ts(10))])
+
+
+@pytest.mark.parametrize("make", [_hostile_source, _mixed_parquet_types, _capital_timestamp,
+                                  _rejects_with_and_without_dates])
+@pytest.mark.parametrize("order", ["forward", "reversed"])
+def test_any_order_of_daily_windows_loads_what_one_window_loads(source, tmp_path, make, order):
+    logs = source / "logs"
+    make(logs)
+    _pin_mtimes(logs)
+    with connect(tmp_path / "whole.duckdb") as con:
+        ingest_window(con, source, *MAY)
+    days = [MAY[0] + timedelta(days=i) for i in range((MAY[1] - MAY[0]).days)]
+    with connect(tmp_path / "daily.duckdb") as con:
+        for day in days if order == "forward" else days[::-1]:
+            ingest_window(con, source, day, day + timedelta(days=1))
+    whole, daily = _tables(tmp_path / "whole.duckdb"), _tables(tmp_path / "daily.duckdb")
+    assert daily == whole and whole[0] + whole[1]
+
+
+def test_the_scan_reads_naive_timestamps_in_utc_whatever_the_instance_time_zone(source, tmp_path):
+    logs = source / "logs"
+    write_jsonl(logs / "naive.jsonl", [record("n", ts="2026-05-03T05:00:00")])
+    from datetime import datetime
+
+    _parquet(logs / "naive.parquet", {"timestamp": pa.array([datetime(2026, 5, 3, 5)], pa.timestamp("us"))})
+    with connect(tmp_path / "w.duckdb") as con:
+        # a machine far from UTC: DuckDB's default for new connections (a cursor's) is its zone
+        con.execute("set global TimeZone = 'Pacific/Kiritimati'")
+        con.execute("set TimeZone = 'UTC'")
+        ingest_window(con, source, _day(3), _day(4))
+        assert sorted(r[0] for r in con.execute("select request_id from raw_logs").fetchall()) == ["n", "naive0"]
