@@ -308,8 +308,10 @@ def _checkout(key: tuple, lake: Lake, read_only: bool, memory: str) -> tuple[_La
         if fresh:
             instance = _new_instance(lake, read_only, memory)
         with _LAKE_LOCK:
-            _LAKE_INSTANCES[key] = instance
-            _LAKE_INSTANCES.move_to_end(key)
+            if fresh:
+                _LAKE_INSTANCES[key] = instance
+            elif _LAKE_INSTANCES.get(key) is instance:  # not dropped as failed meanwhile
+                _LAKE_INSTANCES.move_to_end(key)
             instance.users += 1
             try:
                 return instance, instance.con.cursor(), fresh

@@ -526,10 +526,11 @@ def _scan_days(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> dict[
     the files the scan can vouch for; the ingest reads the others whatever the window.
 
     A file's records cannot reach a day outside its scanned range: a record's day is its
-    timestamp's, and a reject without a usable one takes the day of a neighbouring valid record
-    in the same file. Only JSONL and Parquet are scanned, strictly (a line that is not a JSON
-    object, a BOM, bad UTF-8 or a truncated gzip fails the scan and the file is read); CSV is
-    always read, since DuckDB's reader may split a malformed file otherwise than the ingest's.
+    timestamp's, and a reject without a usable one takes the day of the nearest record in the
+    same file that has one (sql/logs/attribute_staged.sql). Only JSONL and Parquet are scanned,
+    strictly (a line that is not a JSON object, bad UTF-8 or a truncated gzip fails the scan and
+    the file is read; a Parquet file only with a column spelt `timestamp`, one file a query); CSV
+    is always read, since DuckDB's reader may split a malformed file otherwise than the ingest's.
     A file without a timestamp in the accepted range gives none (its rejects take the file's
     day)."""
     by_format: dict[str, list[SourceFile]] = {}
