@@ -589,7 +589,7 @@ def ingest_window(con: duckdb.DuckDBPyConnection, source_dir: str | Path, start:
     """Load every record whose day falls in [start, end) into raw_logs and log_rejects.
 
     Idempotent: the window's rows in raw_logs, log_rejects and log_partitions are replaced in
-    one transaction. Rejects without a usable timestamp are dated as sql/logs/attribute_staged.sql
+    one transaction, the file index (log_files, log_file_scans) updated in a second. Rejects without a usable timestamp are dated as sql/logs/attribute_staged.sql
     says. `scrub` (the anonymizer's, in the pipeline) is applied to each reject's raw text and
     reason before they are stored: rejects are read by people and shown in the UI.
     """
@@ -670,18 +670,28 @@ def _attribute_and_write(con: duckdb.DuckDBPyConnection, read: list[SourceFile],
     for step in ("find_duplicates", "day_files"):
         con.execute(statement(f"logs/{step}"))
     window = {"start": start, "end": end}
-    def write() -> None:
-        con.execute(statement("logs/lock_file_index"))
-        con.execute(statement("logs/upsert_file_index"))
-        if new_scans is not None:
-            con.execute(statement("logs/upsert_file_scans"))
+    def write_window() -> None:
         for table in ("raw_logs", "log_rejects", "log_partitions"):
             con.execute(statement(f"logs/delete_{table}_window"), window)
         con.execute(statement("logs/insert_raw_logs"), window)
         con.execute(statement("logs/insert_log_rejects"), window)
         con.execute(statement("logs/insert_log_partitions"), window)
 
-    retrying(con, write, f"ingest {start}..{end - timedelta(days=1)}")
+    def write_file_index() -> None:
+        con.execute(statement("logs/lock_file_index"))
+        con.execute(statement("logs/upsert_file_index"))
+        if new_scans is not None:
+            con.execute(statement("logs/upsert_file_scans"))
+
+    # Two transactions: the window's rows (runs on disjoint windows commit them side by side on a
+    # lake), then the file index under its lock (a second run's commit conflicts there and is
+    # retried, redoing a few small merges, not the window's insert). Either order is safe if a
+    # process dies between them: a file the index does not know, or knows with another size or
+    # mtime, is read again; the index is written second so that it says a file was read only
+    # once its rows are in.
+    what = f"ingest {start}..{end - timedelta(days=1)}"
+    retrying(con, write_window, what)
+    retrying(con, write_file_index, f"{what}, file index")
     result.partitions = [PartitionCounts(*r) for r in con.execute(statement("logs/window_partitions"), window).fetchall()]
     result.file_errors = con.execute(statement("logs/unreadable_files")).fetchall()
     con.unregister("read_files")
