@@ -20,7 +20,11 @@ Two ways to give the workers the machine's 2 cores, both run:
   one thread), as two one-core machines sharing the lake would be; the 1-worker and embedded
   runs are pinned to one core too, so each ratio compares like with like.
 
-    python bench/scale_out.py [--interactions 240000] [--modes shared,pinned]
+Each round runs the three on fresh warehouses; with --repeats (default 2) the rounds alternate
+and the best time of each configuration is reported (this 2-core VM's timings vary ~10% between
+runs), with every round's figures printed.
+
+    python bench/scale_out.py [--interactions 240000] [--modes shared,pinned] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -94,7 +98,9 @@ def _checksums(env: dict[str, str], home: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def _mode(pinned: bool, source: Path, first: date, last: date, middle: date, pg, tmp: Path) -> bool:
+def _round(pinned: bool, source: Path, first: date, last: date, middle: date, pg, tmp: Path) -> tuple[dict, bool]:
+    """One run of each configuration, each on a fresh warehouse: wall times, and whether the three
+    left the same tables."""
     results, sums = {}, {}
     embedded = _env({}, first)
     _prepare(embedded, tmp / "embedded")
@@ -109,16 +115,35 @@ def _mode(pinned: bool, source: Path, first: date, last: date, middle: date, pg,
                    (tmp / f"lake{workers}-b", middle, last)])
         results[f"lake, {workers} worker{'s' * (workers > 1)}"] = _backfills(ranges, source, lake, pinned)
         sums[f"lake{workers}"] = _checksums(lake, tmp / f"lake{workers}-a")
+    same = sums["embedded"] == sums["lake1"] == sums["lake2"]
+    if not same:
+        print("  the warehouses differ:", json.dumps(sums)[:2000])
+    return results, same
+
+
+def _mode(pinned: bool, source: Path, first: date, last: date, middle: date, repeats: int) -> bool:
+    from tests.servers import postgres_cluster
+
     print("one core per worker (taskset, 1 DuckDB/Polars thread):" if pinned else "shared (every process sees both cores):")
-    for name, seconds in results.items():
-        print(f"  {name:22s} {seconds:7.1f} s")
-    speedup = results["lake, 1 worker"] / results["lake, 2 workers"]
-    ratio = results["lake, 1 worker"] / results["embedded, 1 worker"]
+    rounds, same = [], True
+    for i in range(repeats):  # the configurations alternate, so a slow spell of the machine hits each
+        with tempfile.TemporaryDirectory(prefix="scale-out-") as tmp, postgres_cluster() as pg:
+            results, same_here = _round(pinned, source, first, last, middle, pg, Path(tmp))
+        same &= same_here
+        rounds.append(results)
+        if repeats > 1:
+            print(f"  round {i + 1}: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in results.items())
+                  + f"; speed-up {results['lake, 1 worker'] / results['lake, 2 workers']:.2f}x,"
+                  f" lake/embedded {results['lake, 1 worker'] / results['embedded, 1 worker']:.2f}x")
+    best = {name: min(r[name] for r in rounds) for name in rounds[0]}
+    label = f" (best of {repeats})" if repeats > 1 else ""
+    for name, seconds in best.items():
+        print(f"  {name:22s} {seconds:7.1f} s{label}")
+    speedup = best["lake, 1 worker"] / best["lake, 2 workers"]
+    ratio = best["lake, 1 worker"] / best["embedded, 1 worker"]
     print(f"  speed-up of 2 workers on the lake: {speedup:.2f}x (target >= 1.7x)")
     print(f"  lake, 1 worker / embedded file:    {ratio:.2f}x (target <= 1.3x)")
-    same = sums["embedded"] == sums["lake1"] == sums["lake2"]
-    print(f"  raw_logs, clean_logs, log_partitions, pii_replacements the same in all three: {same} "
-          f"({sums['embedded']['raw_logs']['rows']:,} raw_logs rows)")
+    print(f"  raw_logs, clean_logs, log_partitions, pii_replacements the same in all three, every round: {same}")
     return same
 
 
@@ -126,8 +151,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interactions", type=int, default=240_000)
     parser.add_argument("--modes", default="shared,pinned", help="shared, pinned or both (comma-separated)")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="rounds of the three configurations, alternating; the best time of each is reported")
     args = parser.parse_args()
-    from tests.servers import postgres_cluster
 
     source, first, last = _source(args.interactions)
     # the two workers get equal work, as a team splitting a backfill would: traffic grows over the
@@ -147,8 +173,7 @@ def main() -> None:
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
         if mode not in ("shared", "pinned"):
             raise SystemExit(f"unknown mode {mode!r}: shared or pinned")
-        with tempfile.TemporaryDirectory(prefix="scale-out-") as tmp, postgres_cluster() as pg:
-            same &= _mode(mode == "pinned", source, first, last, middle, pg, Path(tmp))
+        same &= _mode(mode == "pinned", source, first, last, middle, args.repeats)
     if not same:
         raise SystemExit("the warehouses differ")
 

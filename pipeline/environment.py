@@ -177,9 +177,12 @@ def prepare(home: Path | None = None) -> Home:
 
 
 LAKE_POOL_LIMIT = 16
-# sha256 of dagster.yaml as earlier versions wrote it (embedded, then the same with a lake's pool)
+# sha256 of dagster.yaml as earlier versions wrote it (embedded, then the same with a lake's pool;
+# then both again before the instance's storage became pipeline.instance_storage.SqliteStorage)
 _EARLIER_CONFIGS = {"2258df712a14f82075221bd5f639abed643a57a113b0d5e4b49bb123eef40ca0",
-                    "f61cecd69e5a09287e4d1f0f7b981ff02d6a9449a373ea9ac3ccc96ac66a9d4a"}
+                    "f61cecd69e5a09287e4d1f0f7b981ff02d6a9449a373ea9ac3ccc96ac66a9d4a",
+                    "7c90a6b2cd395e901962e861825941c799b0ef74fc59227bd86edcd0f69a851a",
+                    "5ad94b820109dfa2cd094c40a51cf0dea15b33c495164112b583c9e0d78a372e"}
 
 
 def _written_by_evalfunnel(content: bytes) -> bool:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import dagster as dg
+import pytest
+import sqlalchemy
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from pipeline import instance_storage
+from pipeline import environment, instance_storage
 
 
 def _engine(path: Path, wal: bool) -> sa.Engine:
@@ -49,3 +52,119 @@ def test_held_connections_are_bounded(tmp_path):
         _synchronous(_engine(tmp_path / f"run-{i}.db", wal=True))
     assert len(instance_storage._keepers) <= instance_storage.KEEP_OPEN
     assert str(tmp_path / f"run-{instance_storage.KEEP_OPEN + 4}.db") in instance_storage._keepers
+
+
+# ---- the instance's storage: pipeline.instance_storage.SqliteStorage (dagster.yaml) ----------
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-08")
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
+def days_asset(context) -> dg.MaterializeResult:  # noqa: ANN001  (Dagster reads the annotation)
+    return dg.MaterializeResult(metadata={"days": len(context.partition_keys)})
+
+
+@dg.asset_check(asset=days_asset)
+def days_check() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+JOB = dg.Definitions(assets=[days_asset], asset_checks=[days_check]).resolve_implicit_global_asset_job_def()
+
+
+def _instance(home: Path, config: bytes) -> dg.DagsterInstance:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_bytes(config)
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _backfill(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    keys = DAYS.get_partition_keys()
+    return JOB.execute_in_process(instance=instance, tags={"dagster/asset_partition_range_start": keys[0],
+                                                           "dagster/asset_partition_range_end": keys[-1]})
+
+
+STOCK = b"storage:\n  sqlite:\n    base_dir: {base}\n"
+
+
+def _summary(instance: dg.DagsterInstance, run_id: str) -> dict:
+    """What a run left in the instance: its events by type, materialized partitions, check results."""
+    events: dict[str, int] = {}
+    for record in instance.all_logs(run_id):
+        if record.dagster_event:
+            events[record.dagster_event.event_type_value] = events.get(record.dagster_event.event_type_value, 0) + 1
+    key = dg.AssetKey("days_asset")
+    checks = instance.event_log_storage.get_asset_check_execution_history(dg.AssetCheckKey(key, "days_check"), limit=100)
+    return {"events": events, "partitions": sorted(instance.get_materialized_partitions(key)),
+            "checks": sorted(c.status.value for c in checks)}
+
+
+def test_the_shipped_instance_uses_the_engine_keeping_event_log_and_stores_what_dagsters_does(tmp_path, monkeypatch):
+    created: list[str] = []
+    real = sqlalchemy.create_engine
+
+    def counting(url, *args, **kwargs):
+        created.append(str(url))
+        return real(url, *args, **kwargs)
+
+    ours = _instance(tmp_path / "ours", environment.instance_config(lake=False).replace(
+        b"env: DAGSTER_HOME", str(tmp_path / "ours").encode()))
+    assert isinstance(ours.event_log_storage, instance_storage.EventLogStorage)
+    monkeypatch.setattr(sqlalchemy, "create_engine", counting)
+    result = _backfill(ours)
+    assert result.success
+    # the run's ~40 operations on two databases (its own and the cross-run index, opened when the
+    # instance was) went through one engine each
+    assert created == [ours.event_log_storage.conn_string_for_shard(result.run_id)], created
+    assert set(ours.event_log_storage._engines) == {"index", result.run_id}
+    monkeypatch.undo()
+
+    stock = _instance(tmp_path / "stock", STOCK.replace(b"{base}", str(tmp_path / "stock").encode()))
+    assert type(stock.event_log_storage).__name__ == "SqliteEventLogStorage"
+    stock_result = _backfill(stock)
+    mine, theirs = _summary(ours, result.run_id), _summary(stock, stock_result.run_id)
+    assert mine == theirs
+    assert mine["partitions"] == DAYS.get_partition_keys() and mine["events"]["ASSET_MATERIALIZATION"] == 7
+    assert "SUCCEEDED" in mine["checks"]
+
+
+def test_a_home_written_before_keeps_its_history_and_a_wiped_instance_starts_afresh(tmp_path):
+    """Homes made by the previous dagster.yaml (`storage: sqlite`) switch on the next command
+    and still list their runs and partitions (the same files); after a wipe, the run databases
+    Dagster deleted are created again."""
+    home = tmp_path / "evalfunnel"
+    environment.prepare(home)
+    config = home / "dagster" / "dagster.yaml"
+    shipped = environment.instance_config_template().read_bytes()
+    ours = shipped[shipped.index(b"# Dagster's SQLite storage"):shipped.index(b"# Every asset")]
+    config.write_bytes(shipped.replace(ours, b"storage:\n  sqlite:\n    base_dir:\n      env: DAGSTER_HOME\n"))
+    assert environment._written_by_evalfunnel(config.read_bytes())  # as the previous version wrote it
+    before = dg.DagsterInstance.from_config(str(home / "dagster"))
+    assert type(before.event_log_storage).__name__ == "SqliteEventLogStorage"
+    old_run = _backfill(before).run_id
+
+    environment.prepare(home)
+    assert config.read_bytes() == environment.instance_config(lake=False)
+    after = dg.DagsterInstance.from_config(str(home / "dagster"))
+    assert isinstance(after.event_log_storage, instance_storage.EventLogStorage)
+    assert after.get_run_by_id(old_run) is not None
+    assert sorted(after.get_materialized_partitions(dg.AssetKey("days_asset"))) == DAYS.get_partition_keys()
+
+    after.wipe()
+    assert after.get_materialized_partitions(dg.AssetKey("days_asset")) == set()
+    again = _backfill(after)
+    assert again.success and _summary(after, again.run_id)["partitions"] == DAYS.get_partition_keys()
+
+
+def test_engines_kept_are_bounded(tmp_path):
+    storage = instance_storage.EventLogStorage(str(tmp_path / "events"))
+    for i in range(instance_storage.ENGINES_KEPT + 4):
+        with storage.run_connection(f"run-{i}") as conn:
+            assert conn.exec_driver_sql("select count(*) from event_logs").scalar() == 0
+    assert len(storage._engines) == instance_storage.ENGINES_KEPT
+    assert f"run-{instance_storage.ENGINES_KEPT + 3}" in storage._engines and "run-0" not in storage._engines
+
+
+@pytest.fixture(autouse=True)
+def _no_dagster_home(monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
