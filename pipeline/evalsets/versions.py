@@ -75,7 +75,7 @@ def build_eval_set(con: duckdb.DuckDBPyConnection, quarter: date, end: date, con
     window = {"start": end - timedelta(days=config.lookback_days), "end": end, "strata": list(config.strata)}
     production = dict(con.execute(statement("evalsets/production_mix"), window).fetchall())
     production_mix = sampling.strata_mix(production)
-    pool = pl.from_arrow(con.sql(statement("evalsets/candidate_pool"), params={
+    pool = pl.from_arrow(con.execute(statement("evalsets/candidate_pool"), {
         **window, "seed": str(config.seed), "pool_per_group": config.pool_per_group,
         "heavy_edit_ratio": config.heavy_edit_ratio, "long_input_chars": config.long_input_chars}).to_arrow_table())
     regression_queries = [r[0] for r in con.execute(statement("evalsets/regression_queries")).fetchall()]

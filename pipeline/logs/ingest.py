@@ -378,10 +378,11 @@ def _parquet_tables(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Iterator[p
     # a cursor is its own connection: the scan streams while the caller keeps inserting
     with cursor(con) as cur:
         try:
-            reader = cur.sql(
+            # execute, not sql(params=): a relation with parameters is run and held whole first
+            reader = cur.execute(
                 "select $rel as source_file, cast(row_number() over () as bigint) as line_no, "
                 "cast(to_json(t) as varchar) as text, cast(null as varchar) as read_error from read_parquet($path) t",
-                params={"path": str(f.path), "rel": f.relpath}).to_arrow_reader(100_000)
+                {"path": str(f.path), "rel": f.relpath}).to_arrow_reader(100_000)
         except duckdb.Error as exc:
             raise FileLevelError(str(exc).splitlines()[0][:300]) from exc
         for batch in reader:

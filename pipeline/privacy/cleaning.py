@@ -173,7 +173,7 @@ def _scrubbed_days(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer,
         if not hasattr(local, "reader"):
             local.reader = free.get_nowait()
         reader = local.reader
-        raw = pl.from_arrow(reader.sql(statement("privacy/raw_day"), params={"day": day}).to_arrow_table())
+        raw = pl.from_arrow(reader.execute(statement("privacy/raw_day"), {"day": day}).to_arrow_table())
         if not raw.height:
             return day, 0, None, Counter()
         cleaned, counts = scrub_day(raw, anonymizer)
@@ -298,7 +298,7 @@ def purge_raw(con: duckdb.DuckDBPyConnection, today: date, keep_days: int) -> Pu
     if keep_days <= 0:
         return Purge(None, 0, 0, 0)
     cutoff = today - timedelta(days=keep_days)
-    purge = con.sql(statement("logs/purgeable_days"), params={"cutoff": cutoff}).to_arrow_table()
+    purge = con.execute(statement("logs/purgeable_days"), {"cutoff": cutoff}).to_arrow_table()
     if not purge.num_rows:
         return Purge(cutoff, 0, 0, 0)
     con.register("purge", purge)
@@ -326,7 +326,7 @@ def residue_by_day(con: duckdb.DuckDBPyConnection, start: date, end: date) -> di
     """`residue_in_window` for each day of [start, end), from one query for the texts and one for
     the replacements (a day's texts are scanned on their own, as before)."""
     window = {"start": start, "end": end}
-    texts = pl.from_arrow(con.sql(statement("privacy/clean_texts_by_day"), params=window).to_arrow_table())
+    texts = pl.from_arrow(con.execute(statement("privacy/clean_texts_by_day"), window).to_arrow_table())
     replaced: dict[date, dict[str, int]] = {}
     for day, pii_type, n in con.execute(statement("privacy/day_replacements"), window).fetchall():
         replaced.setdefault(day, {})[pii_type] = n
@@ -359,6 +359,6 @@ def residue_in_window(con: duckdb.DuckDBPyConnection, start: date, end: date) ->
     """Re-scan every text clean_logs holds for [start, end) with the independent detector."""
     window = {"start": start, "end": end}
     # Arrow into Polars: the texts never become Python strings unless the prefilter keeps them
-    texts = pl.from_arrow(con.sql(statement("privacy/clean_texts"), params=window).to_arrow_table())["text"]
+    texts = pl.from_arrow(con.execute(statement("privacy/clean_texts"), window).to_arrow_table())["text"]
     replaced = dict(con.execute(statement("privacy/window_replacements"), window).fetchall())
     return ResidueReport(len(texts), scan_for_residue(texts), replaced)
