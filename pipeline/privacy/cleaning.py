@@ -23,7 +23,7 @@ import duckdb
 import polars as pl
 
 from pipeline.privacy.anonymize import Anonymizer, scan_for_residue
-from pipeline.warehouse import cursor, insert_rows, is_lake, retrying, statement
+from pipeline.warehouse import cursor, insert_rows, retrying, statement
 
 
 @dataclass
@@ -194,7 +194,7 @@ def _scrubbed_days(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer,
             reader.close()
 
 
-LAKE_COMMIT_ROWS = 50_000  # on a DuckLake: scrubbed rows held in memory and committed together
+COMMIT_ROWS = 50_000  # scrubbed rows of whole days held in memory and committed together
 
 
 def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: date, end: date,
@@ -202,11 +202,13 @@ def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: 
     """Replace clean_logs and pii_replacements for [start, end), a day at a time.
 
     A day whose raw rows were purged (retention) and not ingested again keeps its clean rows.
-    On the embedded file the window is one transaction and each scrubbed day goes straight in.
-    On a DuckLake, whose commits can conflict with another run's and are then written again
-    (warehouse.retrying), consecutive days are committed together once they hold
-    LAKE_COMMIT_ROWS rows: a conflict repeats the inserts of those days, never the scrub, and
-    every day (a partition) is replaced whole or not at all.
+    Consecutive days are committed together once they hold COMMIT_ROWS rows, on both backends:
+    every day (a partition) is replaced whole or not at all, and memory holds one chunk's
+    uncommitted rows, not the window's (the embedded file's one transaction a window grew with
+    the window's rows: the end of clean_logs on a month of 300k records was the process's peak,
+    1.9-2.1 GB; in chunks clean_logs peaks at ~1.55 GB). On a DuckLake, whose commits can
+    conflict with another run's and are then written again (warehouse.retrying), a conflict
+    repeats the inserts of one chunk, never the scrub.
     """
     t0 = time.perf_counter()
     result = CleanResult(start, end)
@@ -241,28 +243,24 @@ def clean_window(con: duckdb.DuckDBPyConnection, anonymizer: Anonymizer, start: 
                 progress(i, len(days), result.rows)
             yield item
 
-    if not is_lake(con):
-        retrying(con, lambda: replace(start, end - timedelta(days=1), counted(_scrubbed_days(con, anonymizer, days))),
-                 f"clean_logs {start}..{end - timedelta(days=1)}")
-    else:
-        pending: list[tuple] = []
-        pending_rows = 0
-        first = start
+    pending: list[tuple] = []
+    pending_rows = 0
+    first = start
 
-        def commit(last: date) -> None:
-            chunk = list(pending)
-            retrying(con, lambda: replace(first, last, iter(chunk)), f"clean_logs {first}..{last}")
-            pending.clear()
+    def commit(last: date) -> None:
+        chunk = list(pending)
+        retrying(con, lambda: replace(first, last, iter(chunk)), f"clean_logs {first}..{last}")
+        pending.clear()
 
-        for item in counted(_scrubbed_days(con, anonymizer, days)):
-            pending.append(item)
-            pending_rows += item[1]
-            if pending_rows >= LAKE_COMMIT_ROWS:
-                commit(item[0])
-                pending_rows = 0
-                first = item[0] + timedelta(days=1)
-        if pending or first < end:
-            commit(end - timedelta(days=1))
+    for item in counted(_scrubbed_days(con, anonymizer, days)):
+        pending.append(item)
+        pending_rows += item[1]
+        if pending_rows >= COMMIT_ROWS:
+            commit(item[0])
+            pending_rows = 0
+            first = item[0] + timedelta(days=1)
+    if pending or first < end:
+        commit(end - timedelta(days=1))
     result.seconds = time.perf_counter() - t0
     return result
 

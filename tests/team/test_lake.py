@@ -212,7 +212,7 @@ def test_clean_logs_on_a_lake_commits_days_in_chunks_and_matches_the_embedded_fi
     logs.mkdir(parents=True)
     (logs / "a.jsonl").write_text("\n".join(json.dumps(record(f"r{i}", ts=f"2026-05-{1 + i % 20:02d}T10:00:00Z"))
                                             for i in range(400)) + "\n")
-    monkeypatch.setattr(cleaning, "LAKE_COMMIT_ROWS", 45)  # three days (20 rows each) a chunk
+    monkeypatch.setattr(cleaning, "COMMIT_ROWS", 45)  # three days (20 rows each) a chunk
     commits: list[str] = []
     real_retrying = cleaning.retrying
 
@@ -236,10 +236,9 @@ def test_clean_logs_on_a_lake_commits_days_in_chunks_and_matches_the_embedded_fi
             results[name] = {t: c for t, c in table_checksums(con).items() if t in ("clean_logs", "pii_replacements")}
         windows = [w for w in commits if w.startswith("clean_logs")]
         commits.clear()
-        # embedded: one transaction a window; lake: the first window's 9 days in 3 chunks, then
-        # 05-01..05-12 (the purged days kept), 05-13..15, 05-16..18, and 05-19..05-31 (the days
-        # after 05-20 have no rows)
-        assert len(windows) == (2 if name == "embedded" else 3 + 4), windows
+        # both backends: the first window's 9 days in 3 chunks, then 05-01..05-12 (the purged
+        # days kept), 05-13..15, 05-16..18, and 05-19..05-31 (the days after 05-20 have no rows)
+        assert len(windows) == 3 + 4, windows
     assert results["lake"]["clean_logs"]["rows"] == 400
     assert not differences(results["embedded"], results["lake"])
 
