@@ -30,13 +30,17 @@ path).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorageWatchdog,
+)
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage as _DagsterEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
@@ -47,6 +51,7 @@ from dagster._core.storage.sqlite_storage import (
     _schedule_directory,
 )
 from dagster._utils import mkdir_p
+from watchdog.events import PatternMatchingEventHandler
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -88,6 +93,15 @@ def _keep_open(path: str) -> None:
         _keepers[path] = keeper
         while len(_keepers) > KEEP_OPEN:
             _keepers.popitem(last=False)[1].close()
+
+
+def release(folder: str) -> None:
+    """Close the idle connections held to databases under `folder` (before Dagster deletes them:
+    a held connection kept a deleted file's space until it was evicted)."""
+    prefix = os.path.join(os.path.abspath(folder), "")
+    with _lock:
+        for path in [p for p in _keepers if os.path.abspath(p).startswith(prefix)]:
+            _keepers.pop(path).close()
 
 
 def install() -> None:
@@ -146,6 +160,20 @@ class EventLogStorage(_DagsterEventLogStorage):
             with engine.connect() as conn, conn.begin():
                 yield conn
 
+    def watch(self, run_id: str, cursor: str | None, callback: Any) -> None:
+        # Dagster's, with a watchdog that also wakes on the run database's WAL (below)
+        if not self._obs:
+            from watchdog.observers import Observer
+
+            self._obs = Observer()
+            self._obs.start()
+        watchdog = _WalWatchdog(self, run_id, callback, cursor)
+        self._watchers[run_id][callback] = (watchdog, self._obs.schedule(watchdog, self._base_dir, recursive=True))
+
+    def wipe(self) -> None:
+        release(self._base_dir)
+        super().wipe()
+
     def has_table(self, table_name: str) -> bool:
         # asked before every asset event's tags are stored; a table, once there, stays
         if table_name in self._tables_seen:
@@ -156,13 +184,33 @@ class EventLogStorage(_DagsterEventLogStorage):
         return found
 
 
+class _WalWatchdog(SqliteEventLogStorageWatchdog):
+    """Dagster's run-log watcher (the webserver's live logs) wakes when `<run>.db` changes. A
+    process that holds an idle connection to the run's database (install(): run workers do)
+    stops Dagster's closes from checkpointing, so a commit changes only `<run>.db-wal` until a
+    checkpoint: the live logs stalled until the writer exited (and for good when the watching
+    process held one). This one wakes on either file."""
+
+    def __init__(self, event_log_storage: Any, run_id: str, callback: Any, cursor: str | None) -> None:
+        super().__init__(event_log_storage, run_id, callback, cursor)
+        self._files = (self._log_path, self._log_path + "-wal")
+        PatternMatchingEventHandler.__init__(self, patterns=list(self._files))
+
+    def on_modified(self, event: Any) -> None:
+        if event.src_path in self._files:
+            self._process_log()
+
+    def on_created(self, event: Any) -> None:
+        self.on_modified(event)
+
+
 class SqliteStorage(DagsterSqliteStorage):
     """Dagster's SQLite instance storage (runs, event logs, schedules in the same folders under
-    `base_dir`) with `EventLogStorage` as its event log, and this module's connection settings
-    installed in whichever process creates it (the CLI, the webserver, the daemon)."""
+    `base_dir`) with `EventLogStorage` as its event log. The connection settings above stay with
+    the processes that load the definitions (install() is called there), not every process that
+    opens the instance (the webserver reads far more databases than it writes)."""
 
     def __init__(self, base_dir: str, inst_data: Any = None) -> None:
-        install()
         self.base_dir = base_dir
         self._run_storage = SqliteRunStorage.from_local(_runs_directory(base_dir))
         self._event_log_storage = EventLogStorage(_event_logs_directory(base_dir))

@@ -168,3 +168,86 @@ def test_engines_kept_are_bounded(tmp_path):
 @pytest.fixture(autouse=True)
 def _no_dagster_home(monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+
+WRITER = """
+import sys, time
+import dagster as dg
+from pipeline import instance_storage
+instance_storage.install()  # as a run worker: idle connections held, so commits stay in the WAL
+
+@dg.op
+def slow(context):
+    for i in range(6):
+        context.log.info(f"line {i}")
+        time.sleep(0.3)
+
+@dg.job
+def slow_job():
+    slow()
+
+slow_job.execute_in_process(instance=dg.DagsterInstance.from_config(sys.argv[1]), run_id=sys.argv[2])
+print("DONE", flush=True)
+time.sleep(8)  # a long-lived process (a code server, the daemon) stays up after the run
+"""
+
+
+def test_live_run_logs_reach_a_watcher_while_the_writer_holds_its_connections(tmp_path):
+    """The webserver's live logs (storage.watch): Dagster's watcher woke only when <run>.db
+    changed, and a writer holding idle connections (install()) left its commits in the WAL
+    until it exited: 7 of 19 events arrived while it lived. The watcher wakes on the WAL too."""
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    base = tmp_path / "home"
+    config = environment.instance_config(lake=False).replace(b"env: DAGSTER_HOME", str(base).encode())
+    watcher = _instance(tmp_path / "watcher", config)
+    writer_dir = tmp_path / "writer"
+    writer_dir.mkdir()
+    (writer_dir / "dagster.yaml").write_bytes(config)
+    (tmp_path / "writer.py").write_text(WRITER)
+    run_id = str(uuid.uuid4())
+    got: list = []
+
+    def collect(entry, cursor) -> None:  # noqa: ANN001
+        got.append(entry)
+
+    watcher.event_log_storage.watch(run_id, None, collect)
+    try:
+        proc = subprocess.Popen([sys.executable, str(tmp_path / "writer.py"), str(writer_dir), run_id],
+                                stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent.parent)
+        assert proc.stdout.readline().strip() == "DONE"
+        stored = len(watcher.all_logs(run_id))
+        deadline = time.monotonic() + 5
+        while len(got) < stored and time.monotonic() < deadline:
+            time.sleep(0.1)
+        alive = proc.poll() is None
+        delivered = len(got)
+        proc.kill()
+        proc.wait()
+    finally:
+        watcher.event_log_storage.end_watch(run_id, collect)
+        watcher.dispose()
+    assert alive, "the writer exited before the check: the test proves nothing"
+    assert stored >= 15 and delivered == stored, (delivered, stored)
+
+
+def test_a_wipe_closes_the_connections_held_to_the_databases_it_deletes(tmp_path):
+    import os
+
+    instance_storage.install()
+    home = tmp_path / "home"
+    instance = _instance(home, environment.instance_config(lake=False).replace(b"env: DAGSTER_HOME", str(home).encode()))
+    assert _backfill(instance).success
+    folder = os.path.join(instance.event_log_storage._base_dir, "")
+    assert any(p.startswith(folder) for p in instance_storage._keepers)
+    runs = [p for p in instance_storage._keepers if p.startswith(folder) and not p.endswith("index.db")]
+    assert runs  # a run's database held open
+    instance.wipe()  # deletes the run databases, keeps the index
+    assert not set(runs) & set(instance_storage._keepers)
+    deleted = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+               if os.path.exists(f"/proc/self/fd/{fd}") and "(deleted)" in os.readlink(f"/proc/self/fd/{fd}")]
+    assert not [d for d in deleted if d.startswith(folder)], deleted
+    assert _backfill(instance).success
