@@ -590,8 +590,8 @@ def ingest_window(con: duckdb.DuckDBPyConnection, source_dir: str | Path, start:
     """Load every record whose day falls in [start, end) into raw_logs and log_rejects.
 
     Idempotent: the window's rows in raw_logs, log_rejects and log_partitions are replaced in
-    one transaction, the file index (log_files, log_file_scans) updated in a second. Rejects without a usable timestamp are dated as sql/logs/attribute_staged.sql
-    says. `scrub` (the anonymizer's, in the pipeline) is applied to each reject's raw text and
+    one transaction, the file index (log_files, log_file_scans) updated in a second. Rejects
+    without a usable timestamp are dated as sql/logs/attribute_staged.sql says. `scrub` (the anonymizer's, in the pipeline) is applied to each reject's raw text and
     reason before they are stored: rejects are read by people and shown in the UI.
     """
     t0 = time.perf_counter()
