@@ -1,6 +1,6 @@
 """Benchmark: the Dagster instance's event log, Dagster's SQLite storage against evalfunnel's.
 
-The instance's dagster.yaml names pipeline.instance_storage.SqliteStorage: Dagster's SQLite
+The instance's dagster.yaml names pipeline.dagster_storage.SqliteStorage: Dagster's SQLite
 storage whose event log keeps one SQLAlchemy engine per database file instead of building one
 per operation. A backfill stores a few events per partition and asset (planned, materialized,
 check evaluations), so this runs a two-asset daily job over N days in one run (as `evalfunnel

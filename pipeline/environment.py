@@ -178,8 +178,11 @@ def prepare(home: Path | None = None) -> Home:
 
 LAKE_POOL_LIMIT = 16
 # sha256 of dagster.yaml as earlier versions wrote it (embedded, then the same with a lake's pool;
-# then both again before the instance's storage became pipeline.instance_storage.SqliteStorage)
-_EARLIER_CONFIGS = {"2258df712a14f82075221bd5f639abed643a57a113b0d5e4b49bb123eef40ca0",
+# then both again before the instance's storage became evalfunnel's SqliteStorage, then both with
+# it under pipeline.instance_storage before it moved to pipeline.dagster_storage)
+_EARLIER_CONFIGS = {"69f490610e58401dfbf464a8f35a10d9f7bef6d105574d5476b11708c17ac87c",
+                    "400660c1a96695ac8423fc66cef5b4046f352fc3c8b688dee0fb65caded0a244",
+                    "2258df712a14f82075221bd5f639abed643a57a113b0d5e4b49bb123eef40ca0",
                     "f61cecd69e5a09287e4d1f0f7b981ff02d6a9449a373ea9ac3ccc96ac66a9d4a",
                     "7c90a6b2cd395e901962e861825941c799b0ef74fc59227bd86edcd0f69a851a",
                     "5ad94b820109dfa2cd094c40a51cf0dea15b33c495164112b583c9e0d78a372e"}

@@ -12,7 +12,7 @@ import sqlalchemy
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from pipeline import environment, instance_storage
+from pipeline import dagster_storage, environment, instance_storage
 
 
 def _engine(path: Path, wal: bool) -> sa.Engine:
@@ -54,7 +54,7 @@ def test_held_connections_are_bounded(tmp_path):
     assert str(tmp_path / f"run-{instance_storage.KEEP_OPEN + 4}.db") in instance_storage._keepers
 
 
-# ---- the instance's storage: pipeline.instance_storage.SqliteStorage (dagster.yaml) ----------
+# ---- the instance's storage: pipeline.dagster_storage.SqliteStorage (dagster.yaml) ----------
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-08")
 
@@ -109,7 +109,7 @@ def test_the_shipped_instance_uses_the_engine_keeping_event_log_and_stores_what_
 
     ours = _instance(tmp_path / "ours", environment.instance_config(lake=False).replace(
         b"env: DAGSTER_HOME", str(tmp_path / "ours").encode()))
-    assert isinstance(ours.event_log_storage, instance_storage.EventLogStorage)
+    assert isinstance(ours.event_log_storage, dagster_storage.EventLogStorage)
     monkeypatch.setattr(sqlalchemy, "create_engine", counting)
     result = _backfill(ours)
     assert result.success
@@ -146,7 +146,7 @@ def test_a_home_written_before_keeps_its_history_and_a_wiped_instance_starts_afr
     environment.prepare(home)
     assert config.read_bytes() == environment.instance_config(lake=False)
     after = dg.DagsterInstance.from_config(str(home / "dagster"))
-    assert isinstance(after.event_log_storage, instance_storage.EventLogStorage)
+    assert isinstance(after.event_log_storage, dagster_storage.EventLogStorage)
     assert after.get_run_by_id(old_run) is not None
     assert sorted(after.get_materialized_partitions(dg.AssetKey("days_asset"))) == DAYS.get_partition_keys()
 
@@ -157,12 +157,12 @@ def test_a_home_written_before_keeps_its_history_and_a_wiped_instance_starts_afr
 
 
 def test_engines_kept_are_bounded(tmp_path):
-    storage = instance_storage.EventLogStorage(str(tmp_path / "events"))
-    for i in range(instance_storage.ENGINES_KEPT + 4):
+    storage = dagster_storage.EventLogStorage(str(tmp_path / "events"))
+    for i in range(dagster_storage.ENGINES_KEPT + 4):
         with storage.run_connection(f"run-{i}") as conn:
             assert conn.exec_driver_sql("select count(*) from event_logs").scalar() == 0
-    assert len(storage._engines) == instance_storage.ENGINES_KEPT
-    assert f"run-{instance_storage.ENGINES_KEPT + 3}" in storage._engines and "run-0" not in storage._engines
+    assert len(storage._engines) == dagster_storage.ENGINES_KEPT
+    assert f"run-{dagster_storage.ENGINES_KEPT + 3}" in storage._engines and "run-0" not in storage._engines
 
 
 @pytest.fixture(autouse=True)
