@@ -6,17 +6,20 @@ Every error prints one readable line with a hint; `--debug` shows the traceback.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import re
 import shlex
 import shutil
 import sys
+import threading
 import time
 import traceback
 import warnings
 from datetime import date, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 from pipeline import environment
 from pipeline.progress import CONSOLE_VAR
@@ -483,9 +486,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     """One partitioned job over a range of partitions, in a single run on this home's instance
     (what the UI's "Materialize" over a partition range does)."""
+    from pipeline.warehouse import Lake
+
     home = environment.prepare(Path(args.home) if args.home else None)
-    if not home.warehouse.exists():
-        raise UsageError(f"no warehouse at {home.warehouse}", "run `evalfunnel run --source DIR` (or `make demo`) first")
+    target = home.warehouse
+    # a lake is asked as the run will attach it (writable), and the run reuses that attach
+    if not (target.exists(writable=True) if isinstance(target, Lake) else target.exists()):
+        raise UsageError(f"no warehouse at {target}", "run `evalfunnel run --source DIR` (or `make demo`) first")
     _check_warehouse(home)
     _executor_note()
     source = _source(args, home)
@@ -839,6 +846,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line's entry point. The `evalfunnel` program itself (`argv` None) ends at once
+    when its command is done: exit handlers run and output is flushed, but the interpreter's
+    teardown of the loaded modules (Dagster, Polars, DuckDB: ~0.4-0.8 s, a tenth of a short
+    backfill) is skipped, unless a thread that is not a daemon still runs or a profiler or
+    tracer (cProfile, a debugger) waits to write its results after the program."""
+    code = _dispatch(argv)
+    if (argv is None and sys.getprofile() is None and sys.gettrace() is None
+            and all(t.daemon or t is threading.main_thread() for t in threading.enumerate())):
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> NoReturn:
+    """What the interpreter does at exit that matters (exit handlers: logging's flush, the judge's
+    process pools; the standard streams flushed), then the process ends."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code)
+
+
+def _dispatch(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     # the stage lines arrive as they happen, also through a pipe
     if hasattr(sys.stdout, "reconfigure"):

@@ -137,12 +137,14 @@ class Lake:
     def __str__(self) -> str:
         return f"{self.display} (data in {self.data_path})"
 
-    def exists(self) -> bool:
-        """Whether the catalog holds evalfunnel's tables (a run has created them)."""
+    def exists(self, *, writable: bool = False) -> bool:
+        """Whether the catalog holds evalfunnel's tables (a run has created them). `writable`:
+        asked by a command about to write, whose later connections then reuse this attach (an
+        attach costs ~0.5 s); it creates no table, but a catalog without a DuckLake gets one."""
         if self.kind == "sqlite" and not Path(self.catalog.split(":", 2)[2]).exists():
             return False
         try:
-            with connect(self, read_only=True) as con:
+            with _lake_connection(self, not writable, _memory(None), create_tables=False) as con:
                 return bool(con.execute("select count(*) from information_schema.tables where table_catalog = 'lake' "
                                         "and table_name = 'raw_logs'").fetchall()[0][0])
         except WarehouseConfigError as exc:
@@ -218,7 +220,7 @@ def connect(path: str | Path | Lake, *, read_only: bool = False,
             memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection in UTC with bounded memory to the embedded file or a lake; DuckDB spills to
     a temp folder beside the file (for a lake, in the home). Writers create missing tables."""
-    memory = memory_limit or os.environ.get("EVALFUNNEL_DUCKDB_MEMORY", "1GB")
+    memory = _memory(memory_limit)
     if isinstance(path, Lake):
         with _lake_connection(path, read_only, memory) as con:
             yield con
@@ -242,6 +244,10 @@ def connect(path: str | Path | Lake, *, read_only: bool = False,
         yield con
     finally:
         con.close()
+
+
+def _memory(limit: str | None) -> str:
+    return limit or os.environ.get("EVALFUNNEL_DUCKDB_MEMORY", "1GB")
 
 
 @dataclass
@@ -321,7 +327,8 @@ def _checkout(key: tuple, lake: Lake, read_only: bool, memory: str) -> tuple[_La
 
 
 @contextlib.contextmanager
-def _lake_connection(lake: Lake, read_only: bool, memory: str) -> Iterator[duckdb.DuckDBPyConnection]:
+def _lake_connection(lake: Lake, read_only: bool, memory: str, *,
+                     create_tables: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     key = _lake_key(lake, read_only)
     for attempt in (1, 2):
         instance, con, fresh = _checkout(key, lake, read_only, memory)
@@ -342,7 +349,7 @@ def _lake_connection(lake: Lake, read_only: bool, memory: str) -> Iterator[duckd
             if memory != instance.memory:  # an instance-wide setting: the latest caller's bound
                 con.execute("set memory_limit = $v", {"v": memory})
                 instance.memory = memory
-            if not read_only:
+            if not read_only and create_tables:
                 _remember_lake(lake)
                 if not instance.schema_checked:
                     _ensure_schema(con)

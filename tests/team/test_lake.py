@@ -36,6 +36,23 @@ def test_a_lake_on_postgres_keeps_tables_across_connections_and_writes_parquet(l
     assert list((tmp_path / "lake-data").rglob("*.parquet")), "the lake's rows live in Parquet files"
 
 
+def test_a_writer_asking_whether_the_lake_exists_attaches_once_and_creates_no_table(lake_env, tmp_path, monkeypatch):
+    """`backfill` asks as a writer: its run then reuses that attach (~0.5 s each), and a catalog
+    without evalfunnel's tables still answers no (the command says run first)."""
+    attaches = []
+    real = warehouse._attach_lake
+    monkeypatch.setattr(warehouse, "_attach_lake", lambda lake, read_only: attaches.append(read_only) or real(lake, read_only))
+    warehouse.close_lakes()
+    target = warehouse.location(tmp_path / "home")
+    assert not target.exists(writable=True)
+    assert not target.exists(writable=True), "asking created a table"
+    with warehouse.connect(target) as con:  # the run's writer: the same instance, now with the tables
+        assert con.execute("select count(*) from raw_logs").fetchall() == [(0,)]
+    assert target.exists(writable=True)
+    assert attaches == [False], f"attached {len(attaches)} times: {attaches}"
+    warehouse.close_lakes()
+
+
 @pytest.mark.e2e
 def test_the_demo_on_ducklake_makes_the_same_tables_as_the_embedded_file(lake_env, tmp_path):
     from tests.demo_run import run_demo
@@ -82,6 +99,28 @@ def test_run_with_an_unreachable_catalog_exits_2_naming_it_without_its_password(
     assert out.returncode == 2, out.stdout + out.stderr
     assert "cannot attach the DuckLake warehouse" in out.stderr and "password=***" in out.stderr
     assert "hunter2" not in out.stdout + out.stderr
+
+
+def test_backfill_on_a_lake_without_tables_or_catalog_says_which(lake_env, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    def backfill(**extra: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))}
+        env.update(lake_env, EVALFUNNEL_PII_SALT="x" * 32, **extra)
+        return subprocess.run([sys.executable, "-m", "pipeline.cli", "backfill", "daily_ingest", "--from", "2026-05-01",
+                               "--to", "2026-05-02", "--home", str(tmp_path / "home"), "--source", str(tmp_path)],
+                              env=env, capture_output=True, text=True, timeout=300)
+
+    empty = backfill()
+    assert empty.returncode == 2, empty.stdout + empty.stderr
+    assert empty.stderr.startswith(f"evalfunnel: error: no warehouse at {warehouse.location(tmp_path / 'home')}\n"
+                                   "  hint: run `evalfunnel run --source DIR`"), empty.stderr
+    gone = backfill(**{warehouse.WAREHOUSE_VAR: "ducklake:postgres:host=127.0.0.1 port=1 password=hunter2 dbname=x "
+                                                "connect_timeout=2"})
+    assert gone.returncode == 2 and "cannot attach the DuckLake warehouse" in gone.stderr, gone.stderr
+    assert "hunter2" not in gone.stdout + gone.stderr
 
 
 def test_the_writer_pool_is_lifted_on_a_lake_and_a_teams_own_instance_config_is_kept(tmp_path, monkeypatch):
