@@ -64,7 +64,7 @@ def test_one_day_of_an_unread_source_reads_only_the_files_that_can_hold_it(sourc
     _day_files(logs)
     with connect(tmp_path / "one.duckdb") as con:
         result = ingest_window(con, source, _day(3), _day(4))
-    # d3.parquet holds the day; span.csv is CSV (always read); the four others are skipped unread
+    # d3.parquet holds the day, span.csv spans days 2-4; the four others are skipped unread
     assert (result.files_read, result.files_skipped_by_scan, result.files_skipped_by_index) == (2, 4, 0)
     with connect(tmp_path / "all.duckdb") as con:
         ingest_window(con, source, *MAY)
@@ -148,7 +148,7 @@ def test_scans_are_remembered_until_a_file_changes(source, tmp_path, monkeypatch
         os.utime(logs / "d1.jsonl", (MTIME + 5, MTIME + 5))
         result = ingest_window(con, source, _day(4), _day(5))
         rows = [r[0] for r in con.execute("select request_id from raw_logs where log_date = $d order by 1", {"d": _day(4)}).fetchall()]
-    # the first run scans every JSONL/Parquet file; the second knows them all; the third rescans the changed one
+    # the first run scans every file; the second knows them all; the third rescans the changed one
     assert scanned == [["logs/d1.jsonl", "logs/d2.jsonl.gz", "logs/d3.parquet", "logs/d4.jsonl", "logs/d5.jsonl", "logs/span.csv"],
                        ["logs/d1.jsonl"]]
     assert rows == ["a9", "d0", "d1", "d2", "f1"] and result.files_read == 3  # d1.jsonl, d4.jsonl, span.csv
@@ -186,8 +186,32 @@ def _rejects_with_and_without_dates(logs: Path) -> None:
     write_jsonl(logs / "late.jsonl", [record("l", ts=_ts(10))])
 
 
+def _hostile_csv(logs: Path) -> None:
+    """CSV files the scan must date as the ingest does, or leave to be read."""
+    head = "request_id,timestamp,user_id,query,response\n"
+    # a quoted newline, an offset past midnight, epoch seconds and milliseconds, an empty and an
+    # out-of-range timestamp (rejects dated by their neighbours), a blank line
+    (logs / "spans.csv").write_text(head + f'k1,{_ts(2)},u,"two\nlines",r\n'
+                                    "k2,2026-05-03T23:30:00-05:00,u,q,r\n\n"
+                                    f"k3,{_epoch(6)},u,q,r\nk4,,u,q,r\nk5,{_epoch(7) * 1000},u,q,r\n"
+                                    "k6,1999-01-01T00:00:00Z,u,q,r\n", encoding="utf-8")
+    (logs / "spaced.csv").write_text(" request_id , timestamp ,user_id,query,response\n"
+                                     f"s1,{_ts(8)},u,q,r\n", encoding="utf-8")
+    (logs / "wide.csv").write_text(head + f"w1,{_ts(9)},u,q,r\nw2,{_ts(9)},u,q,r,extra\n", encoding="utf-8")
+    (logs / "latin1.csv").write_bytes((head + f"l1,{_ts(10)},u,q,caf\u00e9\n").encode("latin-1"))
+    (logs / "capital.csv").write_text(head.replace("timestamp", "Timestamp") + f"c1,{_ts(11)},u,q,r\n", encoding="utf-8")
+    (logs / "twice.csv").write_text("request_id,timestamp,Timestamp,user_id,query,response\n"
+                                    f"t1,{_ts(12)},{_ts(13)},u,q,r\n", encoding="utf-8")
+    (logs / "bom.csv").write_bytes(b"\xef\xbb\xbf" + (head + f"b1,{_ts(14)},u,q,r\n").encode())
+    (logs / "utf16.csv").write_bytes((head + f"u1,{_ts(15)},u,q,r\n").encode("utf-16"))
+    (logs / "packed.csv.gz").write_bytes(gzip.compress((head + f"g1,{_ts(16)},u,q,r\ng2,{_ts(17)},u,q,r\n").encode()))
+    (logs / "mac.csv").write_bytes((head + f"m1,{_ts(18)},u,q,r\rm2,{_ts(19)},u,q,r\r").encode())
+    (logs / "cut.csv.gz").write_bytes(gzip.compress((head + "".join(f"x{i},{_ts(20)},u,q,r\n" for i in range(50))).encode())[:-20])
+    write_jsonl(logs / "late.jsonl", [record("j", ts=_ts(25))])
+
+
 @pytest.mark.parametrize("make", [_hostile_source, _mixed_parquet_types, _capital_timestamp,
-                                  _rejects_with_and_without_dates])
+                                  _rejects_with_and_without_dates, _hostile_csv])
 @pytest.mark.parametrize("order", ["forward", "reversed"])
 def test_any_order_of_daily_windows_loads_what_one_window_loads(source, tmp_path, make, order):
     logs = source / "logs"
@@ -201,6 +225,24 @@ def test_any_order_of_daily_windows_loads_what_one_window_loads(source, tmp_path
             ingest_window(con, source, day, day + timedelta(days=1))
     whole, daily = _tables(tmp_path / "whole.duckdb"), _tables(tmp_path / "daily.duckdb")
     assert daily == whole and whole[0] + whole[1]
+
+
+def test_csv_files_are_dated_by_the_ingests_own_reader_or_read(source, tmp_path):
+    logs = source / "logs"
+    _hostile_csv(logs)
+    _pin_mtimes(logs)
+    with connect(tmp_path / "w.duckdb") as con:
+        result = ingest_window(con, source, _day(30), _day(31))
+        scans = dict((r[0], r[1:]) for r in con.execute("select source_file, first_date, last_date from log_file_scans").fetchall())
+    # dated by the scan and skipped: spans.csv over days 2-7 (the offset's day 4 in UTC; seconds,
+    # milliseconds; the 1999 row and the empty cell are rejects and stretch nothing), spaced.csv
+    # (the header's spaces go, as in the ingest), bom.csv, utf16.csv, packed.csv.gz, late.jsonl
+    assert scans == {"logs/spans.csv": (_day(2), _day(7)), "logs/spaced.csv": (_day(8), _day(8)),
+                     "logs/bom.csv": (_day(14), _day(14)), "logs/utf16.csv": (_day(15), _day(15)),
+                     "logs/packed.csv.gz": (_day(16), _day(17)), "logs/late.jsonl": (_day(25), _day(25))}
+    # read whatever the window: a row of another width, bad UTF-8, no column spelt `timestamp`,
+    # two of them, lines ended by CR alone (one line to the ingest's reader), a cut gzip
+    assert (result.files_read, result.files_skipped_by_scan) == (6, 6)
 
 
 def test_the_scan_reads_naive_timestamps_in_utc_whatever_the_instance_time_zone(source, tmp_path):
