@@ -6,8 +6,8 @@ clean_logs, the PII residue check, through Dagster) in fresh processes, on gener
 - embedded: one backfill over the six months on the embedded DuckDB file (the reference);
 - lake, 1 worker: the same backfill on a DuckLake (catalog in a PostgreSQL cluster this script
   starts from Debian's packages, Parquet data in a local folder);
-- lake, 2 workers: two backfills at once, three months each, from two homes (two people, or two machines, sharing
-  one lake), on the same kind of fresh lake.
+- lake, 2 workers: two backfills at once, three months each, from two homes (two people, or two
+  machines, sharing one lake), on the same kind of fresh lake.
 Prints wall times, the speed-up of 2 workers over 1 on the lake (target >= 1.7x on 2 cores) and
 the lake's 1-worker time as a ratio of the embedded file's (target <= 1.3x), and checks that all
 three leave the same raw_logs and clean_logs (row counts and checksums).
