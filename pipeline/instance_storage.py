@@ -23,6 +23,7 @@ The instance's storage classes (dagster.yaml) are in pipeline/dagster_storage.py
 
 from __future__ import annotations
 
+import atexit
 import os
 import sqlite3
 import threading
@@ -74,8 +75,18 @@ def release(folder: str) -> None:
             _keepers.pop(path).close()
 
 
+def release_all() -> None:
+    """Close every idle connection held: the last connection to a database in WAL mode folds the
+    WAL into the file and deletes it, so a copy of the `.db` files alone holds every run (the
+    `evalfunnel` program ends without the interpreter's teardown, which used to close them)."""
+    with _lock:
+        while _keepers:
+            _keepers.popitem(last=False)[1].close()
+
+
 def install() -> None:
-    """Listen for every new SQLAlchemy connection in this process (idempotent)."""
+    """Listen for every new SQLAlchemy connection in this process (idempotent); the connections
+    held are closed at exit."""
     global _installed
     if _installed:
         return
@@ -83,4 +94,5 @@ def install() -> None:
     from sqlalchemy.engine import Engine
 
     event.listen(Engine, "connect", _on_connect)
+    atexit.register(release_all)
     _installed = True

@@ -140,11 +140,12 @@ class Lake:
     def exists(self, *, writable: bool = False) -> bool:
         """Whether the catalog holds evalfunnel's tables (a run has created them). `writable`:
         asked by a command about to write, whose later connections then reuse this attach (an
-        attach costs ~0.5 s); it creates no table, but a catalog without a DuckLake gets one."""
+        attach costs ~0.5 s); like the read-only question it creates nothing: no table, no
+        DuckLake in a catalog that has none (a mistyped path to another program's database)."""
         if self.kind == "sqlite" and not Path(self.catalog.split(":", 2)[2]).exists():
             return False
         try:
-            with _lake_connection(self, not writable, _memory(None), create_tables=False) as con:
+            with _lake_connection(self, not writable, _memory(None), create=False) as con:
                 return bool(con.execute("select count(*) from information_schema.tables where table_catalog = 'lake' "
                                         "and table_name = 'raw_logs'").fetchall()[0][0])
         except WarehouseConfigError as exc:
@@ -291,8 +292,8 @@ def _lake_key(lake: Lake, read_only: bool) -> tuple:
     return lake, read_only, os.environ.get(THREADS_VAR, ""), variables
 
 
-def _new_instance(lake: Lake, read_only: bool, memory: str) -> _LakeInstance:
-    instance = _LakeInstance(_attach_lake(lake, read_only), memory)
+def _new_instance(lake: Lake, read_only: bool, memory: str, create: bool) -> _LakeInstance:
+    instance = _LakeInstance(_attach_lake(lake, read_only, create), memory)
     try:
         _configure(instance.con)
         instance.con.execute("set memory_limit = $v", {"v": memory})
@@ -303,7 +304,8 @@ def _new_instance(lake: Lake, read_only: bool, memory: str) -> _LakeInstance:
     return instance
 
 
-def _checkout(key: tuple, lake: Lake, read_only: bool, memory: str) -> tuple[_LakeInstance, duckdb.DuckDBPyConnection, bool]:
+def _checkout(key: tuple, lake: Lake, read_only: bool, memory: str,
+              create: bool) -> tuple[_LakeInstance, duckdb.DuckDBPyConnection, bool]:
     """The key's instance (attached now if there is none; `fresh` says so) and a cursor of it."""
     with _LAKE_LOCK:
         attach_lock = _ATTACH_LOCKS.setdefault(key, threading.Lock())
@@ -312,7 +314,7 @@ def _checkout(key: tuple, lake: Lake, read_only: bool, memory: str) -> tuple[_La
             instance = _LAKE_INSTANCES.get(key)
         fresh = instance is None
         if fresh:
-            instance = _new_instance(lake, read_only, memory)
+            instance = _new_instance(lake, read_only, memory, create)
         with _LAKE_LOCK:
             if fresh:
                 _LAKE_INSTANCES[key] = instance
@@ -328,10 +330,13 @@ def _checkout(key: tuple, lake: Lake, read_only: bool, memory: str) -> tuple[_La
 
 @contextlib.contextmanager
 def _lake_connection(lake: Lake, read_only: bool, memory: str, *,
-                     create_tables: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+                     create: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of the process's instance for the lake and mode. A writer creates what is missing
+    (the DuckLake in its catalog, evalfunnel's tables) unless `create` is false; an instance
+    attached without creating is the same as any other once the lake exists."""
     key = _lake_key(lake, read_only)
     for attempt in (1, 2):
-        instance, con, fresh = _checkout(key, lake, read_only, memory)
+        instance, con, fresh = _checkout(key, lake, read_only, memory, create)
         try:
             con.execute(f"use {LAKE_ALIAS}")
             _configure(con)
@@ -349,7 +354,7 @@ def _lake_connection(lake: Lake, read_only: bool, memory: str, *,
             if memory != instance.memory:  # an instance-wide setting: the latest caller's bound
                 con.execute("set memory_limit = $v", {"v": memory})
                 instance.memory = memory
-            if not read_only and create_tables:
+            if not read_only and create:
                 _remember_lake(lake)
                 if not instance.schema_checked:
                     _ensure_schema(con)
@@ -433,11 +438,11 @@ def _remember_lake(lake: Lake) -> None:
         pass  # a read-only home still works; only the reminder is lost
 
 
-def _attach_lake(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _attach_lake(lake: Lake, read_only: bool, create: bool = True) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as `lake` and in use."""
     con = duckdb.connect()
     try:
-        attach(con, lake, LAKE_ALIAS, read_only=read_only)
+        attach(con, lake, LAKE_ALIAS, read_only=read_only, create=create)
         con.execute(f"use {LAKE_ALIAS}")
     except BaseException:
         con.close()
@@ -445,8 +450,11 @@ def _attach_lake(lake: Lake, read_only: bool) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def attach(con: duckdb.DuckDBPyConnection, target: Path | Lake, alias: str, *, read_only: bool) -> None:
-    """Attach a warehouse (a DuckDB file or a lake) to `con` as `alias`."""
+def attach(con: duckdb.DuckDBPyConnection, target: Path | Lake, alias: str, *, read_only: bool,
+           create: bool = True) -> None:
+    """Attach a warehouse (a DuckDB file or a lake) to `con` as `alias`; a writer attaching a lake
+    with `create` false fails as a reader would where the catalog holds no DuckLake, and makes
+    no folder."""
     if not isinstance(target, Lake):
         if read_only and not Path(target).exists():
             raise WarehouseConfigError(f"no warehouse at {target}")
@@ -462,20 +470,21 @@ def attach(con: duckdb.DuckDBPyConnection, target: Path | Lake, alias: str, *, r
         from pipeline.logs.remote import add_secret
 
         add_secret(con, target.data_path)
-    if target.kind == "sqlite" and not read_only:
+    if target.kind == "sqlite" and not read_only and create:
         try:
             Path(target.catalog.split(":", 2)[2]).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise WarehouseConfigError(f"the lake's catalog folder for {target.display} cannot be used: "
                                        f"{exc.strerror or exc}") from None
-    if not target.data_path.startswith(_OBJECT_STORES) and not read_only:
+    if not target.data_path.startswith(_OBJECT_STORES) and not read_only and create:
         try:
             Path(target.data_path).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise WarehouseConfigError(f"the lake's data folder {target.data_path} cannot be used: "
                                        f"{exc.strerror or exc}") from None
     # ATTACH takes no parameters; both strings are quoted as SQL literals
-    options = f"data_path {_literal(target.data_path)}" + (", read_only" if read_only else "")
+    options = (f"data_path {_literal(target.data_path)}" + (", read_only" if read_only else "")
+               + ("" if read_only or create else ", create_if_not_exists false"))
     try:
         con.execute(f"attach {_literal(target.catalog)} as {alias} ({options})")
     except duckdb.Error as exc:  # the message may quote the connection string: show it hidden

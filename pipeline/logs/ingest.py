@@ -301,6 +301,13 @@ def _physical_lines(f: SourceFile) -> Iterator[bytes]:
         yield pending
 
 
+def _csv_rows_as_json(header: list[str]) -> str:
+    """The query that turns `csv_rows` (columns c0, c1, ... of text) into one JSON object a row,
+    keyed by the header's names."""
+    names = ", ".join(f'c{i} as "{h.replace(chr(34), chr(34) * 2)}"' for i, h in enumerate(header))
+    return f"select cast(to_json(t) as varchar) as text from (select {names} from csv_rows) t"
+
+
 def _csv_tables(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Iterator[pa.Table]:
     """CSV rows as JSON texts, numbered by data row (1 = the first row after the header).
 
@@ -335,10 +342,9 @@ def _csv_tables(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Iterator[pa.Ta
 
     def flush() -> pa.Table:
         table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
-        names = ", ".join(f'c{i} as "{h.replace(chr(34), chr(34) * 2)}"' for i, h in enumerate(header))
         with con.cursor() as cur:
             cur.register("csv_rows", table)
-            texts = cur.sql(f"select cast(to_json(t) as varchar) as text from (select {names} from csv_rows) t").fetch_arrow_table()
+            texts = cur.sql(_csv_rows_as_json(header)).fetch_arrow_table()
         out = pa.table([pa.repeat(pa.scalar(f.relpath), len(numbers)), pa.array(numbers, pa.int64()),
                         texts.column(0).cast(pa.large_string()), pa.nulls(len(numbers), pa.string())], schema=LINE_SCHEMA)
         for col in columns:
@@ -405,7 +411,8 @@ def line_tables(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Iterator[pa.Ta
             yield from _parquet_tables(con, f)
     except FileLevelError as exc:
         yield _error_table(f, 0, f"could not read the file as {f.fmt}: {exc}")
-    except (duckdb.Error, OSError, ValueError, EOFError, zlib.error) as exc:
+    except (duckdb.Error, csv.Error, OSError, ValueError, EOFError, zlib.error) as exc:
+        # csv.Error: a CSV header the csv module cannot split (lines ended by CR alone)
         msg = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
         yield _error_table(f, 0, f"could not read the file as {f.fmt}: {msg}")
 
@@ -524,10 +531,11 @@ def _plain_timestamp_column(f: SourceFile) -> bool:
     return names == ["timestamp"]
 
 
-def _csv_timestamps(f: SourceFile) -> list[str | None] | None:
-    """The `timestamp` cell of every row of a CSV file (an empty cell None), the rows split as
-    _csv_tables splits them; None when the file has no one column spelt `timestamp` (in any
-    case), or a row the ingest would reject for its shape, its encoding or a read error."""
+def _csv_timestamps(f: SourceFile) -> tuple[list[str], list[str | None]] | None:
+    """The header and the `timestamp` cell of every row of a CSV file (an empty cell None), the
+    rows split as _csv_tables splits them; None when the file has no one column spelt
+    `timestamp` (in any case), or a row the ingest would reject for its shape, its encoding or a
+    read error."""
 
     def blocks() -> Iterator[io.StringIO]:
         # the text in blocks of whole lines, split at "\n" only as _physical_lines splits it (a
@@ -556,7 +564,7 @@ def _csv_timestamps(f: SourceFile) -> list[str | None] | None:
             cells.append(row[column] or None)
     except (StopIteration, UnicodeDecodeError, csv.Error, EOFError, OSError, zlib.error):
         return None
-    return cells
+    return header, cells
 
 
 def _csv_ranges(con: duckdb.DuckDBPyConnection, group: list[SourceFile]) -> dict[str, tuple[date, date]]:
@@ -566,15 +574,25 @@ def _csv_ranges(con: duckdb.DuckDBPyConnection, group: list[SourceFile]) -> dict
     since, until = accepted_time_range()
     ranges: dict[str, tuple[date, date]] = {}
     for f in group:
-        cells = _csv_timestamps(f)
-        if not cells:
+        found = _csv_timestamps(f)
+        if not found or not found[1]:
             continue
+        header, cells = found
+        # the reader's query must take the header (an empty name, as pandas writes an index
+        # column, fails it and the whole file is one reject the scan cannot date): tried on no rows
+        con.register("csv_rows", pa.table({f"c{i}": pa.array([], pa.string()) for i in range(len(header))}))
+        try:
+            con.execute(_csv_rows_as_json(header)).fetchall()
+        except duckdb.Error:
+            continue
+        finally:
+            con.unregister("csv_rows")
         con.register("csv_timestamps", pa.table({"ts": pa.array(cells, pa.string())}))
         try:
             row = con.execute(statement("logs/day_range_csv_cells"), {"ts_min": since, "ts_max": until}).fetchone()
         finally:
             con.unregister("csv_timestamps")
-        if row:
+        if row and row[2]:  # every timestamp in the accepted range (see _scan_ranges)
             ranges[str(f.path)] = (row[0], row[1])
     return ranges
 
@@ -778,12 +796,15 @@ def _scan_ranges(con: duckdb.DuckDBPyConnection, fmt: str, group: list[SourceFil
                  lenient: bool) -> dict[str, tuple[date, date]]:
     """Each file's first and last day in the accepted time range by a timestamp-only DuckDB scan
     (sql/logs/day_range_<format>.sql), keyed by path; a file with no such timestamp is absent.
-    Not lenient: a line that is not JSON fails the whole scan."""
+    Not lenient (the ingest's scan, whose days let a window skip the file): a line that is not
+    JSON fails the whole scan, and a file with a timestamp outside the accepted range is absent
+    (its reject would be a record on its own day once the range moves; the scan is remembered)."""
     since, until = accepted_time_range()
     params = {"path": [str(f.path) for f in group], "ts_min": since, "ts_max": until}
     if fmt != "parquet":
         params["lenient"] = lenient
-    return {row[0]: (row[1], row[2]) for row in con.execute(statement(f"logs/day_range_{fmt}"), params).fetchall()}
+    return {row[0]: (row[1], row[2]) for row in con.execute(statement(f"logs/day_range_{fmt}"), params).fetchall()
+            if lenient or row[3]}
 
 
 def source_days(source_dir: str | Path) -> tuple[date, date] | None:

@@ -11,7 +11,12 @@ with parsed as (
     from csv_timestamps
     where ts is not null
 )
-select cast(timezone('UTC', min(t)) as date), cast(timezone('UTC', max(t)) as date) from parsed
--- timestamps outside the accepted range are rejects: they must not stretch the partitions
-where t between $ts_min and $ts_max
-having count(*) > 0
+select
+    -- timestamps outside the accepted range are rejects: they must not stretch the partitions
+    cast(timezone('UTC', min(t) filter (where t between $ts_min and $ts_max)) as date),
+    cast(timezone('UTC', max(t) filter (where t between $ts_min and $ts_max)) as date),
+    -- whether every timestamp is in the range (see day_range_jsonl.sql)
+    bool_and(t between $ts_min and $ts_max)
+from parsed
+where t is not null
+having count(*) filter (where t between $ts_min and $ts_max) > 0

@@ -14,7 +14,15 @@ with ts as (
     end as t, filename
     from ts
 )
-select filename, cast(timezone('UTC', min(t)) as date), cast(timezone('UTC', max(t)) as date) from parsed
--- timestamps outside the accepted range are rejects: they must not stretch the partitions
-where t between $ts_min and $ts_max
+select filename,
+    -- timestamps outside the accepted range are rejects: they must not stretch the partitions
+    cast(timezone('UTC', min(t) filter (where t between $ts_min and $ts_max)) as date),
+    cast(timezone('UTC', max(t) filter (where t between $ts_min and $ts_max)) as date),
+    -- whether every timestamp is in the range: a reject for one outside it is a record on its own
+    -- day once the range moves (EVALFUNNEL_LOGS_SINCE set earlier, a future time come), which a
+    -- remembered scan would not know, so the ingest does not skip such a file by its scan
+    bool_and(t between $ts_min and $ts_max)
+from parsed
+where t is not null
 group by filename
+having count(*) filter (where t between $ts_min and $ts_max) > 0

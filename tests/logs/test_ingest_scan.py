@@ -189,12 +189,15 @@ def _rejects_with_and_without_dates(logs: Path) -> None:
 def _hostile_csv(logs: Path) -> None:
     """CSV files the scan must date as the ingest does, or leave to be read."""
     head = "request_id,timestamp,user_id,query,response\n"
-    # a quoted newline, an offset past midnight, epoch seconds and milliseconds, an empty and an
-    # out-of-range timestamp (rejects dated by their neighbours), a blank line
+    # a quoted newline, an offset past midnight, epoch seconds and milliseconds, an empty cell
+    # (a reject dated by its neighbours), a blank line
     (logs / "spans.csv").write_text(head + f'k1,{_ts(2)},u,"two\nlines",r\n'
                                     "k2,2026-05-03T23:30:00-05:00,u,q,r\n\n"
-                                    f"k3,{_epoch(6)},u,q,r\nk4,,u,q,r\nk5,{_epoch(7) * 1000},u,q,r\n"
-                                    "k6,1999-01-01T00:00:00Z,u,q,r\n", encoding="utf-8")
+                                    f"k3,{_epoch(6)},u,q,r\nk4,,u,q,r\nk5,{_epoch(7) * 1000},u,q,r\n", encoding="utf-8")
+    (logs / "old.csv").write_text(head + f"o1,{_ts(21)},u,q,r\no2,1999-01-01T00:00:00Z,u,q,r\n", encoding="utf-8")
+    # as pandas writes its index: a column without a name, which the reader's query refuses
+    (logs / "index.csv").write_text("," + head + f"0,i1,{_ts(22)},u,q,r\n", encoding="utf-8")
+    (logs / "mac_header.csv").write_bytes((head.replace("\n", "\r") + f"h1,{_ts(23)},u,q,r\r").encode())
     (logs / "spaced.csv").write_text(" request_id , timestamp ,user_id,query,response\n"
                                      f"s1,{_ts(8)},u,q,r\n", encoding="utf-8")
     (logs / "wide.csv").write_text(head + f"w1,{_ts(9)},u,q,r\nw2,{_ts(9)},u,q,r,extra\n", encoding="utf-8")
@@ -235,14 +238,41 @@ def test_csv_files_are_dated_by_the_ingests_own_reader_or_read(source, tmp_path)
         result = ingest_window(con, source, _day(30), _day(31))
         scans = dict((r[0], r[1:]) for r in con.execute("select source_file, first_date, last_date from log_file_scans").fetchall())
     # dated by the scan and skipped: spans.csv over days 2-7 (the offset's day 4 in UTC; seconds,
-    # milliseconds; the 1999 row and the empty cell are rejects and stretch nothing), spaced.csv
-    # (the header's spaces go, as in the ingest), bom.csv, utf16.csv, packed.csv.gz, late.jsonl
+    # milliseconds; the empty cell is a reject and stretches nothing), spaced.csv (the header's
+    # spaces go, as in the ingest), bom.csv, utf16.csv, packed.csv.gz, late.jsonl
     assert scans == {"logs/spans.csv": (_day(2), _day(7)), "logs/spaced.csv": (_day(8), _day(8)),
                      "logs/bom.csv": (_day(14), _day(14)), "logs/utf16.csv": (_day(15), _day(15)),
                      "logs/packed.csv.gz": (_day(16), _day(17)), "logs/late.jsonl": (_day(25), _day(25))}
     # read whatever the window: a row of another width, bad UTF-8, no column spelt `timestamp`,
-    # two of them, lines ended by CR alone (one line to the ingest's reader), a cut gzip
-    assert (result.files_read, result.files_skipped_by_scan) == (6, 6)
+    # two of them, lines ended by CR alone (one line to the ingest's reader, then a header it
+    # cannot split), a cut gzip, a timestamp out of the accepted range, a column without a name
+    assert (result.files_read, result.files_skipped_by_scan) == (9, 6)
+    with connect(tmp_path / "w.duckdb") as con:  # the whole month: where the files' rejects are
+        ingest_window(con, source, *MAY)
+        reasons = dict(con.execute("select source_file, reason from log_rejects where line = 0").fetchall())
+    assert reasons["logs/mac_header.csv"].startswith("could not read the file as csv: new-line character seen")
+    assert reasons["logs/index.csv"].startswith("could not read the file as csv:")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_file_with_a_timestamp_outside_the_accepted_range_is_not_skipped_by_its_scan(source, tmp_path, monkeypatch, fmt):
+    """Such a record is a reject today and a record on its own day once the range moves
+    (EVALFUNNEL_LOGS_SINCE set earlier, a future time come): a remembered scan would not know."""
+    logs = source / "logs"
+    rows = [("a", _ts(3)), ("b", _ts(10))]
+    if fmt == "jsonl":
+        write_jsonl(logs / "f.jsonl", [record(r, ts=t) for r, t in rows])
+    else:
+        (logs / "f.csv").write_text("request_id,timestamp,user_id,query,response\n"
+                                    + "".join(f"{r},{t},u,q,r\n" for r, t in rows), encoding="utf-8")
+    write_jsonl(logs / "late.jsonl", [record("l", ts=_ts(20))])
+    _pin_mtimes(logs)
+    monkeypatch.setenv("EVALFUNNEL_LOGS_SINCE", "2026-05-05")  # day 3 is out of range
+    with connect(tmp_path / "w.duckdb") as con:
+        ingest_window(con, source, _day(20), _day(21))
+        monkeypatch.delenv("EVALFUNNEL_LOGS_SINCE")
+        ingest_window(con, source, _day(3), _day(4))
+        assert con.execute("select request_id from raw_logs where log_date = $d", {"d": _day(3)}).fetchall() == [("a",)]
 
 
 def test_the_scan_reads_naive_timestamps_in_utc_whatever_the_instance_time_zone(source, tmp_path):

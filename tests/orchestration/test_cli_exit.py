@@ -38,10 +38,10 @@ PROGRAM = textwrap.dedent("""
 """)
 
 
-def _program(tmp_path: Path, mode: str) -> subprocess.CompletedProcess:
+def _program(tmp_path: Path, mode: str, **run) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALFUNNEL_", "DAGSTER_"))}
-    return subprocess.run([sys.executable, "-c", PROGRAM, str(tmp_path), mode], env=env, capture_output=True,
-                          text=True, timeout=120, cwd=Path(__file__).parents[2])
+    return subprocess.run([sys.executable, "-c", PROGRAM, str(tmp_path), mode], env=env, text=True, timeout=120,
+                          cwd=Path(__file__).parents[2], **({"capture_output": True} | run))
 
 
 @pytest.mark.parametrize("mode", ["alone", "thread"])
@@ -65,3 +65,12 @@ def test_in_process_callers_get_the_code_back(tmp_path, monkeypatch):
     monkeypatch.delenv("EVALFUNNEL_HOME", raising=False)
     assert main(["backfill", "daily_ingest", "--from", "2026-05-01", "--to", "2026-05-02",
                  "--home", str(tmp_path / "empty")]) == 2
+
+
+def test_a_program_started_with_its_output_closed_ends_with_its_own_code(tmp_path):
+    # `evalfunnel ... >&-`: Python's sys.stdout is None; the command's code, not a crash's 1
+    result = _program(tmp_path, "alone", capture_output=False, stderr=subprocess.PIPE, pass_fds=(),
+                      preexec_fn=lambda: os.close(1))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "no warehouse at" in result.stderr
+    assert (tmp_path / "atexit").read_text() == "ran"

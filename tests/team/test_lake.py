@@ -36,20 +36,42 @@ def test_a_lake_on_postgres_keeps_tables_across_connections_and_writes_parquet(l
     assert list((tmp_path / "lake-data").rglob("*.parquet")), "the lake's rows live in Parquet files"
 
 
-def test_a_writer_asking_whether_the_lake_exists_attaches_once_and_creates_no_table(lake_env, tmp_path, monkeypatch):
-    """`backfill` asks as a writer: its run then reuses that attach (~0.5 s each), and a catalog
-    without evalfunnel's tables still answers no (the command says run first)."""
+def test_a_writer_asking_whether_the_lake_exists_attaches_once_and_creates_nothing(lake_env, tmp_path, monkeypatch):
+    """`backfill` asks as a writer: its run then reuses that attach (~0.5 s each); asking a
+    catalog without a DuckLake, or without evalfunnel's tables, says no and creates nothing."""
     attaches = []
     real = warehouse._attach_lake
-    monkeypatch.setattr(warehouse, "_attach_lake", lambda lake, read_only: attaches.append(read_only) or real(lake, read_only))
+    monkeypatch.setattr(warehouse, "_attach_lake",
+                        lambda lake, read_only, create=True: attaches.append(read_only) or real(lake, read_only, create))
     warehouse.close_lakes()
     target = warehouse.location(tmp_path / "home")
     assert not target.exists(writable=True)
-    assert not target.exists(writable=True), "asking created a table"
-    with warehouse.connect(target) as con:  # the run's writer: the same instance, now with the tables
-        assert con.execute("select count(*) from raw_logs").fetchall() == [(0,)]
+    assert not target.exists(), "asking made a DuckLake"
+    with warehouse.connect(target, read_only=False):  # a DuckLake with evalfunnel's tables, as `run` makes it
+        pass
+    warehouse.close_lakes()
+    attaches.clear()
     assert target.exists(writable=True)
+    with warehouse.connect(target) as con:  # the run's writer: the same instance
+        assert con.execute("select count(*) from raw_logs").fetchall() == [(0,)]
     assert attaches == [False], f"attached {len(attaches)} times: {attaches}"
+    warehouse.close_lakes()
+
+
+def test_asking_a_catalog_that_is_another_programs_database_changes_nothing(tmp_path, monkeypatch):
+    import sqlite3
+
+    foreign = tmp_path / "runs.db"  # a mistyped path that lands on another program's SQLite file
+    with sqlite3.connect(foreign) as db:
+        db.execute("create table runs (id integer primary key, name text)")
+        db.execute("insert into runs (name) values ('theirs')")
+    before = foreign.read_bytes()
+    monkeypatch.setenv(warehouse.WAREHOUSE_VAR, f"ducklake:sqlite:{foreign}")
+    monkeypatch.setenv(warehouse.LAKE_DATA_VAR, str(tmp_path / "data"))
+    target = warehouse.location(tmp_path / "home")
+    assert not target.exists(writable=True) and not target.exists()
+    assert foreign.read_bytes() == before, "the check wrote a DuckLake into the file"
+    assert not (tmp_path / "data").exists()
     warehouse.close_lakes()
 
 
