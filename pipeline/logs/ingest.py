@@ -570,7 +570,7 @@ def _csv_timestamps(f: SourceFile) -> tuple[list[str], list[str | None]] | None:
 def _csv_ranges(con: duckdb.DuckDBPyConnection, group: list[SourceFile]) -> dict[str, tuple[date, date]]:
     """Each CSV file's first and last day (sql/logs/day_range_csv_cells.sql), for the files
     _csv_timestamps vouches for, keyed by path. Python's csv module splits the rows, as in the
-    ingest (DuckDB's reader may split a malformed file otherwise): ~4x cheaper than the read."""
+    ingest (DuckDB's reader may split a malformed file otherwise): about a third of the read's cost."""
     since, until = accepted_time_range()
     ranges: dict[str, tuple[date, date]] = {}
     for f in group:
